@@ -1,0 +1,57 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "progress-exporter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "progress-exporter", targets: ["progress-exporter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // libmicrohttpd from the system (Debian: libmicrohttpd-dev).
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        // simdjson (Debian: libsimdjson-dev) behind a small C-callable shim.
+        .target(
+            name: "CSimdJSON",
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
+        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"]),
+        .target(name: "Exposition"),
+        .target(name: "Events", dependencies: ["CSimdJSON"]),
+        .target(name: "EventSources"),
+        .target(name: "Tracking", dependencies: ["Events", "Exposition"]),
+        .target(
+            name: "ExporterApp",
+            dependencies: ["MicroHTTP", "Exposition", "Events", "EventSources", "Tracking"]
+        ),
+        .executableTarget(
+            name: "progress-exporter",
+            dependencies: [
+                "ExporterApp", "Events", "Tracking",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["progress-exporter"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)
+
+// Strict settings for every Swift target, applied once.
+for target in package.targets where target.type != .system && target.name != "CSimdJSON" {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the exporter and its tests need. Idempotent: installs only what is missing.
+set -euo pipefail
+packages=(libmicrohttpd-dev libsimdjson-dev pkg-config prometheus prometheus-alertmanager python3)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
