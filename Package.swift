@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -27,7 +28,10 @@ let package = Package(
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
         .target(name: "EventSources"),
-        .target(name: "Tracking", dependencies: ["Events", "Exposition"]),
+        .target(
+            name: "Tracking",
+            dependencies: ["Events", "Exposition", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .target(
             name: "ExporterApp",
             dependencies: ["MicroHTTP", "Exposition", "Events", "EventSources", "Tracking"]

@@ -1,0 +1,47 @@
+import Foundation
+import MicroHTTP
+
+/// POST /events: a native NDJSON body (or JSON array), applied before the answer is sent.
+struct EventsEndpoint: Sendable {
+    let ingestor: Ingestor
+    let bearerToken: String?
+
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if let bearerToken, request.header("authorization") != "Bearer \(bearerToken)" {
+            return HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
+                .adding(header: "WWW-Authenticate", "Bearer")
+        }
+        let outcome = ingestor.ingestNative(request.body, source: "http")
+        if outcome.accepted == 0 {
+            let why = outcome.rejected == 0 ? "the body holds no event" : "no line of the body could be read"
+            return .json(Self.summary(outcome, error: why), status: 400)
+        }
+        return .json(Self.summary(outcome, error: nil), status: 202)
+    }
+
+    /// `{"accepted": n, "rejected": m, "ignored": k, "rejections": [{"line", "reason", "detail"}]}`.
+    static func summary(_ outcome: Ingestor.Outcome, error: String?) -> [UInt8] {
+        struct Rejection: Encodable { let line: Int; let reason: String; let detail: String }
+        struct Summary: Encodable {
+            let accepted: Int
+            let rejected: Int
+            let ignored: Int
+            let rejections: [Rejection]
+            let error: String?
+        }
+        let summary = Summary(
+            accepted: outcome.accepted, rejected: outcome.rejected, ignored: outcome.ignored,
+            rejections: outcome.rejections.map { Rejection(line: $0.line, reason: $0.error.reason.rawValue, detail: $0.error.detail) },
+            error: error)
+        return Array((try? JSONEncoder.api.encode(summary)) ?? Data("{}".utf8))
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder of every JSON answer: sorted keys, so answers are stable and diffable.
+    static var api: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,29 @@
+import Events
+import Tracking
+
+/// Everything the exporter can be told, as plain values; the executable fills it from flags.
+public struct ExporterOptions: Sendable {
+    public enum EventFormat: String, Sendable, CaseIterable {
+        case native, prodigy
+    }
+
+    public var listenAddress = ":9465"
+    public var threadPoolSize = 4
+    public var connectionTimeoutSeconds = 30
+    public var maxBodyBytes = 16 << 20
+    /// When set, POST /events needs `Authorization: Bearer <token>`.
+    public var eventsBearerToken: String?
+    public var decoderLimits = DecoderLimits()
+    public var store = StoreOptions()
+    /// `--events.file` values: paths, globs, folders, or `-` for standard input.
+    public var eventFiles: [String] = []
+    public var eventFormat = EventFormat.native
+    /// Where the tailer keeps the read offsets of followed files, to resume after a restart.
+    public var offsetsFile: String?
+    /// Run an in-process simulation as an event source.
+    public var demo: DemoOptions?
+    /// Seconds between upkeep passes (ETC smoothing, expiry).
+    public var tickInterval = 1.0
+
+    public init() {}
+}

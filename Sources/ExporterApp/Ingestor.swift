@@ -1,0 +1,86 @@
+import Events
+import Tracking
+
+/// Turns bytes from any source into events and applies them to the store, one batch at a time.
+public struct Ingestor: Sendable {
+    public let store: ProgressStore
+    public let limits: DecoderLimits
+    /// How many rejected lines a POST answer lists in detail.
+    static let reportedRejections = 10
+
+    public init(store: ProgressStore, limits: DecoderLimits) {
+        self.store = store
+        self.limits = limits
+    }
+
+    /// What became of one batch.
+    public struct Outcome: Sendable, Equatable {
+        public var accepted = 0
+        public var rejected = 0
+        public var ignored = 0
+        /// The first rejected lines, with their reasons.
+        public var rejections: [(line: Int, error: EventDecodeError)] = []
+
+        public static func == (a: Outcome, b: Outcome) -> Bool {
+            a.accepted == b.accepted && a.rejected == b.rejected && a.ignored == b.ignored
+                && a.rejections.map(\.line) == b.rejections.map(\.line)
+                && a.rejections.map(\.error) == b.rejections.map(\.error)
+        }
+    }
+
+    /// Decodes a native NDJSON (or JSON array) body and applies its good events; bad lines are rejected alone.
+    @discardableResult
+    public func ingestNative(_ body: [UInt8], source: String) -> Outcome {
+        let decoder = NativeEventDecoder(limits: limits)
+        var events: [Event] = []
+        var outcome = Outcome()
+        var rejectedByReason: [String: Int] = [:]
+        decoder.decodeBody(body) { event in
+            events.append(event)
+        } onReject: { line, error in
+            outcome.rejected += 1
+            rejectedByReason[error.reason.rawValue, default: 0] += 1
+            if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
+        }
+        outcome.accepted = events.count
+        store.apply(events, source: source, rejected: rejectedByReason)
+        return outcome
+    }
+
+    /// Decodes prodigy event-log lines of one run (keyed by its folder) and applies them.
+    @discardableResult
+    public func ingestProdigy(_ lines: [UInt8], run: String, source: String) -> Outcome {
+        let decoder = ProdigyEventDecoder()
+        var events: [Event] = []
+        var outcome = Outcome()
+        var rejectedByReason: [String: Int] = [:]
+        var ignoredByKind: [String: Int] = [:]
+        var lineNumber = 0
+        for line in lines.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+            guard line.count <= limits.maxLineBytes else {
+                record(EventDecodeError(.tooLong, "line longer than \(limits.maxLineBytes) bytes"), line: lineNumber)
+                continue
+            }
+            switch decoder.decode(line: Array(line), job: run) {
+            case .event(let event): events.append(event)
+            case .ignored(let kind): outcome.ignored += 1; ignoredByKind[kind, default: 0] += 1
+            case .rejected(let error): record(error, line: lineNumber)
+            }
+        }
+        func record(_ error: EventDecodeError, line: Int) {
+            outcome.rejected += 1
+            rejectedByReason[error.reason.rawValue, default: 0] += 1
+            if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
+        }
+        outcome.accepted = events.count
+        store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
+        return outcome
+    }
+
+    /// Counts lines a source skipped for being too long, as `too_long` rejections.
+    public func recordOversizedLine(source: String) {
+        store.apply([], source: source, rejected: [EventRejectReason.tooLong.rawValue: 1])
+    }
+}

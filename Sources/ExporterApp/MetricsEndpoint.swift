@@ -1,0 +1,56 @@
+import Exposition
+import Foundation
+import MicroHTTP
+import Synchronization
+import Tracking
+
+/// GET /metrics: the store's families, the exporter's own and the process's, in the format the scraper asked for.
+final class MetricsEndpoint: Sendable {
+    private let store: ProgressStore
+    private let mustKeep: @Sendable (String, String) -> Bool
+    private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
+    /// Size of the last output and duration of the last render, for the next scrape.
+    private let process = ProcessMetrics()
+    private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
+
+    static let scrapeDuration = MetricFamily(
+        "progress_exporter_scrape_duration_seconds", .gauge, help: "Time the previous /metrics render took.")
+    static let buildInfo = MetricFamily(
+        "progress_exporter_build_info", .gauge, help: "Always 1; the exporter's version as a label.")
+    static let buildLabels = LabelSet([("version", BuildInfo.version)])
+
+    init(
+        store: ProgressStore,
+        mustKeep: @escaping @Sendable (String, String) -> Bool = { _, _ in false },
+        extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
+    ) {
+        self.store = store
+        self.mustKeep = mustKeep
+        self.extraCollectors = extraCollectors
+    }
+
+    func render(format: ExpositionFormat) -> [UInt8] {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let previous = last.withLock { $0 }
+        var buffer: [UInt8] = []
+        // Reserve what the last scrape needed, so the buffer grows once instead of doubling its way up.
+        buffer.reserveCapacity(previous.bytes + previous.bytes / 8 + 4096)
+        var writer = ExpositionWriter(format: format, reusing: buffer)
+        store.collect(into: &writer, mustKeep: mustKeep)
+        extraCollectors(&writer)
+        writer.family(Self.scrapeDuration)
+        writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)
+        writer.family(Self.buildInfo)
+        writer.sample(Self.buildInfo, Self.buildLabels, .empty, 1)
+        process.collect(into: &writer)
+        let bytes = writer.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        last.withLock { $0 = (bytes.count, seconds) }
+        return bytes
+    }
+
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let format = ExpositionFormat.negotiate(accept: request.header("accept"))
+        return .bytes(render(format: format), contentType: format.contentType)
+    }
+}

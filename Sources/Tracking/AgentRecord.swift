@@ -1,0 +1,85 @@
+import Events
+import Exposition
+
+/// Live state of one agent, owned by its job; mutated only under the store's lock.
+struct AgentRecord {
+    let id: String
+    /// `job="…",agent="…"`, rendered once.
+    let labels: LabelSet
+    /// Stable hash of (job, agent) that decides whether its series are sampled.
+    let sampleHash: UInt64
+
+    var state: AgentState
+    /// Time of the event that set `state`; older events do not override a newer state.
+    var stateTime: Double
+    var currentItem: String?
+    var itemStartTime: Double?
+    var step: String?
+    var stepsCompleted: Int64?
+    var totalSteps: Int64?
+    var progressRatio: Double?
+
+    var completed: UInt64 = 0
+    var failed: UInt64 = 0
+    var deadLettered: UInt64 = 0
+    var retries: UInt64 = 0
+    var consecutiveFailures: UInt32 = 0
+
+    var firstSeen: Double
+    var lastSeen: Double
+    var lastProgress: Double?
+    var finishedItems: RollingCounter
+
+    /// Agents report throughput over 5 minutes in 10 s buckets: 30 counters, a few hundred bytes per agent.
+    static let throughputWindow: Double = 300
+    static let throughputBucket: Double = 10
+
+    init(id: String, jobLabels: LabelSet, sampleHash: UInt64, state: AgentState, time: Double) {
+        self.id = id
+        self.labels = jobLabels.appending("agent", id)
+        self.sampleHash = sampleHash
+        self.state = state
+        self.stateTime = time
+        self.firstSeen = time
+        self.lastSeen = time
+        finishedItems = RollingCounter(bucketSeconds: Self.throughputBucket, span: Self.throughputWindow)
+    }
+
+    /// Sets the state unless a newer event already set another one (events arrive out of order).
+    mutating func setState(_ newState: AgentState, at time: Double) {
+        guard time >= stateTime else { return }
+        state = newState
+        stateTime = time
+    }
+
+    mutating func markSeen(at time: Double) {
+        lastSeen = max(lastSeen, time)
+        firstSeen = min(firstSeen, time)
+    }
+
+    mutating func markProgress(at time: Double) {
+        markSeen(at: time)
+        lastProgress = max(lastProgress ?? time, time)
+    }
+
+    /// The current item's progress: an explicit ratio, else steps done over total steps.
+    var itemProgress: Double? {
+        if let progressRatio { return progressRatio }
+        if let stepsCompleted, let totalSteps, totalSteps > 0 {
+            return min(1, Double(stepsCompleted) / Double(totalSteps))
+        }
+        return nil
+    }
+
+    /// Seconds until the current item is done, extrapolating its progress so far linearly.
+    func itemETA(now: Double) -> Double? {
+        guard !state.isFinal, let ratio = itemProgress, ratio > 0, let start = itemStartTime else { return nil }
+        if ratio >= 1 { return 0 }
+        let elapsed = max(0, now - start)
+        return elapsed * (1 - ratio) / ratio
+    }
+
+    func throughput(now: Double) -> Double {
+        finishedItems.rate(window: Self.throughputWindow, now: now, since: firstSeen)
+    }
+}

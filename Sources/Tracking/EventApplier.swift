@@ -1,0 +1,192 @@
+import Events
+
+/// Applies one event to the state: registration, counters, windows, states (SPEC section 2).
+struct EventApplier {
+    let options: StoreOptions
+    /// Arrival time of the batch.
+    let now: Double
+
+    /// Returns the time the event was placed at, or nil when it was a duplicate.
+    mutating func apply(_ event: Event, to state: inout StoreState) -> Double? {
+        let time = placedTime(of: event)
+        if let id = event.id,
+           !state.dedup.insert(id, at: now, window: options.dedupWindow, capacity: options.maxDedupIds) {
+            state.stats.duplicates += 1
+            return nil
+        }
+        let job = register(job: event.job, at: time, in: &state)
+        job.firstEventTime = min(job.firstEventTime, time)
+        job.lastEventTime = max(job.lastEventTime, time)
+
+        var agentIndex: Int?
+        if let agentID = event.agent {
+            agentIndex = register(agent: agentID, of: job, for: event, at: time, in: &state)
+            if let index = agentIndex { job.agents[index].markSeen(at: time) }
+        }
+        switch event.kind {
+        case .jobStarted:
+            job.startTime = time
+            if let total = event.totalItems { job.totalItems = total }
+            if let deadline = event.deadline { job.deadline = deadline }
+            setStatus(.running, of: job, at: time)
+        case .jobItemsAdded:
+            job.addedItems += event.count ?? 0
+        case .jobCompleted, .jobFailed, .jobCancelled:
+            let status: JobStatus = event.kind == .jobCompleted ? .completed : event.kind == .jobFailed ? .failed : .cancelled
+            if setStatus(status, of: job, at: time) { job.error = event.error }
+        case .jobPaused:
+            setStatus(.paused, of: job, at: time)
+        case .jobResumed:
+            setStatus(.running, of: job, at: time)
+        case .agentStarted:
+            updateAgent(agentIndex, of: job) { agent in
+                agent.currentItem = event.item
+                agent.itemStartTime = time
+                agent.step = nil
+                agent.stepsCompleted = nil
+                agent.progressRatio = nil
+                agent.totalSteps = event.totalSteps
+                agent.markProgress(at: time)
+                agent.setState(.running, at: time)
+            }
+        case .agentProgress:
+            updateAgent(agentIndex, of: job) { agent in
+                if let item = event.item, item != agent.currentItem {
+                    agent.currentItem = item
+                    agent.itemStartTime = time
+                }
+                if agent.itemStartTime == nil { agent.itemStartTime = time }
+                if let step = event.step { agent.step = step }
+                if let done = event.stepsCompleted { agent.stepsCompleted = done }
+                if let total = event.totalSteps { agent.totalSteps = total }
+                if let progress = event.progress { agent.progressRatio = progress }
+                agent.markProgress(at: time)
+                agent.setState(.running, at: time)
+            }
+        case .agentHeartbeat:
+            break
+        case .agentState:
+            if let newState = event.state {
+                updateAgent(agentIndex, of: job) { $0.setState(newState, at: time) }
+            }
+        case .agentRetrying:
+            job.retries += 1
+            updateAgent(agentIndex, of: job) { agent in
+                agent.retries += 1
+                agent.markProgress(at: time)
+                agent.setState(.retrying, at: time)
+            }
+        case .itemCompleted:
+            itemCompleted(event, agentIndex: agentIndex, job: job, at: time)
+        case .itemFailed:
+            itemFailed(event, agentIndex: agentIndex, job: job, at: time)
+        case .itemDeadLettered:
+            job.deadLettered += 1
+            let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
+            finish(item: item, of: job, at: time)
+            // Dead-letter events carry no agent: the agent working on the item is the one given up.
+            let owner = agentIndex ?? item.flatMap { item in job.agents.firstIndex { $0.currentItem == item } }
+            updateAgent(owner, of: job) { agent in
+                agent.deadLettered += 1
+                agent.setState(.deadLettered, at: time)
+            }
+        }
+        return time
+    }
+
+    /// The event's own time, clamped when it is too far in the future; the arrival time when absent.
+    private func placedTime(of event: Event) -> Double {
+        guard let time = event.time, time.isFinite else { return now }
+        return time > now + options.maxFutureSkew ? now : time
+    }
+
+    private func register(job id: String, at time: Double, in state: inout StoreState) -> JobRecord {
+        if let job = state.jobs[id] { return job }
+        let job = JobRecord(id: id, time: time)
+        state.jobs[id] = job
+        state.jobOrder = nil
+        return job
+    }
+
+    /// Finds or registers the agent ("early registration"); nil past the tracked-agents limit.
+    private func register(agent id: String, of job: JobRecord, for event: Event, at time: Double, in state: inout StoreState) -> Int? {
+        if let index = job.agentIndex[id] { return index }
+        guard state.trackedAgents < options.maxTrackedAgents else {
+            state.stats.untrackedAgentEvents += 1
+            return nil
+        }
+        let initial: AgentState = event.kind == .agentState ? (event.state ?? .running) : .running
+        let agent = AgentRecord(
+            id: id, jobLabels: job.labels, sampleHash: StableHash.of(job.id, id), state: initial, time: time)
+        job.agents.append(agent)
+        job.agentIndex[id] = job.agents.count - 1
+        job.agentsByState[initial.ordinal] += 1
+        state.trackedAgents += 1
+        return job.agents.count - 1
+    }
+
+    /// Mutates one agent in place and keeps the job's per-state counts exact.
+    private func updateAgent(_ index: Int?, of job: JobRecord, _ change: (inout AgentRecord) -> Void) {
+        guard let index else { return }
+        let before = job.agents[index].state
+        change(&job.agents[index])
+        let after = job.agents[index].state
+        if before != after {
+            job.agentsByState[before.ordinal] -= 1
+            job.agentsByState[after.ordinal] += 1
+        }
+    }
+
+    /// Changes the job's status unless a newer event already did (events arrive out of order).
+    @discardableResult
+    private func setStatus(_ status: JobStatus, of job: JobRecord, at time: Double) -> Bool {
+        guard time >= job.statusTime else { return false }
+        job.status = status
+        job.statusTime = time
+        job.endTime = status.hasEnded ? time : nil
+        return true
+    }
+
+    /// Counts an item as finished once, however many final events it gets.
+    private func finish(item: String?, of job: JobRecord, at time: Double) -> Bool {
+        if let item, !job.finishedItemHashes.insert(StableHash.of(item)).inserted { return false }
+        job.finished += 1
+        job.finishedWindow.add(at: time)
+        return true
+    }
+
+    private func itemCompleted(_ event: Event, agentIndex: Int?, job: JobRecord, at time: Double) {
+        job.completed += 1
+        job.completedWindow.add(at: time)
+        let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
+        let newlyFinished = finish(item: item, of: job, at: time)
+        var duration = event.durationSeconds
+        updateAgent(agentIndex, of: job) { agent in
+            agent.completed += 1
+            agent.consecutiveFailures = 0
+            if newlyFinished { agent.finishedItems.add(at: time) }
+            if duration == nil, let start = agent.itemStartTime, item == nil || item == agent.currentItem {
+                duration = time - start
+            }
+            agent.markProgress(at: time)
+            // Finishing an item means the agent works (a retry succeeded); prodigy's agents end with theirs.
+            agent.setState(event.completesAgent ? .completed : .running, at: time)
+        }
+        if let duration { job.observeDuration(duration) }
+    }
+
+    private func itemFailed(_ event: Event, agentIndex: Int?, job: JobRecord, at time: Double) {
+        job.failed += 1
+        job.failedWindow.add(at: time)
+        let final = event.retryable == false
+        let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
+        let newlyFinished = final && finish(item: item, of: job, at: time)
+        updateAgent(agentIndex, of: job) { agent in
+            agent.failed += 1
+            agent.consecutiveFailures += 1
+            if newlyFinished { agent.finishedItems.add(at: time) }
+            agent.markProgress(at: time)
+            if final { agent.setState(.failed, at: time) }
+        }
+    }
+}

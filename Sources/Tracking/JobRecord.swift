@@ -1,0 +1,120 @@
+import Events
+import Exposition
+
+/// Live state of one job and its agents; mutated only under the store's lock.
+final class JobRecord {
+    let id: String
+    /// `job="…"`, rendered once.
+    let labels: LabelSet
+
+    var status: JobStatus = .running
+    var statusTime: Double
+    var error: String?
+    var startTime: Double?
+    var firstEventTime: Double
+    var lastEventTime: Double
+    var endTime: Double?
+    var deadline: Double?
+
+    var totalItems: Int64?
+    var addedItems: Int64 = 0
+
+    var finished: UInt64 = 0
+    var completed: UInt64 = 0
+    var failed: UInt64 = 0
+    var deadLettered: UInt64 = 0
+    var retries: UInt64 = 0
+    /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
+    var finishedItemHashes: Set<UInt64> = []
+
+    var finishedWindow: RollingCounter
+    var completedWindow: RollingCounter
+    var failedWindow: RollingCounter
+
+    var durationCounts: [UInt64]
+    var durationSum: Double = 0
+
+    /// Agents in the order they registered (stable output order); `agentIndex` finds them by id.
+    var agents: [AgentRecord] = []
+    var agentIndex: [String: Int] = [:]
+    var agentsByState: [Int] = Array(repeating: 0, count: AgentState.allCases.count)
+
+    /// Exponentially smoothed completion time, advanced by `ProgressStore.tick`.
+    var smoothedCompletion: Double?
+    var smoothedAt: Double?
+
+    static let windows: [(label: String, seconds: Double)] = [("1m", 60), ("5m", 300), ("15m", 900)]
+    static let durationBounds = HistogramBounds([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])
+
+    init(id: String, time: Double) {
+        self.id = id
+        labels = LabelSet([("job", id)])
+        statusTime = time
+        firstEventTime = time
+        lastEventTime = time
+        finishedWindow = RollingCounter(bucketSeconds: 1, span: 900)
+        completedWindow = RollingCounter(bucketSeconds: 1, span: 900)
+        failedWindow = RollingCounter(bucketSeconds: 1, span: 900)
+        durationCounts = Array(repeating: 0, count: Self.durationBounds.values.count + 1)
+    }
+
+    /// Planned items: the announced total plus items added later; nil while neither is known.
+    var planned: Int64? {
+        if totalItems == nil && addedItems == 0 { return nil }
+        return (totalItems ?? 0) + addedItems
+    }
+
+    var remaining: Int64? {
+        guard let planned else { return nil }
+        return max(0, planned - Int64(clamping: finished))
+    }
+
+    var progressRatio: Double? {
+        guard let planned, planned > 0 else { return nil }
+        return min(1, Double(finished) / Double(planned))
+    }
+
+    /// The reference point of rates: the job's start, or its first event if that came earlier.
+    var since: Double { min(startTime ?? firstEventTime, firstEventTime) }
+
+    func throughput(window: Double, now: Double) -> Double {
+        finishedWindow.rate(window: window, now: now, since: since)
+    }
+
+    /// Completed over completed plus failed attempts in the window; nil when the window saw neither.
+    func successRatio(window: Double, now: Double) -> Double? {
+        let ok = completedWindow.sum(window: window, now: now).count
+        let bad = failedWindow.sum(window: window, now: now).count
+        guard ok + bad > 0 else { return nil }
+        return Double(ok) / Double(ok + bad)
+    }
+
+    func agentCount(_ state: AgentState) -> Int { agentsByState[state.ordinal] }
+
+    func observeDuration(_ seconds: Double) {
+        guard seconds.isFinite, seconds >= 0 else { return }
+        durationCounts[Self.durationBounds.bucketIndex(for: seconds)] += 1
+        durationSum += seconds
+    }
+
+    var cumulativeDurationCounts: [UInt64] {
+        var running: UInt64 = 0
+        return durationCounts.map { running += $0; return running }
+    }
+}
+
+extension AgentState {
+    /// Position in `allCases`, used to index per-state arrays.
+    var ordinal: Int {
+        switch self {
+        case .queued: return 0
+        case .initializing: return 1
+        case .running: return 2
+        case .merging: return 3
+        case .completed: return 4
+        case .failed: return 5
+        case .retrying: return 6
+        case .deadLettered: return 7
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Events
+
+/// A consistent read of one job for the JSON API and the status page.
+public struct JobSummary: Sendable, Equatable, Codable {
+    public var job: String
+    public var status: String
+    public var planned: Int64?
+    public var finished: UInt64
+    public var remaining: Int64?
+    public var progressRatio: Double?
+    /// Finished items per second over 5 minutes.
+    public var throughput: Double
+    public var throughputByWindow: [String: Double]
+    public var etaSeconds: Double?
+    public var estimatedCompletion: Double?
+    public var completed: UInt64
+    public var failed: UInt64
+    public var deadLettered: UInt64
+    public var retries: UInt64
+    public var agents: [String: Int]
+    public var startTime: Double
+    public var lastEventTime: Double
+    public var deadline: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case job, status, planned, finished, remaining, throughput, completed, failed, retries, agents, deadline
+        case progressRatio = "progress_ratio"
+        case throughputByWindow = "throughput_by_window"
+        case etaSeconds = "eta_seconds"
+        case estimatedCompletion = "estimated_completion_timestamp"
+        case deadLettered = "dead_lettered"
+        case startTime = "start_timestamp"
+        case lastEventTime = "last_event_timestamp"
+    }
+}
+
+/// A read of one agent for the JSON API.
+public struct AgentSummary: Sendable, Equatable, Codable {
+    public var agent: String
+    public var state: String
+    public var item: String?
+    public var step: String?
+    public var progressRatio: Double?
+    public var etaSeconds: Double?
+    public var completed: UInt64
+    public var failed: UInt64
+    public var retries: UInt64
+    public var consecutiveFailures: UInt32
+    public var lastSeen: Double
+    public var lastProgress: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case agent, state, item, step, completed, failed, retries
+        case progressRatio = "progress_ratio"
+        case etaSeconds = "eta_seconds"
+        case consecutiveFailures = "consecutive_failures"
+        case lastSeen = "last_seen_timestamp"
+        case lastProgress = "last_progress_timestamp"
+    }
+}
+
+extension ProgressStore {
+    /// Every job, ordered by id.
+    public func jobSummaries() -> [JobSummary] {
+        let now = clock.now()
+        return state.withLock { state in state.orderedJobs().map { Self.summary(of: $0, now: now) } }
+    }
+
+    /// The agents of one job in registration order; nil when the job is unknown.
+    public func agentSummaries(job id: String) -> [AgentSummary]? {
+        let now = clock.now()
+        return state.withLock { state -> [AgentSummary]? in
+            guard let job = state.jobs[id] else { return nil }
+            return job.agents.map { agent in
+                AgentSummary(
+                    agent: agent.id, state: agent.state.rawValue, item: agent.currentItem, step: agent.step,
+                    progressRatio: agent.itemProgress, etaSeconds: agent.itemETA(now: now),
+                    completed: agent.completed, failed: agent.failed, retries: agent.retries,
+                    consecutiveFailures: agent.consecutiveFailures, lastSeen: agent.lastSeen, lastProgress: agent.lastProgress)
+            }
+        }
+    }
+
+    private static func summary(of job: JobRecord, now: Double) -> JobSummary {
+        let eta = CompletionEstimate.seconds(job, now: now)
+        var byWindow: [String: Double] = [:]
+        for window in JobRecord.windows { byWindow[window.label] = job.throughput(window: window.seconds, now: now) }
+        var agents: [String: Int] = [:]
+        for state in AgentState.allCases { agents[state.rawValue] = job.agentCount(state) }
+        return JobSummary(
+            job: job.id, status: job.status.rawValue, planned: job.planned, finished: job.finished,
+            remaining: job.remaining, progressRatio: job.progressRatio,
+            throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
+            etaSeconds: eta, estimatedCompletion: eta.map { now + $0 },
+            completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
+            agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
+    }
+}

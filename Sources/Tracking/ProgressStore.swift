@@ -1,0 +1,85 @@
+import Events
+import Exposition
+
+/// The live state of every job and agent. Ingestion applies whole batches under one lock, so a
+/// scrape sees each batch entirely or not at all; readers never wait longer than one batch.
+public final class ProgressStore: Sendable {
+    let options: StoreOptions
+    let clock: any TimeSource
+    let state: StateLock<StoreState>
+
+    public init(options: StoreOptions = StoreOptions(), clock: any TimeSource = WallClock()) {
+        self.options = options
+        self.clock = clock
+        state = StateLock(StoreState())
+    }
+
+    /// Applies decoded events from one source, with the counts of lines that source rejected or ignored.
+    public func apply(
+        _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:]
+    ) {
+        let now = clock.now()
+        state.withLock { state in
+            for (reason, count) in rejected { state.stats.rejected[reason, default: 0] += UInt64(count) }
+            for (kind, count) in ignored { state.stats.ignored[kind, default: 0] += UInt64(count) }
+            guard !events.isEmpty else { return }
+            state.stats.received[source, default: 0] += UInt64(events.count)
+            var newest = state.stats.lastEventTime[source] ?? 0
+            var applier = EventApplier(options: options, now: now)
+            for event in events {
+                if let time = applier.apply(event, to: &state) { newest = max(newest, time) }
+            }
+            state.stats.lastEventTime[source] = newest
+        }
+    }
+
+    /// Periodic upkeep: advances the smoothed ETC and expires ended jobs and silent agents.
+    public func tick() {
+        let now = clock.now()
+        state.withLock { state in
+            var expiredJobs: [String] = []
+            for job in state.jobs.values {
+                CompletionEstimate.advance(job, now: now)
+                if job.status.hasEnded, let end = job.endTime, now - end > options.jobRetention {
+                    expiredJobs.append(job.id)
+                } else {
+                    state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)
+                }
+            }
+            for id in expiredJobs {
+                state.trackedAgents -= state.jobs[id]?.agents.count ?? 0
+                state.jobs[id] = nil
+            }
+            if !expiredJobs.isEmpty { state.jobOrder = nil }
+        }
+    }
+
+    /// Removes agents silent for longer than `retention`, keeping the others in their order.
+    private static func expireAgents(of job: JobRecord, now: Double, retention: Double) -> Int {
+        guard job.agents.contains(where: { now - $0.lastSeen > retention }) else { return 0 }
+        let before = job.agents.count
+        for agent in job.agents where now - agent.lastSeen > retention {
+            job.agentsByState[agent.state.ordinal] -= 1
+        }
+        job.agents.removeAll { now - $0.lastSeen > retention }
+        job.agentIndex = Dictionary(uniqueKeysWithValues: job.agents.enumerated().map { ($1.id, $0) })
+        return before - job.agents.count
+    }
+
+    public var now: Double { clock.now() }
+}
+
+/// Everything the store's lock guards.
+struct StoreState {
+    var jobs: [String: JobRecord] = [:]
+    /// Job ids in output order; nil when a job came or went since it was last sorted.
+    var jobOrder: [String]?
+    var trackedAgents = 0
+    var stats = IngestStats()
+    var dedup = DedupWindow()
+
+    mutating func orderedJobs() -> [JobRecord] {
+        if jobOrder == nil { jobOrder = jobs.keys.sorted() }
+        return jobOrder!.compactMap { jobs[$0] }
+    }
+}

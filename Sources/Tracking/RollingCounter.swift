@@ -1,0 +1,80 @@
+/// Event counts in fixed-width time buckets over a bounded span: a ring indexed by absolute bucket number,
+/// so out-of-order events land in their own bucket and memory never grows with the event rate.
+public struct RollingCounter: Sendable {
+    public let bucketSeconds: Double
+    private var buckets: [UInt32]
+    /// Absolute index (time / bucketSeconds) of the newest bucket held; nil before the first event.
+    private var head: Int64?
+
+    public init(bucketSeconds: Double, span: Double) {
+        precondition(bucketSeconds > 0 && span >= bucketSeconds)
+        self.bucketSeconds = bucketSeconds
+        buckets = Array(repeating: 0, count: Int((span / bucketSeconds).rounded(.up)))
+    }
+
+    public var spanSeconds: Double { Double(buckets.count) * bucketSeconds }
+
+    /// Counts `count` events at time `t`; events older than the span are not held (returns false).
+    @discardableResult
+    public mutating func add(at t: Double, count: UInt32 = 1) -> Bool {
+        let index = bucketIndex(t)
+        let n = Int64(buckets.count)
+        guard let current = head else {
+            head = index
+            buckets[slot(index)] = count
+            return true
+        }
+        if index > current {
+            // Zero the buckets the ring skips over; at most one full turn.
+            var i = current + 1
+            let last = min(index, current + n)
+            while i <= last {
+                buckets[slot(i)] = 0
+                i += 1
+            }
+            if index - current > n { buckets[slot(index)] = 0 }
+            head = index
+        } else if index <= current - n {
+            return false
+        }
+        buckets[slot(index)] &+= count
+        return true
+    }
+
+    /// The events in the `window` seconds that end at `now`, and the time the oldest counted bucket began.
+    public func sum(window: Double, now: Double) -> (count: UInt64, windowStart: Double) {
+        let nowIndex = bucketIndex(now)
+        let k = max(1, Int64((window / bucketSeconds).rounded()))
+        let low = nowIndex - k + 1
+        let windowStart = Double(low) * bucketSeconds
+        guard let current = head else { return (0, windowStart) }
+        let n = Int64(buckets.count)
+        var i = max(low, current - n + 1)
+        let high = min(nowIndex, current)
+        var total: UInt64 = 0
+        while i <= high {
+            total += UInt64(buckets[slot(i)])
+            i += 1
+        }
+        return (total, windowStart)
+    }
+
+    private func bucketIndex(_ t: Double) -> Int64 { Int64((t / bucketSeconds).rounded(.down)) }
+
+    private func slot(_ index: Int64) -> Int {
+        let n = Int64(buckets.count)
+        return Int(((index % n) + n) % n)
+    }
+}
+
+extension RollingCounter {
+    /// Events per second over `window` ending at `now`. A window that began before `since` (the first
+    /// event of the job or agent) is measured from `since`: a job 15 s old with 300 items runs at 20/s.
+    /// The span is at least one second so a brand-new series does not report a burst as a huge rate.
+    public func rate(window: Double, now: Double, since: Double) -> Double {
+        let (count, windowStart) = sum(window: window, now: now)
+        guard count > 0 else { return 0 }
+        let span = max(1, now - max(windowStart, since))
+        return Double(count) / span
+    }
+}

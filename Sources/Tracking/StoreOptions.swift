@@ -1,0 +1,19 @@
+/// Limits and time constants of the live state; every one is a flag of the exporter.
+public struct StoreOptions: Sendable {
+    /// Agents whose own series are exported; the rest count in job aggregates only.
+    public var maxAgentSeries: Int = 1000
+    /// Agents tracked at all; events of agents past it count for their job but register no agent.
+    public var maxTrackedAgents: Int = 1_000_000
+    /// How long an ended job's series stay after it ended.
+    public var jobRetention: Double = 3600
+    /// How long an agent stays after its last event.
+    public var agentRetention: Double = 3600
+    /// An event time further than this in the future is taken as its arrival time.
+    public var maxFutureSkew: Double = 5
+    /// Repeated event ids within this many seconds are ignored.
+    public var dedupWindow: Double = 600
+    /// At most this many event ids are remembered for de-duplication.
+    public var maxDedupIds: Int = 1_000_000
+
+    public init() {}
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import ExporterApp
+import Foundation
+
+/// `progress-exporter serve` (the default): run the exporter until SIGINT or SIGTERM.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the exporter (the default command).")
+
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics, /events and the API.")
+    var listenAddress = ":9465"
+    @Option(name: .customLong("web.max-body-bytes"), help: "Largest POST /events body; larger ones get 413 before they are read.")
+    var maxBodyBytes = 16 << 20
+    @Option(name: .customLong("web.threads"), help: "HTTP worker threads.")
+    var threads = 4
+    @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long.")
+    var connectionTimeout = DurationArgument(seconds: 30)
+    @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
+    var bearerTokenFile: String?
+
+    @Option(name: .customLong("events.file"), help: "Event file to follow: a path, a glob, a folder of *.jsonl, or - for standard input. Repeatable.")
+    var eventFiles: [String] = []
+    @Option(name: .customLong("events.format"), help: "Format of --events.file lines: native or prodigy.")
+    var eventFormat = "native"
+    @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, to resume after a restart.")
+    var offsetsFile: String?
+    @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
+    var maxLineBytes = 1 << 20
+    @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
+    var maxIDBytes = 1024
+    @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored.")
+    var dedupWindow = DurationArgument(seconds: 600)
+
+    @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")
+    var maxAgentSeries = 1000
+    @Option(name: .customLong("agents.max-tracked"), help: "Agents tracked at all; events of further agents count for their job only.")
+    var maxTrackedAgents = 1_000_000
+    @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten.")
+    var agentRetention = DurationArgument(seconds: 3600)
+    @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended.")
+    var jobRetention = DurationArgument(seconds: 3600)
+
+    @Flag(name: .customLong("demo"), help: "Feed the exporter from a built-in simulation of job runners.")
+    var demo = false
+    @Option(name: .customLong("demo.jobs"), help: "Simulated jobs.")
+    var demoJobs = 3
+    @Option(name: .customLong("demo.agents"), help: "Simulated agents per job.")
+    var demoAgents = 25
+    @Option(name: .customLong("demo.items"), help: "Items per simulated job.")
+    var demoItems = 3000
+    @Option(name: .customLong("demo.item-seconds"), help: "Mean seconds per simulated item.")
+    var demoItemSeconds = 2.0
+
+    func validate() throws {
+        guard ExporterOptions.EventFormat(rawValue: eventFormat) != nil else {
+            throw ValidationError("--events.format must be native or prodigy, not \(eventFormat)")
+        }
+        if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
+    }
+
+    func options() throws -> ExporterOptions {
+        var o = ExporterOptions()
+        o.listenAddress = listenAddress
+        o.maxBodyBytes = maxBodyBytes
+        o.threadPoolSize = threads
+        o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
+        if let bearerTokenFile {
+            do {
+                o.eventsBearerToken = try String(contentsOfFile: bearerTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ValidationError("--web.events-bearer-token-file \(bearerTokenFile): \(error.localizedDescription)")
+            }
+        }
+        o.eventFiles = eventFiles
+        o.eventFormat = ExporterOptions.EventFormat(rawValue: eventFormat) ?? .native
+        o.offsetsFile = offsetsFile
+        o.decoderLimits.maxLineBytes = maxLineBytes
+        o.decoderLimits.maxIdBytes = maxIDBytes
+        o.store.dedupWindow = dedupWindow.seconds
+        o.store.maxAgentSeries = maxAgentSeries
+        o.store.maxTrackedAgents = maxTrackedAgents
+        o.store.agentRetention = agentRetention.seconds
+        o.store.jobRetention = jobRetention.seconds
+        if demo {
+            var d = DemoOptions()
+            d.jobs = demoJobs
+            d.agentsPerJob = demoAgents
+            d.itemsPerJob = demoItems
+            d.meanItemSeconds = demoItemSeconds
+            o.demo = d
+        }
+        return o
+    }
+
+    func run() throws {
+        let options = try options()
+        // Block the termination signals before any thread starts, so every thread inherits the mask
+        // and only sigwait below sees them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let exporter = try Exporter(options: options)
+        do {
+            try exporter.start()
+        } catch {
+            Log.error("could not start", ["err": "\(error)"])
+            exporter.stop()
+            throw ExitCode.failure
+        }
+        Log.info("listening", ["address": listenAddress, "port": "\(exporter.port)", "demo": "\(demo)", "version": BuildInfo.version])
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        Log.info("shutting down", ["signal": received == SIGINT ? "SIGINT" : "SIGTERM"])
+        exporter.stop()
+    }
+}

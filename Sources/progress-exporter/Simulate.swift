@@ -1,0 +1,83 @@
+import ArgumentParser
+import ExporterApp
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `progress-exporter simulate`: generate a realistic event stream to stdout or into a running exporter.
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate simulated tracker events (NDJSON) to stdout, or POST them to an exporter's /events.")
+
+    @Option(help: "Simulated jobs.") var jobs = 3
+    @Option(help: "Agents per job.") var agents = 25
+    @Option(help: "Items per job.") var items = 3000
+    @Option(name: .customLong("item-seconds"), help: "Mean seconds per item.") var itemSeconds = 2.0
+    @Option(name: .customLong("failure-rate"), help: "Chance that an attempt fails.") var failureRate = 0.05
+    @Option(help: "Seed of the generator; the same seed gives the same events.") var seed: UInt64 = 42
+    @Option(help: "Stop after this much simulated time (e.g. 10m); absent: run until interrupted.")
+    var duration: DurationArgument?
+    @Option(help: "Simulated seconds per real second; 0 runs as fast as possible.") var speed = 1.0
+    @Option(help: "POST the events to this /events URL instead of printing them.") var url: String?
+
+    func run() throws {
+        var options = DemoOptions()
+        options.jobs = jobs
+        options.agentsPerJob = agents
+        options.itemsPerJob = items
+        options.meanItemSeconds = itemSeconds
+        options.failureRate = failureRate
+        options.seed = seed
+        var simulation = Simulation(options: options)
+        let wallStart = Date().timeIntervalSince1970
+        let step = 0.25
+        var simulated = wallStart
+        let end = duration.map { wallStart + $0.seconds }
+        let sink = try url.map { try EventPoster(url: $0) }
+        while end.map({ simulated <= $0 }) ?? true {
+            let events = simulation.advance(to: simulated)
+            if !events.isEmpty {
+                let body = NativeEventEncoder.ndjson(events)
+                if let sink { try sink.post(body) } else { FileHandle.standardOutput.write(Data(body)) }
+            }
+            simulated += step
+            if speed > 0 {
+                let due = wallStart + (simulated - wallStart) / speed
+                let wait = due - Date().timeIntervalSince1970
+                if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+            }
+        }
+    }
+}
+
+/// Sends NDJSON batches to an exporter with URLSession, one request at a time.
+struct EventPoster {
+    let url: URL
+
+    init(url: String) throws {
+        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
+            throw ValidationError("--url must be an http(s) URL, not \(url)")
+        }
+        self.url = parsed
+    }
+
+    func post(_ body: [UInt8]) throws {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: String?
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                failure = error.localizedDescription
+            } else if let http = response as? HTTPURLResponse, http.statusCode != 202 {
+                failure = "HTTP \(http.statusCode): \(String(decoding: data ?? Data(), as: UTF8.self))"
+            }
+            done.signal()
+        }.resume()
+        done.wait()
+        if let failure { throw ValidationError("POST \(url): \(failure)") }
+    }
+}

@@ -1,0 +1,96 @@
+import Testing
+@testable import Exposition
+
+@Suite struct ExpositionWriterTests {
+    let counter = MetricFamily("demo_items_total", .counter, help: "Items.\nSecond line with \\.")
+    let gauge = MetricFamily("demo_ratio", .gauge, help: "A ratio.")
+
+    func render(_ format: ExpositionFormat, _ body: (inout ExpositionWriter) -> Void) -> String {
+        var writer = ExpositionWriter(format: format)
+        body(&writer)
+        return String(decoding: writer.finish(), as: UTF8.self)
+    }
+
+    @Test func textFormatHeadersSamplesAndEscaping() {
+        let labels = LabelSet([("job", "a\"b\\c\nd")])
+        let out = render(.prometheusText) { w in
+            w.family(counter)
+            w.sample(counter, labels, LabelSet([("outcome", "completed")]), 3)
+            w.family(gauge)
+            w.sample(gauge, .empty, .empty, 0.25)
+        }
+        #expect(out == """
+            # HELP demo_items_total Items.\\nSecond line with \\\\.
+            # TYPE demo_items_total counter
+            demo_items_total{job="a\\"b\\\\c\\nd",outcome="completed"} 3
+            # HELP demo_ratio A ratio.
+            # TYPE demo_ratio gauge
+            demo_ratio 0.25
+
+            """)
+    }
+
+    @Test func openMetricsNamesCountersWithoutTotalAndEndsWithEOF() {
+        let out = render(.openMetrics) { w in
+            w.family(counter)
+            w.sample(counter, .empty, .empty, 1)
+        }
+        #expect(out == """
+            # TYPE demo_items counter
+            # HELP demo_items Items.\\nSecond line with \\\\.
+            demo_items_total 1
+            # EOF
+
+            """)
+    }
+
+    @Test(arguments: [
+        (0.0, "0"), (42, "42"), (-7, "-7"), (0.5, "0.5"), (1e-05, "1e-05"), (1_800_000_000.25, "1800000000.25"),
+        (.nan, "NaN"), (.infinity, "+Inf"), (-.infinity, "-Inf"), (1e300, "1e+300"),
+    ])
+    func sampleValues(value: Double, expected: String) {
+        var bytes: [UInt8] = []
+        SampleValue.append(value, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+    }
+
+    @Test func histogramBucketsAreCumulativeWithInf() {
+        let family = MetricFamily("demo_seconds", .histogram, help: "Durations.")
+        let bounds = HistogramBounds([0.5, 1])
+        #expect(bounds.bucketIndex(for: 0.2) == 0)
+        #expect(bounds.bucketIndex(for: 1) == 1)
+        #expect(bounds.bucketIndex(for: 3) == 2)
+        let out = render(.prometheusText) { w in
+            w.family(family)
+            w.histogram(family, LabelSet([("job", "j")]), bounds: bounds, cumulativeCounts: [1, 1, 2], sum: 3.2)
+        }
+        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"0.5\"} 1\n"))
+        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"1.0\"} 1\n"))
+        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"+Inf\"} 2\n"))
+        #expect(out.contains("demo_seconds_sum{job=\"j\"} 3.2\n"))
+        #expect(out.contains("demo_seconds_count{job=\"j\"} 2\n"))
+    }
+
+    @Test func writerReusesItsBuffer() {
+        var first = ExpositionWriter(format: .prometheusText)
+        first.family(gauge)
+        let bytes = first.finish()
+        let capacity = bytes.capacity
+        var second = ExpositionWriter(format: .prometheusText, reusing: bytes)
+        #expect(second.buffer.isEmpty)
+        second.family(gauge)
+        #expect(second.finish().capacity >= capacity)
+    }
+
+    @Test(arguments: [
+        (nil, ExpositionFormat.prometheusText),
+        ("text/plain;version=0.0.4;q=0.5,*/*;q=0.1", .prometheusText),
+        ("application/openmetrics-text;version=1.0.0;charset=utf-8;q=0.5,text/plain;version=0.0.4;q=0.4", .openMetrics),
+        ("application/openmetrics-text; version=0.0.1", .openMetrics),
+        ("application/openmetrics-text;version=1.0.0;q=0", .prometheusText),
+        ("application/openmetrics-text;version=2.0.0", .prometheusText),
+    ] as [(String?, ExpositionFormat)])
+    func contentNegotiation(accept: String?, expected: ExpositionFormat) {
+        #expect(ExpositionFormat.negotiate(accept: accept) == expected)
+    }
+}

@@ -1,0 +1,55 @@
+import Testing
+@testable import Tracking
+
+@Suite struct RollingCounterTests {
+    @Test func constantRateOverEveryWindow() {
+        var counter = RollingCounter(bucketSeconds: 1, span: 900)
+        let start = 1000.0
+        // 2 events a second for 20 minutes.
+        for second in 0..<1200 {
+            counter.add(at: start + Double(second))
+            counter.add(at: start + Double(second) + 0.5)
+        }
+        let now = start + 1200
+        for window in [60.0, 300, 900] {
+            #expect(abs(counter.rate(window: window, now: now, since: start) - 2) < 0.05, "window \(window)")
+        }
+    }
+
+    @Test func youngSeriesIsMeasuredFromItsFirstEvent() {
+        var counter = RollingCounter(bucketSeconds: 1, span: 900)
+        let start = 5000.0
+        for i in 0..<300 { counter.add(at: start + Double(i) * 0.05) }
+        // 300 items in 15 s: 20/s, not 5/s over a 1m window.
+        #expect(abs(counter.rate(window: 60, now: start + 15, since: start) - 20) < 0.01)
+    }
+
+    @Test func stopDrainsTheWindow() {
+        var counter = RollingCounter(bucketSeconds: 1, span: 900)
+        for i in 0..<600 { counter.add(at: Double(i)) }
+        #expect(counter.rate(window: 60, now: 600, since: 0) > 0.9)
+        #expect(counter.rate(window: 60, now: 661, since: 0) == 0)
+        #expect(counter.sum(window: 900, now: 2000).count == 0)
+    }
+
+    @Test func burstThenRestart() {
+        var counter = RollingCounter(bucketSeconds: 1, span: 900)
+        for _ in 0..<120 { counter.add(at: 100) }
+        #expect(counter.sum(window: 60, now: 130).count == 120)
+        #expect(counter.sum(window: 60, now: 161).count == 0)
+        // Restart far later than one turn of the ring: old buckets must not reappear.
+        counter.add(at: 100 + 5000)
+        #expect(counter.sum(window: 900, now: 100 + 5000).count == 1)
+    }
+
+    @Test func outOfOrderEventsLandInTheirBucket() {
+        var counter = RollingCounter(bucketSeconds: 10, span: 300)
+        counter.add(at: 1000)
+        let recent = counter.add(at: 950)
+        let tooOld = counter.add(at: 1000 - 300)
+        #expect(recent)
+        #expect(!tooOld, "older than the span is not held")
+        #expect(counter.sum(window: 60, now: 1000).count == 2)
+        #expect(counter.sum(window: 10, now: 1000).count == 1)
+    }
+}
