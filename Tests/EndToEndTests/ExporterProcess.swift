@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real `progress-exporter` binary, started on 127.0.0.1 with a free port and stopped with SIGTERM.
+final class ExporterProcess {
+    let process = Process()
+    let port: Int
+    private let stderr = Pipe()
+    let stdin = Pipe()
+
+    static var binary: URL {
+        get throws {
+            // swift test runs the test bundle from the build folder that also holds the executable.
+            let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("progress-exporter")
+            let candidates = [beside] + [".build/debug/progress-exporter", ".build/release/progress-exporter"].map {
+                URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent($0)
+            }
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw TestFailure("progress-exporter binary not found beside \(CommandLine.arguments[0]); run swift build first")
+            }
+            return found
+        }
+    }
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = try Self.binary
+        process.arguments = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
+        process.standardError = stderr
+        process.standardInput = stdin
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The exporter logs `msg=listening ... port=N` once it serves; wait for it, at most 20 s.
+        var log = ""
+        let deadline = Date().addingTimeInterval(20)
+        var found: Int?
+        while found == nil, Date() < deadline, process.isRunning {
+            let chunk = stderr.fileHandleForReading.availableData
+            if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05); continue }
+            log += String(decoding: chunk, as: UTF8.self)
+            if let range = log.range(of: #"port=(\d+)"#, options: .regularExpression) {
+                found = Int(log[range].dropFirst("port=".count))
+            }
+        }
+        guard let found else {
+            if process.isRunning { process.terminate() }
+            throw TestFailure("exporter did not start: \(log)")
+        }
+        port = found
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// SIGTERM, then wait at most 10 s; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return -1
+        }
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { stop() } }
+
+    struct Answer {
+        let status: Int
+        let body: String
+        let headers: [AnyHashable: Any]
+    }
+
+    func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let body { request.httpBody = Data(body.utf8) }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        return Answer(status: http.statusCode, body: String(decoding: data, as: UTF8.self), headers: http.allHeaderFields)
+    }
+
+    func metrics() async throws -> String { try await request("GET", "/metrics").body }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The value of the one sample line that starts with `series ` (name and labels exactly as exported).
+func sample(_ metrics: String, _ series: String) -> Double? {
+    for line in metrics.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}
+
+/// Runs promtool check metrics on an exposition; returns its complaints (empty when clean).
+func promtoolComplaints(_ exposition: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+    process.arguments = ["check", "metrics"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(exposition.utf8))
+    try input.fileHandleForWriting.close()
+    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return process.terminationStatus == 0 ? report : "exit \(process.terminationStatus): \(report)"
+}
