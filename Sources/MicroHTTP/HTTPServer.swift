@@ -1,0 +1,111 @@
+import CMicroHTTPD
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An HTTP/1.1 server over libmicrohttpd that calls one handler, synchronously, on its worker threads.
+///
+/// The handler runs concurrently on up to `threadPoolSize` threads and must not block
+/// for long: a blocked handler stalls every connection of its thread.
+public final class HTTPServer: Sendable {
+    private struct Running: Sendable {
+        let daemon: DaemonHandle
+        let listenDescriptor: Int32
+        let context: ServerContext
+        let port: Int
+    }
+
+    public let options: HTTPServerOptions
+    private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let running = Locked<Running?>(nil)
+    // Serializes start and stop without holding `running`, which handlers may read.
+    private let lifecycle = Locked(())
+
+    public init(options: HTTPServerOptions = HTTPServerOptions(), handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        self.options = options
+        self.handler = handler
+    }
+
+    public convenience init(options: HTTPServerOptions = HTTPServerOptions(), router: Router) {
+        self.init(options: options, handler: router.handle)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The port the server listens on while running (the real one when asked for port 0), else 0.
+    public var boundPort: Int {
+        running.withLock { $0?.port ?? 0 }
+    }
+
+    public var isRunning: Bool {
+        running.withLock { $0 != nil }
+    }
+
+    /// Binds the listen address and starts the worker threads; returns once requests are accepted.
+    public func start() throws(HTTPServerError) {
+        try lifecycle.withLock { (_: inout Void) throws(HTTPServerError) in
+            guard !isRunning else { throw .alreadyRunning }
+            let address = try options.validated()
+            let socket = try ListenSocket.open(address)
+            let context = ServerContext(handler: handler, maxBodyBytes: options.maxBodyBytes)
+            guard let daemon = Self.startDaemon(options, socket.descriptor, context) else {
+                let reason = ListenSocket.message(for: errno)
+                close(socket.descriptor)
+                throw .daemon(address.description, reason: reason)
+            }
+            running.withLock {
+                $0 = Running(daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port)
+            }
+        }
+    }
+
+    /// Stops accepting, ends open streams, lets requests in flight finish (up to
+    /// `shutdownTimeoutSeconds`), then closes every connection. Safe to call more than once.
+    public func stop() {
+        lifecycle.withLock { _ in
+            guard let current = running.withLock({ $0 }) else { return }
+            let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
+            current.context.closeStreams()
+            let deadline = Self.now() + options.shutdownTimeoutSeconds
+            while current.context.requestsInFlight > 0 && Self.now() < deadline {
+                usleep(5_000)
+            }
+            MHD_stop_daemon(current.daemon.pointer)
+            // After a quiesce the socket is ours to close; without one MHD closed it.
+            if quiesced >= 0 { close(quiesced) }
+            running.withLock { $0 = nil }
+        }
+    }
+
+    private static func startDaemon(_ options: HTTPServerOptions, _ descriptor: Int32, _ context: ServerContext) -> DaemonHandle? {
+        // A client that hangs up mid-response must cost an EPIPE, not the process.
+        signal(SIGPIPE, SIG_IGN)
+        // MHD's threads inherit this thread's signal mask: keep termination signals for
+        // the thread that waits for them, whoever calls start.
+        var blocked = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] { sigaddset(&blocked, signal) }
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+
+        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        // The context outlives the daemon: `Running` holds it until after MHD_stop_daemon.
+        let cls = Unmanaged.passUnretained(context).toOpaque()
+        guard let daemon = pe_mhd_start_daemon(
+            flags, descriptor, UInt32(options.threadPoolSize), UInt32(clamping: options.connectionTimeoutSeconds),
+            Trampolines.access, cls, Trampolines.completed, cls)
+        else { return nil }
+        return DaemonHandle(pointer: daemon)
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

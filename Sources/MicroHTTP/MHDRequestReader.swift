@@ -1,0 +1,34 @@
+import CMicroHTTPD
+
+/// Reads the parts of a request that MHD has already parsed and decoded.
+enum MHDRequestReader {
+    private struct Collected {
+        var values: [String: String] = [:]
+        let lowercasingNames: Bool
+    }
+
+    /// Headers or query arguments; repeated headers are joined, repeated arguments keep the first.
+    static func values(of kind: MHD_ValueKind, connection: OpaquePointer, lowercasingNames: Bool) -> [String: String] {
+        var collected = Collected(lowercasingNames: lowercasingNames)
+        withUnsafeMutablePointer(to: &collected) { pointer in
+            _ = MHD_get_connection_values(connection, kind, { cls, kind, key, value in
+                guard let cls, let key else { return .YES }
+                let collected = cls.assumingMemoryBound(to: Collected.self)
+                let name = collected.pointee.lowercasingNames ? String(cString: key).lowercased() : String(cString: key)
+                let text = value.map { String(cString: $0) } ?? ""
+                if let earlier = collected.pointee.values[name] {
+                    if kind == .HEADER_KIND { collected.pointee.values[name] = earlier + ", " + text }
+                } else {
+                    collected.pointee.values[name] = text
+                }
+                return .YES
+            }, pointer)
+        }
+        return collected.values
+    }
+
+    static func remoteAddress(_ connection: OpaquePointer) -> String? {
+        guard let address = pe_mhd_client_address(connection) else { return nil }
+        return SocketAddressText.text(of: address)
+    }
+}

@@ -1,0 +1,79 @@
+import CMicroHTTPD
+
+/// Per-request state kept in MHD's `con_cls` between access-handler calls.
+final class RequestState {
+    var body: [UInt8] = []
+    var bodyTooLarge = false
+}
+
+extension ServerContext {
+    /// One access-handler call. MHD calls it once when the headers are in, once per
+    /// piece of body, and once more with no data when the request is complete.
+    func access(
+        connection: OpaquePointer,
+        url: UnsafePointer<CChar>,
+        method: UnsafePointer<CChar>,
+        uploadData: UnsafePointer<CChar>?,
+        uploadDataSize: UnsafeMutablePointer<Int>,
+        requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let slot = requestSlot.pointee else {
+            let declared = Self.declaredLength(connection)
+            // Refusing here, before MHD sends "100 Continue", means the body is never read.
+            if let declared, declared > UInt64(maxBodyBytes) {
+                return queue(tooLarge(declared: declared), on: connection)
+            }
+            // Answering on this first call would make MHD close a keep-alive connection,
+            // so only remember the request here and answer on a later call.
+            let state = RequestState()
+            if let declared {
+                state.body.reserveCapacity(Int(declared))
+            }
+            requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
+            requestStarted()
+            return .YES
+        }
+        let state = Unmanaged<RequestState>.fromOpaque(slot).takeUnretainedValue()
+        let size = uploadDataSize.pointee
+        if size > 0 {
+            // MHD cannot queue a response while body data is arriving, so an oversized
+            // chunked body is drained and answered with 413 at its end.
+            if !state.bodyTooLarge, let uploadData, state.body.count + size <= maxBodyBytes {
+                state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: size))
+            } else if !state.bodyTooLarge {
+                state.bodyTooLarge = true
+                state.body = []
+            }
+            uploadDataSize.pointee = 0
+            return .YES
+        }
+        if state.bodyTooLarge {
+            return queue(tooLarge(declared: nil), on: connection)
+        }
+        var request = HTTPRequest(method: String(cString: method), path: String(cString: url))
+        request.headers = MHDRequestReader.values(of: .HEADER_KIND, connection: connection, lowercasingNames: true)
+        request.query = MHDRequestReader.values(of: .GET_ARGUMENT_KIND, connection: connection, lowercasingNames: false)
+        request.remoteAddress = MHDRequestReader.remoteAddress(connection)
+        request.body = state.body
+        state.body = []
+        return queue(handler(request), on: connection)
+    }
+
+    /// MHD's request-completed notice: runs for finished and aborted requests alike.
+    func completed(requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
+        guard let slot = requestSlot.pointee else { return }
+        Unmanaged<RequestState>.fromOpaque(slot).release()
+        requestSlot.pointee = nil
+        requestFinished()
+    }
+
+    private func tooLarge(declared: UInt64?) -> HTTPResponse {
+        let size = declared.map { "\($0) bytes" } ?? "the body"
+        return .text("request body too large: \(size) over the limit of \(maxBodyBytes) bytes\n", status: 413)
+    }
+
+    private static func declaredLength(_ connection: OpaquePointer) -> UInt64? {
+        guard let value = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
+        return UInt64(String(cString: value))
+    }
+}

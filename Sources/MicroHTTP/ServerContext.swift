@@ -1,0 +1,52 @@
+/// What one running daemon's C callbacks share; MHD holds it as their `cls` pointer.
+final class ServerContext: Sendable {
+    private struct Live {
+        var streams: [ObjectIdentifier: HTTPStream] = [:]
+        var stopping = false
+        var requestsInFlight = 0
+    }
+
+    let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    let maxBodyBytes: Int
+    private let live = Locked(Live())
+
+    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, maxBodyBytes: Int) {
+        self.handler = handler
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    func requestStarted() {
+        live.withLock { $0.requestsInFlight += 1 }
+    }
+
+    func requestFinished() {
+        live.withLock { $0.requestsInFlight -= 1 }
+    }
+
+    var requestsInFlight: Int {
+        live.withLock { $0.requestsInFlight }
+    }
+
+    /// Tracks a stream being sent so `stop` can end it; false once stopping.
+    func register(_ stream: HTTPStream) -> Bool {
+        live.withLock { live in
+            if live.stopping { return false }
+            live.streams[ObjectIdentifier(stream)] = stream
+            return true
+        }
+    }
+
+    func unregister(_ stream: HTTPStream) {
+        _ = live.withLock { $0.streams.removeValue(forKey: ObjectIdentifier(stream)) }
+    }
+
+    /// Refuses new streams and closes the open ones, which resumes their suspended
+    /// connections: MHD must not be stopped while any connection is suspended.
+    func closeStreams() {
+        let open = live.withLock { live in
+            live.stopping = true
+            return Array(live.streams.values)
+        }
+        open.forEach { $0.close() }
+    }
+}
