@@ -1,0 +1,111 @@
+import EventSources
+import Foundation
+import Synchronization
+
+/// A folder under the system temporary directory, removed when the test is done with it.
+final class TemporaryFolder {
+    let path: String
+
+    init() throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("event-sources-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    func file(_ name: String) -> String {
+        path + "/" + name
+    }
+
+    func makeFolder(_ name: String) throws -> String {
+        let folder = file(name)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+}
+
+/// Appends text to a file, creating it; each call is one write(2), like a tracker writing a line.
+func append(_ text: String, to path: String) {
+    let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+    precondition(descriptor >= 0, "cannot open \(path)")
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    precondition(written == bytes.count, "short write to \(path)")
+}
+
+/// Records what a source delivers, from the source's thread, for the test to read.
+final class Collector: Sendable {
+    private struct State {
+        var text = ""
+        var origins: [LineOrigin] = []
+        var batchesEndInNewline = true
+        var oversized: [(origin: LineOrigin, length: Int)] = []
+        var ends: [StandardInputReader.End] = []
+    }
+
+    private let state = Mutex(State())
+
+    var onLines: LineBatchHandler {
+        { [self] bytes, origin in
+            state.withLock {
+                $0.text += String(decoding: bytes, as: UTF8.self)
+                $0.origins.append(origin)
+                if bytes.last != 0x0A { $0.batchesEndInNewline = false }
+            }
+        }
+    }
+
+    var onOversizedLine: OversizedLineHandler {
+        { [self] origin, length in state.withLock { $0.oversized.append((origin, length)) } }
+    }
+
+    var onEnd: @Sendable (StandardInputReader.End) -> Void {
+        { [self] end in state.withLock { $0.ends.append(end) } }
+    }
+
+    /// Every delivered line, without its newline, in delivery order.
+    var lines: [String] {
+        state.withLock { state in
+            state.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
+    }
+
+    var origins: [LineOrigin] { state.withLock { $0.origins } }
+    var batchesEndInNewline: Bool { state.withLock { $0.batchesEndInNewline } }
+    var oversizedLengths: [Int] { state.withLock { $0.oversized.map(\.length) } }
+    var ends: [StandardInputReader.End] { state.withLock { $0.ends } }
+}
+
+/// Polls `condition` every 10 ms for up to `timeout`; true as soon as it holds.
+func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while clock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// Lets a fast-polling source run a few more cycles, so a duplicate would have had time to show.
+func settle() async {
+    try? await Task.sleep(for: .milliseconds(150))
+}
+
+extension FileTailer {
+    /// A tailer that polls every 10 ms, so tests wait little.
+    static func fast(
+        _ patterns: [String], collector: Collector, maxLineBytes: Int = 1 << 20, offsetsFile: String? = nil
+    ) -> FileTailer {
+        FileTailer(
+            patterns: patterns, maxLineBytes: maxLineBytes, pollInterval: .milliseconds(10),
+            rescanInterval: .milliseconds(20), offsetsFile: offsetsFile, offsetsSaveInterval: .milliseconds(50),
+            onLines: collector.onLines, onOversizedLine: collector.onOversizedLine
+        )
+    }
+}
