@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "progress-exporter",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "progress-exporter", targets: ["progress-exporter"]),
     ],
@@ -33,8 +33,12 @@ let package = Package(
             dependencies: ["Events", "Exposition", .product(name: "DequeModule", package: "swift-collections")]
         ),
         .target(
+            name: "Alerting",
+            dependencies: ["Tracking", "Events", "Exposition", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "ExporterApp",
-            dependencies: ["MicroHTTP", "Exposition", "Events", "EventSources", "Tracking"]
+            dependencies: ["MicroHTTP", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
         ),
         .executableTarget(
             name: "progress-exporter",
@@ -47,6 +51,7 @@ let package = Package(
         .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "EndToEndTests", dependencies: ["progress-exporter"]),
     ],

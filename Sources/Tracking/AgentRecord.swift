@@ -29,10 +29,16 @@ struct AgentRecord {
     var lastSeen: Double
     var lastProgress: Double?
     var finishedItems: RollingCounter
+    /// Completed and failed attempts over the last 10 minutes, for the failure-ratio alert.
+    var completedAttempts: RollingCounter
+    var failedAttempts: RollingCounter
 
     /// Agents report throughput over 5 minutes in 10 s buckets: 30 counters, a few hundred bytes per agent.
     static let throughputWindow: Double = 300
     static let throughputBucket: Double = 10
+    /// Attempt windows: 20 buckets of 30 s; alert windows longer than this are cut to it.
+    static let attemptSpan: Double = 600
+    static let attemptBucket: Double = 30
 
     init(id: String, jobLabels: LabelSet, sampleHash: UInt64, state: AgentState, time: Double) {
         self.id = id
@@ -43,6 +49,8 @@ struct AgentRecord {
         self.firstSeen = time
         self.lastSeen = time
         finishedItems = RollingCounter(bucketSeconds: Self.throughputBucket, span: Self.throughputWindow)
+        completedAttempts = RollingCounter(bucketSeconds: Self.attemptBucket, span: Self.attemptSpan)
+        failedAttempts = RollingCounter(bucketSeconds: Self.attemptBucket, span: Self.attemptSpan)
     }
 
     /// Sets the state unless a newer event already set another one (events arrive out of order).

@@ -163,6 +163,7 @@ struct EventApplier {
         var duration = event.durationSeconds
         updateAgent(agentIndex, of: job) { agent in
             agent.completed += 1
+            agent.completedAttempts.add(at: time)
             agent.consecutiveFailures = 0
             if newlyFinished { agent.finishedItems.add(at: time) }
             if duration == nil, let start = agent.itemStartTime, item == nil || item == agent.currentItem {
@@ -183,6 +184,7 @@ struct EventApplier {
         let newlyFinished = final && finish(item: item, of: job, at: time)
         updateAgent(agentIndex, of: job) { agent in
             agent.failed += 1
+            agent.failedAttempts.add(at: time)
             agent.consecutiveFailures += 1
             if newlyFinished { agent.finishedItems.add(at: time) }
             agent.markProgress(at: time)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExporterApp
+import Events
 
 /// A flag value in Prometheus's duration syntax (`30s`, `5m`, `1h`).
 struct DurationArgument: ExpressibleByArgument {

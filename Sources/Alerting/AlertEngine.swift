@@ -1,0 +1,141 @@
+import Exposition
+import Synchronization
+import Tracking
+
+/// Where notifications go once routed; the delivery dispatcher in production, a recorder in tests.
+public protocol NotificationSink: Sendable {
+    /// Must not block: called on the evaluation path.
+    func enqueue(_ notifications: [AlertNotification], to receiver: String)
+}
+
+/// What the engine needs from the config: rules, routes, receivers and how often each wants re-sends.
+public struct AlertingSetup: Sendable {
+    public var rules: [AlertRule]
+    public var routes: [AlertRoute]
+    public var receivers: [String]
+    /// Receivers that want firing alerts again every so many seconds (Alertmanager); others hear of changes only.
+    public var resendIntervals: [String: Double]
+    /// The exporter's URL as operators reach it, for `generatorURL`.
+    public var externalURL: String
+
+    public init(rules: [AlertRule], routes: [AlertRoute], receivers: [String], resendIntervals: [String: Double] = [:], externalURL: String) {
+        self.rules = rules
+        self.routes = routes
+        self.receivers = receivers
+        self.resendIntervals = resendIntervals
+        self.externalURL = externalURL
+    }
+}
+
+/// Evaluates the rules against the store, keeps every alert's state and sends what changed to the sink.
+public final class AlertEngine: Sendable {
+    private struct State {
+        var setup: AlertingSetup
+        var evaluator: RuleEvaluator
+        var machine = AlertStateMachine()
+        /// `job \0 agent` of agents with a pending or firing alert: they stay in the series sample.
+        var agentsWithAlerts: Set<String> = []
+        var lastSent: [AlertKey: [String: Double]] = [:]
+    }
+
+    private let store: ProgressStore
+    private let sink: any NotificationSink
+    private let state: Mutex<State>
+
+    public init(store: ProgressStore, setup: AlertingSetup, sink: any NotificationSink) {
+        self.store = store
+        self.sink = sink
+        state = Mutex(State(setup: setup, evaluator: RuleEvaluator(rules: setup.rules)))
+    }
+
+    /// Swaps rules, routes and receivers (config reload); alert states carry over, so an alert
+    /// whose rule is gone resolves at the next evaluation.
+    public func replace(_ setup: AlertingSetup) {
+        state.withLock { state in
+            state.setup = setup
+            state.evaluator = RuleEvaluator(rules: setup.rules)
+        }
+    }
+
+    /// One evaluation at the store's now; returns the transitions it caused.
+    @discardableResult
+    public func evaluate() -> [AlertStateMachine.Transition] {
+        let evaluator = state.withLock { $0.evaluator }
+        let (conditions, now) = store.inspect { jobs, now in (evaluator.evaluate(jobs: jobs, now: now), now) }
+        var outgoing: [String: [AlertNotification]] = [:]
+        let transitions = state.withLock { state -> [AlertStateMachine.Transition] in
+            let transitions = state.machine.update(holding: conditions, now: now)
+            let setup = state.setup
+            let generatorURL = setup.externalURL + "/api/v1/alerts"
+            for transition in transitions {
+                switch transition {
+                case .fired(let alert):
+                    let notification = AlertNotification(
+                        labels: alert.condition.labels, annotations: alert.condition.annotations, status: .firing,
+                        startsAt: alert.activeAt, generatorURL: generatorURL)
+                    for receiver in AlertRoute.receivers(for: alert.condition.labels, routes: setup.routes, receivers: setup.receivers) {
+                        outgoing[receiver, default: []].append(notification)
+                        state.lastSent[alert.condition.key, default: [:]][receiver] = now
+                    }
+                case .resolved(let alert, let at):
+                    let notification = AlertNotification(
+                        labels: alert.condition.labels, annotations: alert.condition.annotations, status: .resolved,
+                        startsAt: alert.activeAt, endsAt: at, generatorURL: generatorURL)
+                    for receiver in AlertRoute.receivers(for: alert.condition.labels, routes: setup.routes, receivers: setup.receivers) {
+                        outgoing[receiver, default: []].append(notification)
+                    }
+                    state.lastSent[alert.condition.key] = nil
+                }
+            }
+            // Firing alerts go again to receivers that want re-sends (Alertmanager expires them otherwise).
+            for alert in state.machine.active.values.sorted(by: { $0.condition.key < $1.condition.key }) where alert.state == .firing {
+                for receiver in AlertRoute.receivers(for: alert.condition.labels, routes: setup.routes, receivers: setup.receivers) {
+                    guard let interval = setup.resendIntervals[receiver], interval > 0 else { continue }
+                    let last = state.lastSent[alert.condition.key]?[receiver] ?? 0
+                    guard now - last >= interval else { continue }
+                    outgoing[receiver, default: []].append(AlertNotification(
+                        labels: alert.condition.labels, annotations: alert.condition.annotations, status: .firing,
+                        startsAt: alert.activeAt, generatorURL: generatorURL))
+                    state.lastSent[alert.condition.key, default: [:]][receiver] = now
+                }
+            }
+            state.agentsWithAlerts = Set(state.machine.active.values.compactMap { alert in
+                alert.condition.labels["agent"].map { (alert.condition.labels["job"] ?? "") + "\0" + $0 }
+            })
+            return transitions
+        }
+        for (receiver, notifications) in outgoing.sorted(by: { $0.key < $1.key }) {
+            sink.enqueue(notifications, to: receiver)
+        }
+        return transitions
+    }
+
+    /// Pending and firing alerts, in label order.
+    public func activeAlerts() -> [AlertStateMachine.Active] {
+        state.withLock { $0.machine.active.values.sorted { $0.condition.key < $1.condition.key } }
+    }
+
+    /// A test for "this agent has a pending or firing alert" over a copy taken now, for one scrape:
+    /// such agents are always in the series sample.
+    public func agentsWithAlerts() -> @Sendable (_ job: String, _ agent: String) -> Bool {
+        let agents = state.withLock { $0.agentsWithAlerts }
+        if agents.isEmpty { return { _, _ in false } }
+        return { job, agent in agents.contains(job + "\0" + agent) }
+    }
+
+    static let activeFamily = MetricFamily(
+        "progress_alert_active", .gauge, help: "1 for each pending or firing alert of the built-in rules.")
+
+    /// Writes `progress_alert_active{alertname,severity,job,agent,state}`.
+    public func collect(into writer: inout ExpositionWriter) {
+        let alerts = activeAlerts()
+        writer.family(Self.activeFamily)
+        for alert in alerts {
+            let labels = alert.condition.labels
+            var set = LabelSet([("alertname", labels["alertname"] ?? ""), ("severity", labels["severity"] ?? ""), ("job", labels["job"] ?? "")])
+            if let agent = labels["agent"] { set.append("agent", agent) }
+            set.append("state", alert.state.rawValue)
+            writer.sample(Self.activeFamily, set, .empty, 1)
+        }
+    }
+}

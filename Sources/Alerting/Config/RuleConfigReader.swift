@@ -1,0 +1,58 @@
+/// Reads one entry of `rules:` into an `AlertRule`, starting from the kind's defaults.
+enum RuleConfigReader {
+    static let fields: Set<String> = [
+        "alert", "kind", "after", "for", "severity", "jobs", "labels", "annotations", "enabled",
+        "consecutive_failures", "failure_ratio", "min_attempts", "window", "deadline",
+    ]
+
+    static func read(_ reader: YAMLReader) throws(ConfigError) -> AlertRule {
+        let fields = try reader.mapping(allowed: Self.fields)
+        guard let kindReader = fields["kind"] else { throw reader.fail("missing field \"kind\"") }
+        let kindText = try kindReader.string()
+        guard let kind = AlertRule.Kind(rawValue: kindText) else {
+            throw kindReader.fail("unknown kind \"\(kindText)\" (known: \(AlertRule.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        // Unset fields take the built-in rule's defaults for the kind.
+        var rule = AlertRule.defaults.first { $0.kind == kind } ?? AlertRule(name: kindText, kind: kind)
+        if let alert = fields["alert"] {
+            rule.name = try alert.string()
+            guard Self.isValidLabelValue(rule.name), !rule.name.isEmpty else { throw alert.fail("alert name must not be empty") }
+        }
+        if let value = fields["after"] { rule.after = try value.duration() }
+        if let value = fields["for"] { rule.forDuration = try value.duration() }
+        if let value = fields["severity"] { rule.severity = try value.string() }
+        if let value = fields["jobs"] {
+            let pattern = try value.string()
+            do {
+                rule.jobs = try JobPattern(pattern)
+            } catch {
+                throw value.fail("\"\(pattern)\" is not a valid regular expression")
+            }
+        }
+        if let value = fields["labels"] {
+            rule.labels = try value.stringMap()
+            for name in rule.labels.keys where !Self.isValidLabelName(name) || ["alertname", "severity", "job", "agent"].contains(name) {
+                throw value.fail("label name \"\(name)\" is not allowed (must match [a-zA-Z_][a-zA-Z0-9_]* and not be alertname, severity, job or agent)")
+            }
+        }
+        if let value = fields["annotations"] { rule.annotations = try value.stringMap() }
+        if let value = fields["enabled"] { rule.enabled = try value.bool() }
+        if let value = fields["consecutive_failures"] { rule.consecutiveFailures = try value.int() }
+        if let value = fields["failure_ratio"] {
+            rule.failureRatio = try value.double()
+            guard (0...1).contains(rule.failureRatio) else { throw value.fail("failure_ratio must be between 0 and 1") }
+        }
+        if let value = fields["min_attempts"] { rule.minAttempts = try value.int() }
+        if let value = fields["window"] { rule.window = try value.duration() }
+        if let value = fields["deadline"] { rule.deadline = try value.timestamp() }
+        if rule.after < 0 || rule.forDuration < 0 || rule.window <= 0 { throw reader.fail("durations must not be negative") }
+        return rule
+    }
+
+    static func isValidLabelName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    static func isValidLabelValue(_ value: String) -> Bool { !value.contains("\0") }
+}

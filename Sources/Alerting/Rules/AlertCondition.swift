@@ -1,0 +1,34 @@
+/// A rule's condition holding for one job or agent at one evaluation: the alert's identity and values.
+public struct AlertCondition: Sendable, Equatable {
+    /// alertname, severity, job, agent (agent rules), then the rule's extra labels.
+    public var labels: [String: String]
+    public var annotations: [String: String]
+    /// The number that crossed the threshold (seconds quiet, failures, seconds late...).
+    public var value: Double
+    /// How long the condition must hold before the alert fires.
+    public var forDuration: Double
+
+    /// The identity of an alert: its labels in name order.
+    public var key: AlertKey { AlertKey(labels) }
+}
+
+/// An alert's identity: its label set, sorted, so equal sets compare equal.
+public struct AlertKey: Hashable, Sendable, Comparable {
+    public let pairs: [LabelPair]
+
+    public struct LabelPair: Hashable, Sendable {
+        public let name: String
+        public let value: String
+    }
+
+    public init(_ labels: [String: String]) {
+        pairs = labels.sorted { $0.key < $1.key }.map { LabelPair(name: $0.key, value: $0.value) }
+    }
+
+    public static func < (a: AlertKey, b: AlertKey) -> Bool {
+        for (x, y) in zip(a.pairs, b.pairs) where x != y {
+            return x.name != y.name ? x.name < y.name : x.value < y.value
+        }
+        return a.pairs.count < b.pairs.count
+    }
+}

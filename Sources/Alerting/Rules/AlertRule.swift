@@ -1,0 +1,86 @@
+import Foundation
+
+/// One alerting rule from the config: what to watch, thresholds, how long to wait, what to label.
+public struct AlertRule: Sendable {
+    /// The built-in conditions (SPEC section 6).
+    public enum Kind: String, Sendable, CaseIterable {
+        case agentStalled = "agent_stalled"
+        case agentLost = "agent_lost"
+        case agentFailing = "agent_failing"
+        case jobStalled = "job_stalled"
+        case jobBehindSchedule = "job_behind_schedule"
+
+        public var isAgentRule: Bool { self == .agentStalled || self == .agentLost || self == .agentFailing }
+    }
+
+    /// The `alertname` label.
+    public var name: String
+    public var kind: Kind
+    /// Stalled/lost: quiet this long (strictly longer fires); job_stalled: the window.
+    public var after: Double = 300
+    /// Pending this long before firing; 0 fires at once.
+    public var forDuration: Double = 0
+    public var severity = "warning"
+    /// Full-match pattern on the job id; nil matches every job.
+    public var jobs: JobPattern?
+    public var labels: [String: String] = [:]
+    public var annotations: [String: String] = [:]
+    public var enabled = true
+    /// agent_failing: fire at this many failed attempts in a row (0 disables this condition).
+    public var consecutiveFailures = 3
+    /// agent_failing: or when failed / attempts in `window` is above this (with at least `minAttempts`).
+    public var failureRatio = 0.5
+    public var minAttempts = 4
+    public var window: Double = 600
+    /// job_behind_schedule: a deadline for every matching job that gives none of its own.
+    public var deadline: Double?
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    /// The five rules that run without a config file, with the SPEC's defaults.
+    public static let defaults: [AlertRule] = {
+        var stalled = AlertRule(name: "AgentStalled", kind: .agentStalled)
+        stalled.after = 300
+        stalled.forDuration = 60
+        stalled.severity = "warning"
+        var lost = AlertRule(name: "AgentLost", kind: .agentLost)
+        lost.after = 300
+        lost.severity = "critical"
+        var failing = AlertRule(name: "AgentFailing", kind: .agentFailing)
+        failing.severity = "warning"
+        var jobStalled = AlertRule(name: "JobStalled", kind: .jobStalled)
+        jobStalled.after = 600
+        jobStalled.forDuration = 120
+        jobStalled.severity = "critical"
+        var behind = AlertRule(name: "JobBehindSchedule", kind: .jobBehindSchedule)
+        behind.forDuration = 300
+        behind.severity = "warning"
+        return [stalled, lost, failing, jobStalled, behind]
+    }()
+}
+
+/// A full-match regular expression on job ids, compiled once.
+public struct JobPattern: Sendable {
+    public let source: String
+    private let regex: NSRegularExpressionBox
+
+    /// nil when `source` is not a valid regular expression; `error` says why.
+    public init(_ source: String) throws {
+        self.source = source
+        regex = NSRegularExpressionBox(try NSRegularExpression(pattern: "^(?:\(source))$"))
+    }
+
+    public func matches(_ job: String) -> Bool {
+        let range = NSRange(job.startIndex..., in: job)
+        return regex.value.firstMatch(in: job, range: range) != nil
+    }
+}
+
+/// NSRegularExpression is immutable and safe to share, but not marked Sendable on Linux.
+private final class NSRegularExpressionBox: @unchecked Sendable {
+    let value: NSRegularExpression
+    init(_ value: NSRegularExpression) { self.value = value }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// Expands `{{name}}` placeholders in annotations: `job`, `agent`, `value`, `threshold`, and any label.
+enum AnnotationTemplate {
+    static func expand(_ template: String, labels: [String: String], values: [String: String]) -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.range(of: "{{") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                out += rest[open.lowerBound...]
+                return out
+            }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            out += values[name] ?? labels[name] ?? ""
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
+    }
+
+    /// `6m 12s`, `2h 5m`, `40s`: how operators read durations in a page.
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        if total >= 3600 { return "\(total / 3600)h \(total % 3600 / 60)m" }
+        if total >= 60 { return "\(total / 60)m \(total % 60)s" }
+        return "\(total)s"
+    }
+}

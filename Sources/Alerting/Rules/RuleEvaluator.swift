@@ -1,0 +1,128 @@
+import Events
+import Tracking
+
+/// Turns the store's state at `now` into the conditions that hold: a pure function of (state, rules, now).
+public struct RuleEvaluator: Sendable {
+    public let rules: [AlertRule]
+
+    public init(rules: [AlertRule]) { self.rules = rules }
+
+    /// The rule that applies to `job` for each alertname: a rule naming jobs that match overrides one
+    /// that names none; among equals the first in the file wins. A disabled winner silences the alert.
+    func rules(for job: String) -> [AlertRule] {
+        var chosen: [String: AlertRule] = [:]
+        var order: [String] = []
+        for rule in rules {
+            guard rule.jobs.map({ $0.matches(job) }) ?? true else { continue }
+            if let current = chosen[rule.name] {
+                if current.jobs == nil && rule.jobs != nil { chosen[rule.name] = rule }
+            } else {
+                chosen[rule.name] = rule
+                order.append(rule.name)
+            }
+        }
+        return order.compactMap { chosen[$0] }.filter(\.enabled)
+    }
+
+    public func evaluate(jobs: [JobView], now: Double) -> [AlertCondition] {
+        var out: [AlertCondition] = []
+        for job in jobs {
+            // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
+            guard job.status == .running else { continue }
+            let applicable = rules(for: job.id)
+            for rule in applicable where !rule.kind.isAgentRule {
+                if let condition = evaluate(rule, job: job, now: now) { out.append(condition) }
+            }
+            let agentRules = applicable.filter(\.kind.isAgentRule)
+            guard !agentRules.isEmpty else { continue }
+            for agent in job.agents {
+                for rule in agentRules {
+                    if let condition = evaluate(rule, job: job, agent: agent, now: now) { out.append(condition) }
+                }
+            }
+        }
+        return out
+    }
+
+    private func evaluate(_ rule: AlertRule, job: JobView, agent: AgentView, now: Double) -> AlertCondition? {
+        switch rule.kind {
+        case .agentStalled:
+            let quiet = now - agent.lastProgress
+            guard agent.state == .running, quiet > rule.after else { return nil }
+            return condition(rule, job: job.id, agent: agent.id, value: quiet,
+                             values: ["value": AnnotationTemplate.duration(quiet), "threshold": AnnotationTemplate.duration(rule.after)])
+        case .agentLost:
+            let silent = now - agent.lastSeen
+            guard !agent.state.isFinal, silent > rule.after else { return nil }
+            return condition(rule, job: job.id, agent: agent.id, value: silent,
+                             values: ["value": AnnotationTemplate.duration(silent), "threshold": AnnotationTemplate.duration(rule.after)])
+        case .agentFailing:
+            guard !agent.state.isFinal else { return nil }
+            let consecutive = Int(agent.consecutiveFailures)
+            if rule.consecutiveFailures > 0, consecutive >= rule.consecutiveFailures {
+                return condition(rule, job: job.id, agent: agent.id, value: Double(consecutive),
+                                 values: ["value": "\(consecutive) failures in a row", "threshold": "\(rule.consecutiveFailures)"])
+            }
+            let attempts = agent.attempts(inLast: rule.window)
+            let total = attempts.completed + attempts.failed
+            guard total >= UInt64(rule.minAttempts), total > 0 else { return nil }
+            let ratio = Double(attempts.failed) / Double(total)
+            guard ratio > rule.failureRatio else { return nil }
+            return condition(rule, job: job.id, agent: agent.id, value: ratio,
+                             values: ["value": "\(attempts.failed) of \(total) attempts failed", "threshold": "\(rule.failureRatio)"])
+        case .jobStalled, .jobBehindSchedule:
+            return nil
+        }
+    }
+
+    private func evaluate(_ rule: AlertRule, job: JobView, now: Double) -> AlertCondition? {
+        switch rule.kind {
+        case .jobStalled:
+            guard let remaining = job.remaining, remaining > 0, now - job.since >= rule.after,
+                  job.finished(inLast: rule.after) == 0 else { return nil }
+            return condition(rule, job: job.id, agent: nil, value: Double(remaining),
+                             values: ["value": "\(remaining) items remain", "threshold": AnnotationTemplate.duration(rule.after)])
+        case .jobBehindSchedule:
+            guard let deadline = job.deadline ?? rule.deadline, let eta = job.etaSeconds, now + eta > deadline else { return nil }
+            let late = now + eta - deadline
+            return condition(rule, job: job.id, agent: nil, value: late,
+                             values: ["value": AnnotationTemplate.duration(late) + " late", "threshold": "deadline"])
+        case .agentStalled, .agentLost, .agentFailing:
+            return nil
+        }
+    }
+
+    private func condition(_ rule: AlertRule, job: String, agent: String?, value: Double, values: [String: String]) -> AlertCondition {
+        var labels = rule.labels
+        labels["alertname"] = rule.name
+        labels["severity"] = rule.severity
+        labels["job"] = job
+        if let agent { labels["agent"] = agent }
+        let templates = rule.annotations.isEmpty ? Self.defaultAnnotations(rule.kind) : rule.annotations
+        var annotations: [String: String] = [:]
+        for (name, template) in templates {
+            annotations[name] = AnnotationTemplate.expand(template, labels: labels, values: values)
+        }
+        return AlertCondition(labels: labels, annotations: annotations, value: value, forDuration: rule.forDuration)
+    }
+
+    static func defaultAnnotations(_ kind: AlertRule.Kind) -> [String: String] {
+        switch kind {
+        case .agentStalled:
+            return ["summary": "{{agent}} of {{job}} made no progress for {{value}}",
+                    "description": "The agent is running and alive but reported no progress for longer than {{threshold}}."]
+        case .agentLost:
+            return ["summary": "{{agent}} of {{job}} sent nothing for {{value}}",
+                    "description": "No event at all, not even a heartbeat, for longer than {{threshold}}; the agent may be dead."]
+        case .agentFailing:
+            return ["summary": "{{agent}} of {{job}} keeps failing: {{value}}",
+                    "description": "Failures of the agent crossed the threshold ({{threshold}})."]
+        case .jobStalled:
+            return ["summary": "{{job}} finished no item in {{threshold}}; {{value}}",
+                    "description": "Items remain but the job's throughput was zero over the window."]
+        case .jobBehindSchedule:
+            return ["summary": "{{job}} will finish {{value}}",
+                    "description": "The estimated completion time is past the job's deadline."]
+        }
+    }
+}
