@@ -18,6 +18,14 @@ import CSimdJSON
 ///   Unix seconds >= 0 or RFC 3339; `state` an `AgentState`.
 /// A field of the wrong JSON type is `invalid_value`. Unknown fields are ignored, but read
 /// through, so that bad JSON inside them still rejects the line as `invalid_json`.
+extension Event {
+    /// An event of the given identity with its other fields set by `fill`, built in place.
+    init(kind: Kind, job: String, agent: String?, item: String?, time: Double?, fill: (inout Event) -> Void) {
+        self.init(kind: kind, job: job, agent: agent, item: item, time: time)
+        fill(&self)
+    }
+}
+
 public final class NativeEventDecoder {
     public let limits: DecoderLimits
     let rules: FieldRules
@@ -111,25 +119,26 @@ public final class NativeEventDecoder {
         try requireTypeFields(kind, hasAgent: agent != nil, hasItem: item != nil, hasCount: count != nil,
                               hasState: state != nil)
 
-        var event = Event(
+        return Event(
             kind: kind, job: recentJob.string(job),
             agent: agent.map { String(decoding: $0, as: UTF8.self) },
             item: item.map { String(decoding: $0, as: UTF8.self) },
-            time: time)
-        event.id = id.map { String(decoding: $0, as: UTF8.self) }
-        event.deadline = deadline
-        event.totalItems = totalItems
-        event.count = count
-        event.stepsCompleted = stepsCompleted
-        event.totalSteps = totalSteps
-        event.attempt = attempt
-        event.progress = progress
-        event.durationSeconds = duration
-        event.state = state
-        event.retryable = f.retryable < 0 ? nil : f.retryable == 1
-        event.step = f.step.string
-        event.error = f.error.string
-        return event
+            time: time
+        ) { event in
+            event.id = id.map { String(decoding: $0, as: UTF8.self) }
+            event.deadline = deadline
+            event.totalItems = totalItems
+            event.count = count
+            event.stepsCompleted = stepsCompleted
+            event.totalSteps = totalSteps
+            event.attempt = attempt
+            event.progress = progress
+            event.durationSeconds = duration
+            event.state = state
+            event.retryable = f.retryable < 0 ? nil : f.retryable == 1
+            event.step = f.step.string
+            event.error = f.error.string
+        }
     }
 
     private func requireTypeFields(
