@@ -47,6 +47,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "progress-bench",
+            dependencies: ["ExporterApp", "Events", "Exposition", "Tracking"],
+            path: "Benchmarks/progress-bench"
+        ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"]),

@@ -1,0 +1,126 @@
+// In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|all]
+import Events
+import ExporterApp
+import Exposition
+import Foundation
+import Tracking
+
+func seconds(_ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// NDJSON of `count` realistic events over `agents` agents of 10 jobs.
+func eventBody(count: Int, agents: Int, start: Double) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(count * 140)
+    for i in 0..<count {
+        let agent = i % agents
+        let job = agent % 10
+        let ts = start + Double(i) * 0.0001
+        let line: String
+        switch i % 4 {
+        case 0: line = #"{"type":"agent_progress","job":"job-\#(job)","agent":"agent-\#(agent)","step":"transform","steps_completed":2,"total_steps":4,"ts":\#(ts)}"#
+        case 1: line = #"{"type":"agent_heartbeat","job":"job-\#(job)","agent":"agent-\#(agent)","ts":\#(ts)}"#
+        case 2: line = #"{"type":"item_completed","job":"job-\#(job)","agent":"agent-\#(agent)","item":"item-\#(i)","duration_seconds":1.5,"ts":\#(ts)}"#
+        default: line = #"{"type":"agent_started","job":"job-\#(job)","agent":"agent-\#(agent)","item":"item-\#(i + 1)","total_steps":4,"ts":\#(ts)}"#
+        }
+        out.append(contentsOf: line.utf8)
+        out.append(UInt8(ascii: "\n"))
+    }
+    return out
+}
+
+func benchIngest() {
+    print("## In-process ingest (decode + apply, one thread)")
+    print("| agents | events | seconds | events/s | ns/event | decode only ns/event |")
+    print("|---|---|---|---|---|---|")
+    for agents in [1_000, 10_000] {
+        let count = 1_000_000
+        let now = Date().timeIntervalSince1970
+        let body = eventBody(count: count, agents: agents, start: now - 200)
+        var options = StoreOptions()
+        options.maxAgentSeries = 100_000
+        let store = ProgressStore(options: options)
+        let ingestor = Ingestor(store: store, limits: DecoderLimits())
+        // Batches of 10,000 lines, as a tracker posting every few hundred milliseconds would send.
+        var batches: [[UInt8]] = []
+        var start = 0
+        var lines = 0
+        for (index, byte) in body.enumerated() where byte == UInt8(ascii: "\n") {
+            lines += 1
+            if lines % 10_000 == 0 { batches.append(Array(body[start...index])); start = index + 1 }
+        }
+        let total = seconds { for batch in batches { ingestor.ingestNative(batch, source: "bench") } }
+        let decoder = NativeEventDecoder()
+        var decoded = 0
+        let decodeOnly = seconds { for batch in batches { decoder.decodeBody(batch, onEvent: { _ in decoded += 1 }, onReject: { _, _ in }) } }
+        print("| \(agents) | \(count) | \(String(format: "%.2f", total)) | \(Int(Double(count) / total)) | \(Int(total / Double(count) * 1e9)) | \(Int(decodeOnly / Double(decoded) * 1e9)) |")
+    }
+}
+
+func store(agents: Int) -> ProgressStore {
+    var options = StoreOptions()
+    options.maxAgentSeries = agents
+    let store = ProgressStore(options: options)
+    let ingestor = Ingestor(store: store, limits: DecoderLimits())
+    let now = Date().timeIntervalSince1970
+    var remaining = agents * 4
+    var offset = 0
+    while remaining > 0 {
+        let n = min(remaining, 100_000)
+        ingestor.ingestNative(eventBody(count: n, agents: agents, start: now - 100 + Double(offset) * 0.0001), source: "bench")
+        remaining -= n
+        offset += n
+    }
+    return store
+}
+
+func benchEncode() {
+    print("## /metrics render (store only, every agent kept)")
+    print("| agents | format | ms/scrape (median of 11) | bytes | series |")
+    print("|---|---|---|---|---|")
+    for agents in [1_000, 10_000, 100_000] {
+        let s = store(agents: agents)
+        for format in [ExpositionFormat.prometheusText, .openMetrics] {
+            var times: [Double] = []
+            var bytes: [UInt8] = []
+            for _ in 0..<11 {
+                times.append(seconds {
+                    var writer = ExpositionWriter(format: format, reusing: bytes)
+                    s.collect(into: &writer)
+                    bytes = writer.finish()
+                })
+            }
+            times.sort()
+            let series = bytes.split(separator: UInt8(ascii: "\n")).filter { $0.first != UInt8(ascii: "#") }.count
+            print("| \(agents) | \(format == .openMetrics ? "OpenMetrics" : "text 0.0.4") | \(String(format: "%.2f", times[5] * 1000)) | \(bytes.count) | \(series) |")
+        }
+    }
+}
+
+func benchMemory() {
+    print("## Memory (RSS growth while tracking agents)")
+    print("| agents | RSS growth MiB | bytes/agent |")
+    print("|---|---|---|")
+    for agents in [10_000, 100_000] {
+        let before = residentBytes()
+        let s = store(agents: agents)
+        let after = residentBytes()
+        print("| \(agents) | \(String(format: "%.1f", Double(after - before) / 1_048_576)) | \((after - before) / agents) |")
+        withExtendedLifetime(s) {}
+    }
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "all"
+if which == "ingest" || which == "all" { benchIngest() }
+if which == "encode" || which == "all" { benchEncode() }
+if which == "memory" || which == "all" { benchMemory() }
