@@ -95,7 +95,7 @@ func benchEncode() {
             var bytes: [UInt8] = []
             for _ in 0..<11 {
                 times.append(seconds {
-                    var writer = ExpositionWriter(format: format, reusing: bytes)
+                    var writer = ExpositionWriter(format: format, reusing: consume bytes)
                     s.collect(into: &writer)
                     bytes = writer.finish()
                 })

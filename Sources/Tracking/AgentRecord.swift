@@ -2,7 +2,9 @@ import Events
 import Exposition
 
 /// Live state of one agent, owned by its job; mutated only under the store's lock.
-struct AgentRecord {
+/// A class, so the scrape and the evaluator pass agents around with one retain instead of copying
+/// every array and string inside.
+final class AgentRecord {
     let id: String
     /// `job="…",agent="…"`, rendered once.
     let labels: LabelSet
@@ -54,18 +56,18 @@ struct AgentRecord {
     }
 
     /// Sets the state unless a newer event already set another one (events arrive out of order).
-    mutating func setState(_ newState: AgentState, at time: Double) {
+    func setState(_ newState: AgentState, at time: Double) {
         guard time >= stateTime else { return }
         state = newState
         stateTime = time
     }
 
-    mutating func markSeen(at time: Double) {
+    func markSeen(at time: Double) {
         lastSeen = max(lastSeen, time)
         firstSeen = min(firstSeen, time)
     }
 
-    mutating func markProgress(at time: Double) {
+    func markProgress(at time: Double) {
         markSeen(at: time)
         lastProgress = max(lastProgress ?? time, time)
     }

@@ -126,11 +126,12 @@ struct EventApplier {
     }
 
     /// Mutates one agent in place and keeps the job's per-state counts exact.
-    private func updateAgent(_ index: Int?, of job: JobRecord, _ change: (inout AgentRecord) -> Void) {
+    private func updateAgent(_ index: Int?, of job: JobRecord, _ change: (AgentRecord) -> Void) {
         guard let index else { return }
-        let before = job.agents[index].state
-        change(&job.agents[index])
-        let after = job.agents[index].state
+        let agent = job.agents[index]
+        let before = agent.state
+        change(agent)
+        let after = agent.state
         if before != after {
             job.agentsByState[before.ordinal] -= 1
             job.agentsByState[after.ordinal] += 1
