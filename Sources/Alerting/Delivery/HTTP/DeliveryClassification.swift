@@ -1,0 +1,43 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The one place that decides what an HTTP answer means for delivery, as Alertmanager's `notify/util.go` does:
+/// 2xx delivered; 5xx, 429, timeouts and connection errors worth retrying; any other answer final.
+enum DeliveryClassification {
+    /// How much of an error body a `DeliveryError` keeps: enough to show the receiver's reason, not a whole page.
+    static let bodyExcerptLimit = 200
+
+    /// nil when `status` means delivered.
+    static func httpStatus(_ status: Int, body: Data, endpoint: String) -> DeliveryError? {
+        if (200..<300).contains(status) { return nil }
+        // 429 asks us to come back later; 408 is the server timing out our request. Neither is the payload's fault.
+        let retryable = status >= 500 || status == 429 || status == 408
+        var message = "\(endpoint) answered HTTP \(status)"
+        let excerpt = excerpt(of: body)
+        if !excerpt.isEmpty { message += ": \(excerpt)" }
+        return DeliveryError(retryable: retryable, message, statusCode: status)
+    }
+
+    /// A request that got no HTTP answer: a malformed URL is final, anything else (refused, reset, timed out) may pass.
+    static func transportFailure(_ error: any Error, endpoint: String) -> DeliveryError {
+        if let urlError = error as? URLError {
+            switch urlError.code {
+            case .badURL, .unsupportedURL:
+                return DeliveryError(retryable: false, "\(endpoint): unusable URL (\(urlError.code.rawValue))")
+            case .timedOut:
+                return DeliveryError(retryable: true, "\(endpoint): timed out")
+            default:
+                return DeliveryError(retryable: true, "\(endpoint): \(urlError.localizedDescription) (\(urlError.code.rawValue))")
+            }
+        }
+        return DeliveryError(retryable: true, "\(endpoint): \(error.localizedDescription)")
+    }
+
+    /// The first bytes of a body on one line, so a log line stays a line.
+    static func excerpt(of body: Data) -> String {
+        let text = String(decoding: body.prefix(bodyExcerptLimit), as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+}
