@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+@testable import Alerting
+
+@Suite struct AlertingConfigTests {
+    @Test func theShippedExampleLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/progress-exporter.yml")
+        let config = try AlertingConfig(yaml: String(contentsOf: url, encoding: .utf8))
+        #expect(config.rules.count == 8)
+        #expect(config.receivers.map(\.name) == ["log", "am", "hook", "page"])
+        #expect(config.routes.first == AlertRoute(receiver: "am", match: ["severity": "critical"], continueMatching: true))
+        let setup = config.setup(externalURL: "http://x")
+        #expect(setup.resendIntervals == ["am": 60])
+        let etl = RuleEvaluator(rules: config.rules).rules(for: "etl-7").first { $0.name == "AgentStalled" }
+        #expect(etl?.after == 120 && etl?.labels == ["team": "batch"])
+        #expect(RuleEvaluator(rules: config.rules).rules(for: "crawl-1").contains { $0.name == "AgentStalled" } == false)
+        #expect(try config.makeReceivers(externalURL: "http://x").count == 4)
+    }
+
+    @Test func noFileMeansTheBuiltInRulesAndTheLog() {
+        let config = AlertingConfig()
+        #expect(config.rules.map(\.name) == ["AgentStalled", "AgentLost", "AgentFailing", "JobStalled", "JobBehindSchedule"])
+        #expect(config.receivers.map(\.name) == ["log"])
+    }
+
+    @Test func unsetFieldsTakeTheKindsDefaults() throws {
+        let config = try AlertingConfig(yaml: "rules:\n  - kind: agent_stalled\n    after: 90s\n")
+        let rule = try #require(config.rules.first)
+        #expect(rule.name == "AgentStalled" && rule.after == 90 && rule.forDuration == 60 && rule.severity == "warning")
+    }
+
+    @Test(arguments: [
+        ("rules:\n  - kind: agent_stalled\n    after: 5 minutes\n", 3, "rules[0].after: \"5 minutes\" is not a duration"),
+        ("rules:\n  - kind: agent_sleeping\n", 2, "unknown kind \"agent_sleeping\""),
+        ("rules:\n  - alert: X\n", 2, "missing field \"kind\""),
+        ("evaluation_interval: 1s\nrulez: []\n", 2, "unknown field \"rulez\""),
+        ("rules:\n  - kind: agent_stalled\n    jobs: \"([\"\n", 3, "is not a valid regular expression"),
+        ("receivers:\n  - name: a\n    log: {}\n  - name: a\n    log: {}\n", 4, "receiver \"a\" is defined twice"),
+        ("receivers:\n  - name: a\n    log: {}\n    webhook: {url: x}\n", 2, "needs exactly one of"),
+        ("routes:\n  - receiver: nowhere\n", 2, "route to unknown receiver \"nowhere\""),
+        ("rules: [\n", 2, "not valid YAML"),
+        ("rules:\n  - kind: agent_failing\n    failure_ratio: 2\n", 3, "between 0 and 1"),
+    ])
+    func badConfigsNameTheLineAndReason(yaml: String, line: Int, message: String) {
+        #expect {
+            _ = try AlertingConfig(yaml: yaml)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.line == line && error.message.contains(message)
+        }
+    }
+}
