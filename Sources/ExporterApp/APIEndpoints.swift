@@ -1,4 +1,5 @@
 import Foundation
+import Alerting
 import MicroHTTP
 import Tracking
 
@@ -22,7 +23,27 @@ struct APIEndpoints: Sendable {
         return encode(Agents(job: job, agents: agents))
     }
 
-    private func encode(_ value: some Encodable) -> HTTPResponse {
+    /// GET /api/v1/alerts: pending and firing alerts of the built-in rules.
+    static func alerts(_ engine: AlertEngine) -> HTTPResponse {
+        struct Alert: Encodable {
+            let labels: [String: String]
+            let annotations: [String: String]
+            let state: String
+            let activeAt: Double
+            let firedAt: Double?
+            let value: Double
+        }
+        struct Alerts: Encodable { let alerts: [Alert] }
+        let alerts = engine.activeAlerts().map { alert in
+            Alert(labels: alert.condition.labels, annotations: alert.condition.annotations, state: alert.state.rawValue,
+                  activeAt: alert.activeAt, firedAt: alert.firedAt, value: alert.condition.value)
+        }
+        return APIEndpoints.encode(Alerts(alerts: alerts))
+    }
+
+    private func encode(_ value: some Encodable) -> HTTPResponse { Self.encode(value) }
+
+    private static func encode(_ value: some Encodable) -> HTTPResponse {
         do {
             return .json(Array(try JSONEncoder.api.encode(value)))
         } catch {

@@ -2,6 +2,7 @@ import EventSources
 import Events
 import Exposition
 import Foundation
+import Alerting
 import MicroHTTP
 import Synchronization
 import Tracking
@@ -18,13 +19,17 @@ public final class Exporter: Sendable {
     private let stdinReader: StandardInputReader?
     private let demo: DemoSource?
     private let upkeep: UpkeepLoop
+    private let alerting: AlertingService
     private let stopped = Mutex(false)
 
     public init(options: ExporterOptions, clock: any TimeSource = WallClock()) throws {
         self.options = options
         let store = ProgressStore(options: options.store, clock: clock)
         self.store = store
-        let ingestor = Ingestor(store: store, limits: options.decoderLimits)
+        let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress)
+        let alerting = try AlertingService(configFile: options.configFile, externalURL: externalURL, store: store)
+        self.alerting = alerting
+        let ingestor = Ingestor(store: store, limits: options.decoderLimits) { alerting.eventsApplied() }
         self.ingestor = ingestor
 
         let filePatterns = options.eventFiles.filter { $0 != "-" }
@@ -42,10 +47,13 @@ public final class Exporter: Sendable {
         stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
             maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
-        demo = options.demo.map { DemoSource(options: $0, store: store) }
+        demo = options.demo.map { DemoSource(options: $0, store: store) { alerting.eventsApplied() } }
 
         var router = Router()
-        let metrics = MetricsEndpoint(store: store)
+        let engine = alerting.engine
+        let metrics = MetricsEndpoint(store: store, keepAgents: { engine.agentsWithAlerts() }) { writer in
+            alerting.collect(into: &writer)
+        }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
         let api = APIEndpoints(store: store)
         let readiness = self.readiness
@@ -55,6 +63,13 @@ public final class Exporter: Sendable {
         router.route("GET", "/api/v1/jobs/:job/agents", api.agents)
         router.route("GET", "/-/healthy") { _ in .text("Healthy.\n") }
         router.route("GET", "/-/ready") { _ in HealthEndpoints.ready(readiness) }
+        router.route("POST", "/-/reload") { _ in
+            switch alerting.reload() {
+            case .success: return .text("Configuration reloaded.\n")
+            case .failure(let error): return .text("Configuration not reloaded; the old one keeps running: \(error)\n", status: 500)
+            }
+        }
+        router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
         router.route("GET", "/") { _ in LandingPage.response(store: store) }
         server = HTTPServer(
             options: HTTPServerOptions(
@@ -81,6 +96,7 @@ public final class Exporter: Sendable {
         }
         demo?.start()
         upkeep.start()
+        alerting.start()
         readiness.set("events", problem: nil)
         try server.start()
     }
@@ -100,6 +116,34 @@ public final class Exporter: Sendable {
         stdinReader?.stop()
         tailer?.stop()
         upkeep.stop()
+        alerting.stop()
+    }
+
+    /// Re-reads `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
+    @discardableResult
+    public func reload() -> Result<Void, ConfigError> { alerting.reload() }
+
+    /// Loads a config file as `serve` would and says what is in it, or throws its first error.
+    public static func checkConfig(_ path: String) throws -> String {
+        let config = try AlertingService.load(path)
+        var lines = ["\(path): OK", "evaluation_interval: \(config.evaluationInterval)s", "rules:"]
+        for rule in config.rules {
+            var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(rule.forDuration)s"
+            if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled { line += " after=\(rule.after)s" }
+            if let jobs = rule.jobs { line += " jobs=\(jobs.source)" }
+            if !rule.enabled { line += " disabled" }
+            lines.append(line)
+        }
+        lines.append("receivers: " + config.receivers.map(\.name).joined(separator: ", "))
+        lines.append("routes: " + (config.routes.isEmpty ? "(none: every alert to every receiver)" : config.routes.map { route in
+            "\(route.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) -> \(route.receiver)\(route.continueMatching ? " (continue)" : "")"
+        }.joined(separator: "; ")))
+        return lines.joined(separator: "\n")
+    }
+
+    static func defaultExternalURL(listenAddress: String) -> String {
+        let port = listenAddress.split(separator: ":").last.map(String.init) ?? "9465"
+        return "http://\(ProcessInfo.processInfo.hostName):\(port)"
     }
 
     /// A prodigy run is keyed by its folder: `<repo>/<run id>` of `<home>/<repo>/<run id>/events-*.jsonl`.

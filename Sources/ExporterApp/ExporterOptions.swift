@@ -22,6 +22,10 @@ public struct ExporterOptions: Sendable {
     public var offsetsFile: String?
     /// Run an in-process simulation as an event source.
     public var demo: DemoOptions?
+    /// `--config.file`: alerting rules, receivers and routes; nil runs the built-in rules with the log receiver.
+    public var configFile: String?
+    /// The URL operators reach the exporter at, for links in alerts; default `http://<hostname>:<port>`.
+    public var externalURL: String?
     /// Seconds between upkeep passes (ETC smoothing, expiry).
     public var tickInterval = 1.0
 

@@ -5,12 +5,15 @@ import Tracking
 public struct Ingestor: Sendable {
     public let store: ProgressStore
     public let limits: DecoderLimits
+    /// Runs after each batch was applied (the alert loop evaluates soon after).
+    let afterApply: @Sendable () -> Void
     /// How many rejected lines a POST answer lists in detail.
     static let reportedRejections = 10
 
-    public init(store: ProgressStore, limits: DecoderLimits) {
+    public init(store: ProgressStore, limits: DecoderLimits, afterApply: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.limits = limits
+        self.afterApply = afterApply
     }
 
     /// What became of one batch.
@@ -44,13 +47,14 @@ public struct Ingestor: Sendable {
         }
         outcome.accepted = events.count
         store.apply(events, source: source, rejected: rejectedByReason)
+        if !events.isEmpty { afterApply() }
         return outcome
     }
 
     /// Decodes prodigy event-log lines of one run (keyed by its folder) and applies them.
     @discardableResult
     public func ingestProdigy(_ lines: [UInt8], run: String, source: String) -> Outcome {
-        let decoder = ProdigyEventDecoder()
+        let decoder = ProdigyEventDecoder(limits: limits)
         var events: [Event] = []
         var outcome = Outcome()
         var rejectedByReason: [String: Int] = [:]
@@ -76,6 +80,7 @@ public struct Ingestor: Sendable {
         }
         outcome.accepted = events.count
         store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
+        if !events.isEmpty { afterApply() }
         return outcome
     }
 

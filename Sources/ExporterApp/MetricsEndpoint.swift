@@ -7,7 +7,8 @@ import Tracking
 /// GET /metrics: the store's families, the exporter's own and the process's, in the format the scraper asked for.
 final class MetricsEndpoint: Sendable {
     private let store: ProgressStore
-    private let mustKeep: @Sendable (String, String) -> Bool
+    /// Per scrape: which agents must stay in the sample (those with alerts).
+    private let keepAgents: @Sendable () -> @Sendable (String, String) -> Bool
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
     /// Size of the last output and duration of the last render, for the next scrape.
     private let process = ProcessMetrics()
@@ -21,11 +22,11 @@ final class MetricsEndpoint: Sendable {
 
     init(
         store: ProgressStore,
-        mustKeep: @escaping @Sendable (String, String) -> Bool = { _, _ in false },
+        keepAgents: @escaping @Sendable () -> @Sendable (String, String) -> Bool = { { _, _ in false } },
         extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
     ) {
         self.store = store
-        self.mustKeep = mustKeep
+        self.keepAgents = keepAgents
         self.extraCollectors = extraCollectors
     }
 
@@ -36,7 +37,7 @@ final class MetricsEndpoint: Sendable {
         // Reserve what the last scrape needed, so the buffer grows once instead of doubling its way up.
         buffer.reserveCapacity(previous.bytes + previous.bytes / 8 + 4096)
         var writer = ExpositionWriter(format: format, reusing: buffer)
-        store.collect(into: &writer, mustKeep: mustKeep)
+        store.collect(into: &writer, mustKeep: keepAgents())
         extraCollectors(&writer)
         writer.family(Self.scrapeDuration)
         writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)

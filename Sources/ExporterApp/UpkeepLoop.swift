@@ -1,17 +1,32 @@
 import Foundation
 import Synchronization
 
-/// Runs an action every `interval` seconds on its own thread until stopped.
+/// Runs an action every `interval` seconds on its own thread until stopped, and sooner when woken,
+/// but never more often than every `minimumGap` seconds.
 final class UpkeepLoop: Sendable {
     private let interval: Double
+    private let minimumGap: Double
     private let action: @Sendable () -> Void
-    private let state = Mutex<(running: Bool, thread: Thread?)>((false, nil))
+    private let state = Mutex<(running: Bool, woken: Bool)>((false, false))
     private let condition = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
 
-    init(interval: Double, action: @escaping @Sendable () -> Void) {
+    init(interval: Double, minimumGap: Double = 0, action: @escaping @Sendable () -> Void) {
         self.interval = interval
+        self.minimumGap = minimumGap
         self.action = action
+    }
+
+    /// Asks for a run soon (after `minimumGap` since the last one) instead of at the next interval.
+    func wake() {
+        let wasWoken = state.withLock { state in
+            defer { state.woken = true }
+            return state.woken
+        }
+        guard !wasWoken else { return }
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
     }
 
     func start() {
@@ -23,9 +38,14 @@ final class UpkeepLoop: Sendable {
         guard shouldStart else { return }
         let thread = Thread { [self] in
             while isRunning {
+                let started = Date()
+                state.withLock { $0.woken = false }
                 action()
+                if minimumGap > 0 { Thread.sleep(until: started.addingTimeInterval(minimumGap)) }
                 condition.lock()
-                if isRunning { _ = condition.wait(until: Date(timeIntervalSinceNow: interval)) }
+                if isRunning && !state.withLock({ $0.woken }) {
+                    _ = condition.wait(until: started.addingTimeInterval(interval))
+                }
                 condition.unlock()
             }
             finished.signal()

@@ -7,7 +7,7 @@ struct ProgressExporterCommand: ParsableCommand {
         commandName: "progress-exporter",
         abstract: "Prometheus exporter and alerting agent for progress trackers.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, Simulate.self],
+        subcommands: [Serve.self, Simulate.self, CheckConfig.self],
         defaultSubcommand: Serve.self
     )
 }

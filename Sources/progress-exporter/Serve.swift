@@ -6,8 +6,12 @@ import Foundation
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the exporter (the default command).")
 
+    @Option(name: .customLong("config.file"), help: "Alerting config (YAML): rules, receivers, routes. Without it the built-in rules log their alerts.")
+    var configFile: String?
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics, /events and the API.")
     var listenAddress = ":9465"
+    @Option(name: .customLong("web.external-url"), help: "URL under which operators reach the exporter, for links in alerts (default http://<hostname>:<port>).")
+    var externalURL: String?
     @Option(name: .customLong("web.max-body-bytes"), help: "Largest POST /events body; larger ones get 413 before they are read.")
     var maxBodyBytes = 16 << 20
     @Option(name: .customLong("web.threads"), help: "HTTP worker threads.")
@@ -60,6 +64,8 @@ struct Serve: ParsableCommand {
     func options() throws -> ExporterOptions {
         var o = ExporterOptions()
         o.listenAddress = listenAddress
+        o.configFile = configFile
+        o.externalURL = externalURL
         o.maxBodyBytes = maxBodyBytes
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
@@ -93,15 +99,14 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let options = try options()
-        // Block the termination signals before any thread starts, so every thread inherits the mask
-        // and only sigwait below sees them.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-
-        let exporter = try Exporter(options: options)
+        SignalWaiter.install([SIGINT, SIGTERM, SIGHUP])
+        let exporter: Exporter
+        do {
+            exporter = try Exporter(options: options)
+        } catch {
+            Log.error("could not load the configuration", ["err": "\(error)"])
+            throw ExitCode.failure
+        }
         do {
             try exporter.start()
         } catch {
@@ -110,9 +115,15 @@ struct Serve: ParsableCommand {
             throw ExitCode.failure
         }
         Log.info("listening", ["address": listenAddress, "port": "\(exporter.port)", "demo": "\(demo)", "version": BuildInfo.version])
-        var received: Int32 = 0
-        sigwait(&signals, &received)
-        Log.info("shutting down", ["signal": received == SIGINT ? "SIGINT" : "SIGTERM"])
+        while true {
+            let signal = SignalWaiter.next()
+            if signal == SIGHUP {
+                exporter.reload()
+                continue
+            }
+            Log.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+            break
+        }
         exporter.stop()
     }
 }

@@ -1,12 +1,16 @@
 /// A config file problem, with the line it is on, e.g. `line 12: rules[1].after: "5 minutes" is not a duration`.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String?
     public var line: Int?
     public var message: String
 
-    public init(line: Int?, _ message: String) {
+    public init(file: String? = nil, line: Int?, _ message: String) {
+        self.file = file
         self.line = line
         self.message = message
     }
 
-    public var description: String { line.map { "line \($0): \(message)" } ?? message }
+    public var description: String {
+        [file, line.map { "line \($0)" }, message].compactMap { $0 }.joined(separator: ": ")
+    }
 }

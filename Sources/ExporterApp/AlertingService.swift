@@ -1,0 +1,141 @@
+import Alerting
+import Exposition
+import Foundation
+import Synchronization
+import Tracking
+
+/// The built-in alerting as the exporter runs it: config file, engine, delivery, evaluation loop and reload.
+final class AlertingService: Sendable {
+    /// Forwards to the current dispatcher, so a reload can swap receivers under a running engine.
+    private final class CurrentDispatcher: NotificationSink {
+        let dispatcher: Mutex<NotificationDispatcher>
+        init(_ dispatcher: NotificationDispatcher) { self.dispatcher = Mutex(dispatcher) }
+        func enqueue(_ notifications: [AlertNotification], to receiver: String) {
+            dispatcher.withLock { $0 }.enqueue(notifications, to: receiver)
+        }
+    }
+
+    private let configFile: String?
+    private let externalURL: String
+    let engine: AlertEngine
+    private let current: CurrentDispatcher
+    private let loop: UpkeepLoop
+    private let reloads = Mutex<(successful: Bool, at: Double)>((true, Date().timeIntervalSince1970))
+
+    /// Reads the config file (or takes the built-in rules without one); throws with the line and reason.
+    init(configFile: String?, externalURL: String, store: ProgressStore) throws {
+        self.configFile = configFile
+        self.externalURL = externalURL
+        let config = try Self.load(configFile)
+        let dispatcher = try Self.dispatcher(for: config, externalURL: externalURL)
+        current = CurrentDispatcher(dispatcher)
+        let engine = AlertEngine(store: store, setup: config.setup(externalURL: externalURL), sink: current)
+        self.engine = engine
+        // Evaluate every interval, and soon after events arrive (at most 10 times a second), so a
+        // resolve is seen within a fraction of a second of the progress that ends it.
+        loop = UpkeepLoop(interval: config.evaluationInterval, minimumGap: 0.1) { engine.evaluate() }
+    }
+
+    static func load(_ path: String?) throws -> AlertingConfig {
+        guard let path else { return AlertingConfig() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, "cannot read: \(error.localizedDescription)")
+        }
+        do {
+            let config = try AlertingConfig(yaml: text)
+            _ = try config.makeReceivers(externalURL: "")
+            return config
+        } catch let error as ConfigError {
+            throw ConfigError(file: path, line: error.line, error.message)
+        } catch {
+            throw ConfigError(file: path, line: nil, "\(error)")
+        }
+    }
+
+    private static func dispatcher(for config: AlertingConfig, externalURL: String) throws -> NotificationDispatcher {
+        let receivers = try config.makeReceivers(externalURL: externalURL)
+        return NotificationDispatcher(receivers: receivers, options: DispatcherOptions(onFailure: { receiver, error, willRetry in
+            Log.warn("alert delivery failed", ["receiver": receiver, "err": error.message, "retry": "\(willRetry)"])
+        }))
+    }
+
+    func start() {
+        current.dispatcher.withLock { $0 }.start()
+        loop.start()
+    }
+
+    /// Called after events were applied: evaluate soon.
+    func eventsApplied() { loop.wake() }
+
+    func stop() {
+        loop.stop()
+        current.dispatcher.withLock { $0 }.stop()
+    }
+
+    /// Re-reads the config file; a bad file is refused with its line and reason and the running config stays.
+    @discardableResult
+    func reload() -> Result<Void, ConfigError> {
+        let result: Result<Void, ConfigError>
+        do {
+            let config = try Self.load(configFile)
+            let fresh = try Self.dispatcher(for: config, externalURL: externalURL)
+            fresh.start()
+            let old = current.dispatcher.withLock { dispatcher in
+                defer { dispatcher = fresh }
+                return dispatcher
+            }
+            engine.replace(config.setup(externalURL: externalURL))
+            old.stop()
+            result = .success(())
+            Log.info("configuration reloaded", ["file": configFile ?? "(built-in)"])
+        } catch let error as ConfigError {
+            result = .failure(error)
+        } catch {
+            result = .failure(ConfigError(line: nil, "\(error)"))
+        }
+        if case .failure(let error) = result { Log.error("configuration not reloaded; the old one keeps running", ["err": error.description]) }
+        reloads.withLock { $0 = (result.isSuccess, Date().timeIntervalSince1970) }
+        return result
+    }
+
+    static let notifications = MetricFamily("progress_exporter_alert_notifications_total", .counter, help: "Alert notifications by receiver and result: success, retried (per retry), failed, dropped.")
+    static let latency = MetricFamily("progress_exporter_alert_notification_latency_seconds", .histogram, help: "Time from queueing a notification to its delivery.")
+    static let queueLength = MetricFamily("progress_exporter_alert_queue_length", .gauge, help: "Notifications waiting per receiver.")
+    static let reloadOK = MetricFamily("progress_exporter_config_last_reload_successful", .gauge, help: "1 if the last configuration load succeeded.")
+    static let reloadTime = MetricFamily("progress_exporter_config_last_reload_success_timestamp_seconds", .gauge, help: "Unix time of the last configuration load.")
+
+    func collect(into w: inout ExpositionWriter) {
+        engine.collect(into: &w)
+        let stats = current.dispatcher.withLock { $0 }.stats()
+        w.family(Self.notifications)
+        for receiver in stats.receivers {
+            for result in DeliveryResult.allCases {
+                w.sample(Self.notifications, LabelSet([("receiver", receiver.receiver), ("result", result.rawValue)]), .empty, Double(receiver[result]))
+            }
+        }
+        w.family(Self.latency)
+        for receiver in stats.receivers {
+            w.histogram(Self.latency, LabelSet([("receiver", receiver.receiver)]), bounds: HistogramBounds(receiver.latency.bounds),
+                        cumulativeCounts: receiver.latency.cumulativeCounts + [receiver.latency.count], sum: receiver.latency.sum)
+        }
+        w.family(Self.queueLength)
+        for receiver in stats.receivers {
+            w.sample(Self.queueLength, LabelSet([("receiver", receiver.receiver)]), .empty, Double(receiver.queueLength))
+        }
+        let reload = reloads.withLock { $0 }
+        w.family(Self.reloadOK)
+        w.sample(Self.reloadOK, .empty, .empty, reload.successful ? 1 : 0)
+        w.family(Self.reloadTime)
+        w.sample(Self.reloadTime, .empty, .empty, reload.at)
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}
