@@ -5,98 +5,113 @@ extension ProgressStore {
     /// Writes every job, sampled agent and ingest family into `writer`, in a fixed order:
     /// families as declared, jobs by id, agents in the order they registered.
     /// `mustKeep` names agents that stay in the sample whatever their hash (those with alerts).
+    ///
+    /// The store's lock is held for one job at a time: each job is rendered whole (a consistent view
+    /// of it) into per-family sections, and ingestion runs between jobs, so a large scrape does not
+    /// stop ingestion for its whole length.
     public func collect(into writer: inout ExpositionWriter, mustKeep: @Sendable (String, String) -> Bool = { _, _ in false }) {
         let now = clock.now()
-        let limit = options.maxAgentSeries
-        state.withLock { state in
+        withoutActuallyEscaping(mustKeep) { mustKeep in
+            collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep))
+        }
+    }
+
+    private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler) {
+        let (jobs, cut) = state.withLock { state in
             let jobs = state.orderedJobs()
-            let sample = AgentSampler(limit: limit).keptAgents(of: jobs) { mustKeep($0.id, $1.id) }
-            Self.writeJobs(jobs, now: now, into: &writer)
-            Self.writeAgents(jobs, kept: sample.kept, now: now, into: &writer)
-            Self.writeIngest(state, kept: state.trackedAgents - sample.dropped, dropped: sample.dropped, into: &writer)
+            return (jobs, sampler.cut(jobs))
+        }
+        var sections = Array(repeating: SampleSection(), count: Self.families.count)
+        var kept = 0
+        for job in jobs {
+            state.withLock { _ in
+                Self.writeJob(job, now: now, into: &sections)
+                kept += Self.writeAgents(of: job, now: now, into: &sections) { sampler.keeps(job, $0, cut) }
+            }
+        }
+        for (family, section) in zip(Self.families, sections) {
+            writer.family(family)
+            writer.append(section)
+        }
+        state.withLock { state in
+            Self.writeIngest(state, kept: kept, dropped: max(0, state.trackedAgents - kept), into: &writer)
         }
     }
 
     private typealias M = ProgressMetrics
 
-    private static func writeJobs(_ jobs: [JobRecord], now: Double, into w: inout ExpositionWriter) {
-        w.family(M.jobInfo)
-        for job in jobs {
-            w.sample(M.jobInfo, job.labels, M.statuses[JobStatus.allCases.firstIndex(of: job.status)!], 1)
-        }
-        w.family(M.jobItems)
-        for job in jobs { if let planned = job.planned { w.sample(M.jobItems, job.labels, .empty, Double(planned)) } }
-        w.family(M.jobRemaining)
-        for job in jobs { if let remaining = job.remaining { w.sample(M.jobRemaining, job.labels, .empty, Double(remaining)) } }
-        w.family(M.jobProcessed)
-        for job in jobs {
-            let counts = [job.completed, job.failed, job.deadLettered]
-            for (outcome, count) in zip(M.outcomes, counts) { w.sample(M.jobProcessed, job.labels, outcome.labels, Double(count)) }
-        }
-        w.family(M.jobRetries)
-        for job in jobs { w.sample(M.jobRetries, job.labels, .empty, Double(job.retries)) }
-        w.family(M.jobRatio)
-        for job in jobs { if let ratio = job.progressRatio { w.sample(M.jobRatio, job.labels, .empty, ratio) } }
-        w.family(M.jobThroughput)
-        for job in jobs {
-            for window in M.windows {
-                w.sample(M.jobThroughput, job.labels, window.labels, job.throughput(window: window.seconds, now: now))
-            }
-        }
-        let etas = jobs.map { CompletionEstimate.seconds($0, now: now) }
-        w.family(M.jobETA)
-        for (job, eta) in zip(jobs, etas) { if let eta { w.sample(M.jobETA, job.labels, .empty, eta) } }
-        w.family(M.jobCompletion)
-        for (job, eta) in zip(jobs, etas) { if let eta { w.sample(M.jobCompletion, job.labels, .empty, now + eta) } }
-        w.family(M.jobDeadline)
-        for job in jobs { if let deadline = job.deadline { w.sample(M.jobDeadline, job.labels, .empty, deadline) } }
-        w.family(M.jobAgents)
-        for job in jobs {
-            for (index, state) in M.states.enumerated() { w.sample(M.jobAgents, job.labels, state, Double(job.agentsByState[index])) }
-        }
-        w.family(M.jobSuccess)
-        for job in jobs {
-            for window in M.windows {
-                if let ratio = job.successRatio(window: window.seconds, now: now) { w.sample(M.jobSuccess, job.labels, window.labels, ratio) }
-            }
-        }
-        w.family(M.jobDuration)
-        for job in jobs {
-            w.histogram(M.jobDuration, job.labels, bounds: JobRecord.durationBounds, cumulativeCounts: job.cumulativeDurationCounts, sum: job.durationSum)
-        }
-        w.family(M.jobStart)
-        for job in jobs { w.sample(M.jobStart, job.labels, .empty, job.since) }
-        w.family(M.jobLastEvent)
-        for job in jobs { w.sample(M.jobLastEvent, job.labels, .empty, job.lastEventTime) }
+    /// Job and agent families in output order; `Section` indexes them.
+    static let families: [MetricFamily] = [
+        M.jobInfo, M.jobItems, M.jobRemaining, M.jobProcessed, M.jobRetries, M.jobRatio, M.jobThroughput, M.jobETA,
+        M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
+        M.agentState, M.agentRatio, M.agentETA, M.agentThroughput, M.agentProcessed, M.agentRetries,
+        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress,
+    ]
+
+    private enum Section {
+        static let jobInfo = 0, jobItems = 1, jobRemaining = 2, jobProcessed = 3, jobRetries = 4, jobRatio = 5
+        static let jobThroughput = 6, jobETA = 7, jobCompletion = 8, jobDeadline = 9, jobAgents = 10, jobSuccess = 11
+        static let jobDuration = 12, jobStart = 13, jobLastEvent = 14
+        static let agentState = 15, agentRatio = 16, agentETA = 17, agentThroughput = 18, agentProcessed = 19
+        static let agentRetries = 20, agentConsecutiveFailures = 21, agentLastSeen = 22, agentLastProgress = 23
     }
 
-    private static func writeAgents(_ jobs: [JobRecord], kept: [[Int]], now: Double, into w: inout ExpositionWriter) {
-        func each(_ body: (AgentRecord) -> Void) {
-            for (job, indices) in zip(jobs, kept) { for index in indices { body(job.agents[index]) } }
+    private static func writeJob(_ job: JobRecord, now: Double, into s: inout [SampleSection]) {
+        let labels = job.labels
+        s[Section.jobInfo].sample(M.jobInfo, labels, M.statuses[JobStatus.allCases.firstIndex(of: job.status)!], 1)
+        if let planned = job.planned { s[Section.jobItems].sample(M.jobItems, labels, .empty, Double(planned)) }
+        if let remaining = job.remaining { s[Section.jobRemaining].sample(M.jobRemaining, labels, .empty, Double(remaining)) }
+        for (outcome, count) in zip(M.outcomes, [job.completed, job.failed, job.deadLettered]) {
+            s[Section.jobProcessed].sample(M.jobProcessed, labels, outcome.labels, Double(count))
         }
-        w.family(M.agentState)
-        each { agent in
-            for (index, state) in M.states.enumerated() { w.sample(M.agentState, agent.labels, state, agent.state.ordinal == index ? 1 : 0) }
+        s[Section.jobRetries].sample(M.jobRetries, labels, .empty, Double(job.retries))
+        if let ratio = job.progressRatio { s[Section.jobRatio].sample(M.jobRatio, labels, .empty, ratio) }
+        for window in M.windows {
+            s[Section.jobThroughput].sample(M.jobThroughput, labels, window.labels, job.throughput(window: window.seconds, now: now))
         }
-        w.family(M.agentRatio)
-        each { agent in if let ratio = agent.itemProgress { w.sample(M.agentRatio, agent.labels, .empty, ratio) } }
-        w.family(M.agentETA)
-        each { agent in if let eta = agent.itemETA(now: now) { w.sample(M.agentETA, agent.labels, .empty, eta) } }
-        w.family(M.agentThroughput)
-        each { agent in w.sample(M.agentThroughput, agent.labels, .empty, agent.throughput(now: now)) }
-        w.family(M.agentProcessed)
-        each { agent in
-            let counts = [agent.completed, agent.failed, agent.deadLettered]
-            for (outcome, count) in zip(M.outcomes, counts) { w.sample(M.agentProcessed, agent.labels, outcome.labels, Double(count)) }
+        if let eta = CompletionEstimate.seconds(job, now: now) {
+            s[Section.jobETA].sample(M.jobETA, labels, .empty, eta)
+            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta)
         }
-        w.family(M.agentRetries)
-        each { agent in w.sample(M.agentRetries, agent.labels, .empty, Double(agent.retries)) }
-        w.family(M.agentConsecutiveFailures)
-        each { agent in w.sample(M.agentConsecutiveFailures, agent.labels, .empty, Double(agent.consecutiveFailures)) }
-        w.family(M.agentLastSeen)
-        each { agent in w.sample(M.agentLastSeen, agent.labels, .empty, agent.lastSeen) }
-        w.family(M.agentLastProgress)
-        each { agent in if let last = agent.lastProgress { w.sample(M.agentLastProgress, agent.labels, .empty, last) } }
+        if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
+        for (index, state) in M.states.enumerated() {
+            s[Section.jobAgents].sample(M.jobAgents, labels, state, Double(job.agentsByState[index]))
+        }
+        for window in M.windows {
+            if let ratio = job.successRatio(window: window.seconds, now: now) {
+                s[Section.jobSuccess].sample(M.jobSuccess, labels, window.labels, ratio)
+            }
+        }
+        s[Section.jobDuration].histogram(
+            M.jobDuration, labels, bounds: JobRecord.durationBounds, cumulativeCounts: job.cumulativeDurationCounts, sum: job.durationSum)
+        s[Section.jobStart].sample(M.jobStart, labels, .empty, job.since)
+        s[Section.jobLastEvent].sample(M.jobLastEvent, labels, .empty, job.lastEventTime)
+    }
+
+    /// Writes the kept agents of one job; returns how many it kept.
+    private static func writeAgents(
+        of job: JobRecord, now: Double, into s: inout [SampleSection], keeps: (AgentRecord) -> Bool
+    ) -> Int {
+        var kept = 0
+        for agent in job.agents where keeps(agent) {
+            kept += 1
+            let labels = agent.labels
+            let current = agent.state.ordinal
+            for (index, state) in M.states.enumerated() {
+                s[Section.agentState].sample(M.agentState, labels, state, current == index ? 1 : 0)
+            }
+            if let ratio = agent.itemProgress { s[Section.agentRatio].sample(M.agentRatio, labels, .empty, ratio) }
+            if let eta = agent.itemETA(now: now) { s[Section.agentETA].sample(M.agentETA, labels, .empty, eta) }
+            s[Section.agentThroughput].sample(M.agentThroughput, labels, .empty, agent.throughput(now: now))
+            for (outcome, count) in zip(M.outcomes, [agent.completed, agent.failed, agent.deadLettered]) {
+                s[Section.agentProcessed].sample(M.agentProcessed, labels, outcome.labels, Double(count))
+            }
+            s[Section.agentRetries].sample(M.agentRetries, labels, .empty, Double(agent.retries))
+            s[Section.agentConsecutiveFailures].sample(M.agentConsecutiveFailures, labels, .empty, Double(agent.consecutiveFailures))
+            s[Section.agentLastSeen].sample(M.agentLastSeen, labels, .empty, agent.lastSeen)
+            if let last = agent.lastProgress { s[Section.agentLastProgress].sample(M.agentLastProgress, labels, .empty, last) }
+        }
+        return kept
     }
 
     private static func writeIngest(_ state: StoreState, kept: Int, dropped: Int, into w: inout ExpositionWriter) {

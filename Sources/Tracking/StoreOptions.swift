@@ -2,6 +2,10 @@
 public struct StoreOptions: Sendable {
     /// Agents whose own series are exported; the rest count in job aggregates only.
     public var maxAgentSeries: Int = 1000
+    /// Agents whose id matches one of these always keep their own series (`--agents.keep`).
+    public var alwaysKeepAgents: [IDPattern] = []
+    /// Jobs whose agents get their own, smaller series budget within the global one (`--agents.job-max-series`).
+    public var jobMaxAgentSeries: [(jobs: IDPattern, limit: Int)] = []
     /// Agents tracked at all; events of agents past it count for their job but register no agent.
     public var maxTrackedAgents: Int = 1_000_000
     /// How long an ended job's series stay after it ended.

@@ -107,14 +107,14 @@ import Tracking
     @Test func perJobOverridesAndDisabling() throws {
         var quick = AlertRule(name: "AgentStalled", kind: .agentStalled)
         quick.after = 30
-        quick.jobs = try JobPattern("etl-.*")
+        quick.jobs = try IDPattern("etl-.*")
         var off = AlertRule(name: "AgentStalled", kind: .agentStalled)
-        off.jobs = try JobPattern("bulk")
+        off.jobs = try IDPattern("bulk")
         off.enabled = false
         let rules = AlertRule.defaults + [quick, off]
         feed(store, clock, [event(.agentStarted, "etl-1", "a", at: t0), event(.agentStarted, "other", "b", at: t0), event(.agentStarted, "bulk", "c", at: t0)])
         #expect(names(conditions(rules, at: t0 + 60).filter { $0.labels["alertname"] == "AgentStalled" }) == ["AgentStalled:a"])
         #expect(names(conditions(rules, at: t0 + 400).filter { $0.labels["alertname"] == "AgentStalled" }) == ["AgentStalled:a", "AgentStalled:b"])
-        #expect(try JobPattern("etl").matches("etl-1") == false, "patterns match the whole id")
+        #expect(try IDPattern("etl").matches("etl-1") == false, "patterns match the whole id")
     }
 }

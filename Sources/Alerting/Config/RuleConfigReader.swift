@@ -1,3 +1,5 @@
+import Tracking
+
 /// Reads one entry of `rules:` into an `AlertRule`, starting from the kind's defaults.
 enum RuleConfigReader {
     static let fields: Set<String> = [
@@ -24,7 +26,7 @@ enum RuleConfigReader {
         if let value = fields["jobs"] {
             let pattern = try value.string()
             do {
-                rule.jobs = try JobPattern(pattern)
+                rule.jobs = try IDPattern(pattern)
             } catch {
                 throw value.fail("\"\(pattern)\" is not a valid regular expression")
             }

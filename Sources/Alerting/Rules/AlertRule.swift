@@ -1,4 +1,4 @@
-import Foundation
+import Tracking
 
 /// One alerting rule from the config: what to watch, thresholds, how long to wait, what to label.
 public struct AlertRule: Sendable {
@@ -22,7 +22,7 @@ public struct AlertRule: Sendable {
     public var forDuration: Double = 0
     public var severity = "warning"
     /// Full-match pattern on the job id; nil matches every job.
-    public var jobs: JobPattern?
+    public var jobs: IDPattern?
     public var labels: [String: String] = [:]
     public var annotations: [String: String] = [:]
     public var enabled = true
@@ -60,27 +60,4 @@ public struct AlertRule: Sendable {
         behind.severity = "warning"
         return [stalled, lost, failing, jobStalled, behind]
     }()
-}
-
-/// A full-match regular expression on job ids, compiled once.
-public struct JobPattern: Sendable {
-    public let source: String
-    private let regex: NSRegularExpressionBox
-
-    /// nil when `source` is not a valid regular expression; `error` says why.
-    public init(_ source: String) throws {
-        self.source = source
-        regex = NSRegularExpressionBox(try NSRegularExpression(pattern: "^(?:\(source))$"))
-    }
-
-    public func matches(_ job: String) -> Bool {
-        let range = NSRange(job.startIndex..., in: job)
-        return regex.value.firstMatch(in: job, range: range) != nil
-    }
-}
-
-/// NSRegularExpression is immutable and safe to share, but not marked Sendable on Linux.
-private final class NSRegularExpressionBox: @unchecked Sendable {
-    let value: NSRegularExpression
-    init(_ value: NSRegularExpression) { self.value = value }
 }

@@ -1,0 +1,53 @@
+import Events
+import Exposition
+import Testing
+@testable import Tracking
+
+@Suite struct SamplingTests {
+    let t0 = 1_800_000_000.0
+
+    func exportedAgents(_ configure: (inout StoreOptions) -> Void, mustKeep: @escaping @Sendable (String, String) -> Bool = { _, _ in false }) throws -> (agents: [String], text: String) {
+        var options = StoreOptions()
+        configure(&options)
+        let store = ProgressStore(options: options, clock: ManualClock(t0))
+        var events: [Event] = []
+        for job in ["etl", "bulk"] { for i in 0..<50 { events.append(E.heartbeat(job, "\(job)-agent-\(i)", at: t0)) } }
+        store.apply(events, source: "test")
+        var writer = ExpositionWriter(format: .prometheusText)
+        store.collect(into: &writer, mustKeep: mustKeep)
+        let text = String(decoding: writer.finish(), as: UTF8.self)
+        let agents = text.split(separator: "\n").filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }.map { line in
+            String(line.split(separator: "agent=\"")[1].split(separator: "\"")[0])
+        }
+        return (agents, text)
+    }
+
+    @Test func allowListedAgentsAreAlwaysKept() throws {
+        let (agents, text) = try exportedAgents { options in
+            options.maxAgentSeries = 5
+            options.alwaysKeepAgents = [try! IDPattern("etl-agent-4[0-9]")]
+        }
+        #expect(agents.filter { $0.hasPrefix("etl-agent-4") }.count == 10)
+        #expect(agents.count == 10, "the allow-list goes beyond the limit; nothing else fits")
+        #expect(text.contains("progress_exporter_agent_series{series=\"dropped\"} 90"))
+    }
+
+    @Test func aJobsOwnLimitCapsItsAgentsWithinTheGlobalOne() throws {
+        let (agents, _) = try exportedAgents { options in
+            options.maxAgentSeries = 30
+            options.jobMaxAgentSeries = [(try! IDPattern("bulk"), 3)]
+        }
+        #expect(agents.filter { $0.hasPrefix("bulk-") }.count == 3)
+        #expect(agents.count == 30)
+        let (again, _) = try exportedAgents { options in
+            options.maxAgentSeries = 30
+            options.jobMaxAgentSeries = [(try! IDPattern("bulk"), 3)]
+        }
+        #expect(agents == again, "the same agents from scrape to scrape")
+    }
+
+    @Test func aLimitOfZeroExportsOnlyForcedAgents() throws {
+        let (agents, _) = try exportedAgents({ $0.maxAgentSeries = 0 }, mustKeep: { $1 == "etl-agent-7" })
+        #expect(agents == ["etl-agent-7"])
+    }
+}
