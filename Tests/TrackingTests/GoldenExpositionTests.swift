@@ -55,6 +55,15 @@ import Testing
         #expect(output == golden, "run UPDATE_GOLDEN=1 swift test --filter GoldenExpositionTests and review the diff")
     }
 
+    @Test(arguments: [ExpositionFormat.prometheusText, .openMetrics])
+    func everySeriesAppearsOnceAndEveryFamilyOnce(format: ExpositionFormat) {
+        let lines = Self.render(format).split(separator: "\n")
+        let series = lines.filter { !$0.hasPrefix("#") }.map { $0[..<$0.lastIndex(of: " ")!] }
+        #expect(Set(series).count == series.count)
+        let types = lines.filter { $0.hasPrefix("# TYPE ") }
+        #expect(Set(types).count == types.count)
+    }
+
     @Test func renderingTwiceGivesTheSameBytes() {
         let store = Self.scriptedStore()
         var first = ExpositionWriter(format: .prometheusText)

@@ -1,4 +1,5 @@
 import Events
+import Exposition
 import Testing
 @testable import Tracking
 
@@ -207,5 +208,36 @@ import Testing
         let agent = try #require(s.agentSummaries(job: "j")?.first)
         #expect(agent.progressRatio == 0.25)
         #expect(agent.etaSeconds == 90)
+    }
+}
+
+@Suite struct ConcurrencyTests {
+    @Test func concurrentBatchesAndScrapesLoseNothing() async {
+        let clock = ManualClock(1_800_000_000)
+        let store = ProgressStore(clock: clock)
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for batch in 0..<50 {
+                        let events = (0..<20).map { i in E.completed("job-\(writer % 3)", "agent-\(writer)-\(i)", item: "w\(writer)-b\(batch)-i\(i)") }
+                        store.apply(events, source: "test")
+                    }
+                }
+            }
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<20 {
+                        var writer = ExpositionWriter(format: .prometheusText)
+                        store.collect(into: &writer)
+                        _ = writer.finish()
+                        _ = store.jobSummaries()
+                    }
+                }
+            }
+        }
+        let summaries = store.jobSummaries()
+        #expect(summaries.reduce(0) { $0 + $1.completed } == 8 * 50 * 20)
+        #expect(summaries.reduce(0) { $0 + $1.finished } == 8 * 50 * 20)
+        #expect(summaries.reduce(0) { $0 + ($1.agents["running"] ?? 0) } == 8 * 20)
     }
 }
