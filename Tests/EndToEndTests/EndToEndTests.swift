@@ -131,6 +131,47 @@ import Testing
         #expect(try promtoolComplaints(metrics) == "")
     }
 
+    @Test func notReadyWhileAFilePatternMatchesNothingAndSaysWhich() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-ready-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pattern = folder.path + "/*.jsonl"
+        let exporter = try ExporterProcess(["--events.file", pattern])
+        defer { exporter.stop() }
+        let before = try await exporter.request("GET", "/-/ready")
+        #expect(before.status == 503)
+        #expect(before.body.contains(pattern))
+        try Data("{\"type\":\"job_started\",\"job\":\"late\"}\n".utf8).write(to: folder.appendingPathComponent("a.jsonl"))
+        var status = 0
+        for _ in 0..<50 where status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await exporter.request("GET", "/-/ready").status
+        }
+        #expect(status == 200)
+    }
+
+    @Test func simulateWritesValidEventsThatTheExporterAccepts() async throws {
+        let simulate = Process()
+        simulate.executableURL = try ExporterProcess.binary
+        simulate.arguments = ["simulate", "--jobs", "2", "--agents", "5", "--item-seconds", "0.5", "--duration", "20s", "--speed", "0"]
+        let output = Pipe()
+        simulate.standardOutput = output
+        try simulate.run()
+        let ndjson = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        simulate.waitUntilExit()
+        #expect(simulate.terminationStatus == 0)
+        let lines = ndjson.split(separator: "\n")
+        #expect(lines.count > 100)
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let answer = try await exporter.request("POST", "/events", body: ndjson)
+        #expect(answer.status == 202)
+        #expect(answer.body.contains("\"accepted\":\(lines.count)"))
+        #expect(answer.body.contains("\"rejected\":0"))
+        let metrics = try await exporter.metrics()
+        #expect(sample(metrics, #"progress_job_items{job="etl-nightly-run1"}"#) == 3000)
+    }
+
     func iso(_ seconds: Int) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(secondsFromGMT: 5 * 3600 + 1800)
