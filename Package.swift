@@ -24,7 +24,14 @@ let package = Package(
             name: "CSimdJSON",
             linkerSettings: [.linkedLibrary("simdjson")]
         ),
+        // zlib from the system (Debian: zlib1g-dev), for gzip-encoded responses.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"]),
+        .target(name: "HTTPCompression", dependencies: ["CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
         .target(name: "EventSources"),
@@ -38,7 +45,7 @@ let package = Package(
         ),
         .target(
             name: "ExporterApp",
-            dependencies: ["MicroHTTP", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
+            dependencies: ["MicroHTTP", "HTTPCompression", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
         ),
         .executableTarget(
             name: "progress-exporter",
@@ -58,6 +65,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
+        .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
         .testTarget(name: "EndToEndTests", dependencies: ["progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -51,7 +51,7 @@ public final class Exporter: Sendable {
 
         var router = Router()
         let engine = alerting.engine
-        let metrics = MetricsEndpoint(store: store, keepAgents: { engine.agentsWithAlerts() }) { writer in
+        let metrics = MetricsEndpoint(store: store, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             alerting.collect(into: &writer)
         }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)

@@ -11,6 +11,8 @@ public struct ExporterOptions: Sendable {
     public var threadPoolSize = 4
     public var connectionTimeoutSeconds = 30
     public var maxBodyBytes = 16 << 20
+    /// zlib level (1...9) for gzip-encoded /metrics answers to scrapers that accept gzip; 0 never encodes.
+    public var gzipLevel = 1
     /// When set, POST /events needs `Authorization: Bearer <token>`.
     public var eventsBearerToken: String?
     public var decoderLimits = DecoderLimits()

@@ -1,5 +1,6 @@
 import Exposition
 import Foundation
+import HTTPCompression
 import MicroHTTP
 import Synchronization
 import Tracking
@@ -10,6 +11,8 @@ final class MetricsEndpoint: Sendable {
     /// Per scrape: which agents must stay in the sample (those with alerts).
     private let keepAgents: @Sendable () -> @Sendable (String, String) -> Bool
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
+    /// nil when gzip is off (`--web.gzip-level 0`).
+    private let gzip: GzipEncoder?
     /// Size of the last output and duration of the last render, for the next scrape.
     private let process = ProcessMetrics()
     private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
@@ -23,10 +26,12 @@ final class MetricsEndpoint: Sendable {
     init(
         store: ProgressStore,
         keepAgents: @escaping @Sendable () -> @Sendable (String, String) -> Bool = { { _, _ in false } },
+        gzipLevel: Int = 1,
         extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
     ) {
         self.store = store
         self.keepAgents = keepAgents
+        gzip = gzipLevel > 0 ? GzipEncoder(level: gzipLevel) : nil
         self.extraCollectors = extraCollectors
     }
 
@@ -50,8 +55,21 @@ final class MetricsEndpoint: Sendable {
         return bytes
     }
 
+    /// The exposition in the format the Accept header asks for, gzip-encoded when Accept-Encoding allows it.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let format = ExpositionFormat.negotiate(accept: request.header("accept"))
-        return .bytes(render(format: format), contentType: format.contentType)
+        let body = render(format: format)
+        // Vary names every header the answer depends on, so a cache never hands gzip or OpenMetrics to a client that did not ask.
+        let vary = gzip == nil ? "Accept" : "Accept, Accept-Encoding"
+        let plain = HTTPResponse.bytes(body, contentType: format.contentType).adding(header: "Vary", vary)
+        guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain }
+        do {
+            return HTTPResponse.bytes(try gzip.encode(body), contentType: format.contentType)
+                .adding(header: "Content-Encoding", "gzip")
+                .adding(header: "Vary", vary)
+        } catch {
+            Log.error("could not gzip /metrics; sending it unencoded", ["err": "\(error)"])
+            return plain
+        }
     }
 }

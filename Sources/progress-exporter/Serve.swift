@@ -18,6 +18,8 @@ struct Serve: ParsableCommand {
     var threads = 4
     @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long.")
     var connectionTimeout = DurationArgument(seconds: 30)
+    @Option(name: .customLong("web.gzip-level"), help: "gzip level (1 fastest ... 9 smallest) of /metrics answers to scrapers that accept gzip; 0 never compresses.")
+    var gzipLevel = 1
     @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
     var bearerTokenFile: String?
 
@@ -59,6 +61,7 @@ struct Serve: ParsableCommand {
             throw ValidationError("--events.format must be native or prodigy, not \(eventFormat)")
         }
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
+        guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
     }
 
     func options() throws -> ExporterOptions {
@@ -67,6 +70,7 @@ struct Serve: ParsableCommand {
         o.configFile = configFile
         o.externalURL = externalURL
         o.maxBodyBytes = maxBodyBytes
+        o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         if let bearerTokenFile {
