@@ -29,7 +29,7 @@ public final class Exporter: Sendable {
         let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress)
         let alerting = try AlertingService(configFile: options.configFile, externalURL: externalURL, store: store)
         self.alerting = alerting
-        let ingestor = Ingestor(store: store, limits: options.decoderLimits) { alerting.eventsApplied() }
+        let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) { alerting.eventsApplied() }
         self.ingestor = ingestor
 
         let filePatterns = options.eventFiles.filter { $0 != "-" }
@@ -51,7 +51,7 @@ public final class Exporter: Sendable {
 
         var router = Router()
         let engine = alerting.engine
-        let metrics = MetricsEndpoint(store: store, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
+        let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             alerting.collect(into: &writer)
         }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)

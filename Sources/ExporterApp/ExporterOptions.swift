@@ -30,6 +30,8 @@ public struct ExporterOptions: Sendable {
     public var externalURL: String?
     /// Seconds between upkeep passes (ETC smoothing, expiry).
     public var tickInterval = 1.0
+    /// `--shard.index` / `--shard.count`: keep only the jobs this shard owns; nil keeps every job.
+    public var shard: ShardFilter?
 
     public init() {}
 }

@@ -5,14 +5,20 @@ import Tracking
 public struct Ingestor: Sendable {
     public let store: ProgressStore
     public let limits: DecoderLimits
+    /// When set, events of jobs other shards own are counted as ignored, not applied.
+    public let shard: ShardFilter?
     /// Runs after each batch was applied (the alert loop evaluates soon after).
     let afterApply: @Sendable () -> Void
     /// How many rejected lines a POST answer lists in detail.
     static let reportedRejections = 10
 
-    public init(store: ProgressStore, limits: DecoderLimits, afterApply: @escaping @Sendable () -> Void = {}) {
+    public init(
+        store: ProgressStore, limits: DecoderLimits, shard: ShardFilter? = nil,
+        afterApply: @escaping @Sendable () -> Void = {}
+    ) {
         self.store = store
         self.limits = limits
+        self.shard = shard
         self.afterApply = afterApply
     }
 
@@ -45,8 +51,9 @@ public struct Ingestor: Sendable {
             rejectedByReason[error.reason.rawValue, default: 0] += 1
             if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
         }
-        outcome.accepted = events.count
-        store.apply(events, source: source, rejected: rejectedByReason)
+        var ignoredByKind: [String: Int] = [:]
+        keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
+        store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
         if !events.isEmpty { afterApply() }
         return outcome
     }
@@ -78,11 +85,27 @@ public struct Ingestor: Sendable {
             rejectedByReason[error.reason.rawValue, default: 0] += 1
             if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
         }
-        outcome.accepted = events.count
+        keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
         store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
         if !events.isEmpty { afterApply() }
         return outcome
     }
+
+    /// Drops the events of jobs another shard owns, counting them as ignored; the rest are accepted.
+    private func keepOwned(_ events: inout [Event], outcome: inout Outcome, ignoredByKind: inout [String: Int]) {
+        if let shard {
+            let before = events.count
+            events.removeAll { !shard.owns(job: $0.job) }
+            if events.count < before {
+                outcome.ignored += before - events.count
+                ignoredByKind[Self.notOwnedKind, default: 0] += before - events.count
+            }
+        }
+        outcome.accepted = events.count
+    }
+
+    /// The `kind` of `progress_exporter_events_ignored_total` for events of jobs another shard owns.
+    static let notOwnedKind = "not_owned_by_shard"
 
     /// Counts lines a source skipped for being too long, as `too_long` rejections.
     public func recordOversizedLine(source: String) {

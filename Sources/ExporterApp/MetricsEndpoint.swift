@@ -8,6 +8,8 @@ import Tracking
 /// GET /metrics: the store's families, the exporter's own and the process's, in the format the scraper asked for.
 final class MetricsEndpoint: Sendable {
     private let store: ProgressStore
+    /// The `index` and `count` labels of `progress_exporter_shard_info`, when this exporter is one shard of several.
+    private let shardLabels: LabelSet?
     /// Per scrape: which agents must stay in the sample (those with alerts).
     private let keepAgents: @Sendable () -> @Sendable (String, String) -> Bool
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
@@ -22,14 +24,18 @@ final class MetricsEndpoint: Sendable {
     static let buildInfo = MetricFamily(
         "progress_exporter_build_info", .gauge, help: "Always 1; the exporter's version as a label.")
     static let buildLabels = LabelSet([("version", BuildInfo.version)])
+    static let shardInfo = MetricFamily(
+        "progress_exporter_shard_info", .gauge, help: "Always 1 on a sharded exporter; its shard index and the shard count as labels.")
 
     init(
         store: ProgressStore,
+        shard: ShardFilter? = nil,
         keepAgents: @escaping @Sendable () -> @Sendable (String, String) -> Bool = { { _, _ in false } },
         gzipLevel: Int = 1,
         extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
     ) {
         self.store = store
+        shardLabels = shard.map { LabelSet([("index", "\($0.index)"), ("count", "\($0.count)")]) }
         self.keepAgents = keepAgents
         gzip = gzipLevel > 0 ? GzipEncoder(level: gzipLevel) : nil
         self.extraCollectors = extraCollectors
@@ -48,6 +54,10 @@ final class MetricsEndpoint: Sendable {
         writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)
         writer.family(Self.buildInfo)
         writer.sample(Self.buildInfo, Self.buildLabels, .empty, 1)
+        if let shardLabels {
+            writer.family(Self.shardInfo)
+            writer.sample(Self.shardInfo, shardLabels, .empty, 1)
+        }
         process.collect(into: &writer)
         let bytes = writer.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

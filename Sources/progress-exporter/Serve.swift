@@ -45,6 +45,11 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended.")
     var jobRetention = DurationArgument(seconds: 3600)
 
+    @Option(name: .customLong("shard.index"), help: "This exporter's shard, 0 to --shard.count - 1: it keeps the jobs whose id hashes to it (FNV-1a 64 of the UTF-8 id, modulo the count) and ignores the rest.")
+    var shardIndex: Int?
+    @Option(name: .customLong("shard.count"), help: "How many exporters share the jobs; give it with --shard.index.")
+    var shardCount: Int?
+
     @Flag(name: .customLong("demo"), help: "Feed the exporter from a built-in simulation of job runners.")
     var demo = false
     @Option(name: .customLong("demo.jobs"), help: "Simulated jobs.")
@@ -62,6 +67,18 @@ struct Serve: ParsableCommand {
         }
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
+        _ = try shard()
+    }
+
+    /// Both shard flags or neither; a shard index outside the count is an error.
+    func shard() throws -> ShardFilter? {
+        switch (shardIndex, shardCount) {
+        case (nil, nil): return nil
+        case (nil, _?): throw ValidationError("--shard.count needs --shard.index (this exporter's shard, 0 to count - 1)")
+        case (_?, nil): throw ValidationError("--shard.index needs --shard.count (how many exporters share the jobs)")
+        case (let index?, let count?):
+            do { return try ShardFilter(index: index, count: count) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func options() throws -> ExporterOptions {
@@ -90,6 +107,7 @@ struct Serve: ParsableCommand {
         o.store.maxTrackedAgents = maxTrackedAgents
         o.store.agentRetention = agentRetention.seconds
         o.store.jobRetention = jobRetention.seconds
+        o.shard = try shard()
         if demo {
             var d = DemoOptions()
             d.jobs = demoJobs
