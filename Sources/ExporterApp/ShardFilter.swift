@@ -19,10 +19,13 @@ public struct ShardFilter: Sendable, Equatable {
 
     public func owns(job: String) -> Bool { Self.shard(of: job, count: count) == index }
 
-    /// The shard of a job: FNV-1a 64 of the id's UTF-8 bytes, modulo `count`. Trackers in other
-    /// languages route with the same function (README, "Scaling past one machine"), so it must never change.
+    /// The shard of a job: FNV-1a 64 of the id's UTF-8 bytes, its high half folded into the low half,
+    /// modulo `count`. The fold matters: plain FNV-1a's low bits depend only on the bytes' low bits,
+    /// so with 2 shards the shard would be the parity of the odd bytes. Trackers in other languages
+    /// route with the same function (README, "Scaling past one machine"), so it must never change.
     public static func shard(of job: String, count: Int) -> Int {
-        Int(fnv1a64(job.utf8) % UInt64(count))
+        let hash = fnv1a64(job.utf8)
+        return Int((hash ^ (hash >> 32)) % UInt64(count))
     }
 
     /// FNV-1a 64 without a final mix, so it fits in three lines of any language.
