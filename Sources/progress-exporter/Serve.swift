@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExporterApp
+import Tracking
 import Foundation
 
 /// `progress-exporter serve` (the default): run the exporter until SIGINT or SIGTERM.
@@ -38,6 +39,10 @@ struct Serve: ParsableCommand {
 
     @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")
     var maxAgentSeries = 1000
+    @Option(name: .customLong("agents.keep"), help: "Regular expression (full match) of agent ids that always keep their own series. Repeatable.")
+    var keepAgents: [String] = []
+    @Option(name: .customLong("agents.job-max-series"), help: "REGEX=N: agents of jobs matching REGEX get at most N own series (within --agents.max-series). Repeatable; the first match wins.")
+    var jobMaxSeries: [String] = []
     @Option(name: .customLong("agents.max-tracked"), help: "Agents tracked at all; events of further agents count for their job only.")
     var maxTrackedAgents = 1_000_000
     @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten.")
@@ -105,6 +110,18 @@ struct Serve: ParsableCommand {
         o.store.dedupWindow = dedupWindow.seconds
         o.store.maxAgentSeries = maxAgentSeries
         o.store.maxTrackedAgents = maxTrackedAgents
+        do {
+            o.store.alwaysKeepAgents = try keepAgents.map { try IDPattern($0) }
+        } catch {
+            throw ValidationError("--agents.keep: not a valid regular expression: \(error)")
+        }
+        for value in jobMaxSeries {
+            guard let equals = value.lastIndex(of: "="), let limit = Int(value[value.index(after: equals)...]), limit >= 0,
+                  let pattern = try? IDPattern(String(value[..<equals])) else {
+                throw ValidationError("--agents.job-max-series \(value): expected REGEX=N with a valid regular expression and N >= 0")
+            }
+            o.store.jobMaxAgentSeries.append((pattern, limit))
+        }
         o.store.agentRetention = agentRetention.seconds
         o.store.jobRetention = jobRetention.seconds
         o.shard = try shard()
