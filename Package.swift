@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["ExporterApp"]),
         .testTarget(name: "EndToEndTests", dependencies: ["progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17

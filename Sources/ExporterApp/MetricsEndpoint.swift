@@ -18,6 +18,7 @@ final class MetricsEndpoint: Sendable {
     /// Size of the last output and duration of the last render, for the next scrape.
     private let process = ProcessMetrics()
     private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
+    private let shared = SharedRender<ExpositionFormat>()
 
     static let scrapeDuration = MetricFamily(
         "progress_exporter_scrape_duration_seconds", .gauge, help: "Time the previous /metrics render took.")
@@ -68,7 +69,7 @@ final class MetricsEndpoint: Sendable {
     /// The exposition in the format the Accept header asks for, gzip-encoded when Accept-Encoding allows it.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let format = ExpositionFormat.negotiate(accept: request.header("accept"))
-        let body = render(format: format)
+        let body = shared.bytes(for: format) { render(format: format) }
         // Vary names every header the answer depends on, so a cache never hands gzip or OpenMetrics to a client that did not ask.
         let vary = gzip == nil ? "Accept" : "Accept, Accept-Encoding"
         let plain = HTTPResponse.bytes(body, contentType: format.contentType).adding(header: "Vary", vary)
