@@ -43,8 +43,8 @@ func benchIngest() {
     print("## In-process ingest (decode + apply, one thread)")
     print("| agents | events | seconds | events/s | ns/event | decode only ns/event |")
     print("|---|---|---|---|---|---|")
+    let count = Int(ProcessInfo.processInfo.environment["PE_BENCH_EVENTS"] ?? "") ?? 1_000_000
     for agents in [1_000, 10_000] {
-        let count = 1_000_000
         let now = Date().timeIntervalSince1970
         let body = eventBody(count: count, agents: agents, start: now - 200)
         var options = StoreOptions()
