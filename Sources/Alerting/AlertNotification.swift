@@ -1,3 +1,5 @@
+import Events
+
 /// One alert as receivers see it, in Alertmanager's model: identity is the label set.
 public struct AlertNotification: Sendable, Equatable {
     public enum Status: String, Sendable {
@@ -29,14 +31,14 @@ public struct AlertNotification: Sendable, Equatable {
 
     /// A stable identity of the label set (hex FNV-1a 64 over the sorted pairs), as Alertmanager's fingerprint.
     public var fingerprint: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hasher = FNV1a()
         for (name, value) in labels.sorted(by: { $0.key < $1.key }) {
-            for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            hash = (hash ^ 0xff) &* 0x100_0000_01b3
-            for byte in value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            hash = (hash ^ 0xfe) &* 0x100_0000_01b3
+            hasher.add(name.utf8)
+            hasher.add(byte: 0xff)
+            hasher.add(value.utf8)
+            hasher.add(byte: 0xfe)
         }
-        let hex = String(hash, radix: 16)
+        let hex = String(hasher.value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import MicroHTTP
 import Tracking
@@ -8,7 +9,7 @@ enum LandingPage {
         var rows = ""
         for job in store.jobSummaries() {
             let progress = job.progressRatio.map { String(format: "%.1f%%", $0 * 100) } ?? "–"
-            let eta = job.etaSeconds.map(formatDuration) ?? "–"
+            let eta = job.etaSeconds.map(DurationText.short) ?? "–"
             let agents = job.agents.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             rows += "<tr><td>\(escape(job.job))</td><td>\(job.status)</td><td><progress max=\"1\" value=\"\(job.progressRatio ?? 0)\"></progress> \(progress)</td>"
             rows += "<td>\(job.finished) / \(job.planned.map(String.init) ?? "?")</td><td>\(String(format: "%.2f", job.throughput))/s</td><td>\(eta)</td><td>\(escape(agents))</td></tr>\n"
@@ -27,12 +28,6 @@ enum LandingPage {
         return .bytes(Array(html.utf8), contentType: "text/html; charset=utf-8")
     }
 
-    static func formatDuration(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        if total >= 3600 { return "\(total / 3600)h \(total % 3600 / 60)m" }
-        if total >= 60 { return "\(total / 60)m \(total % 60)s" }
-        return "\(total)s"
-    }
 
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")

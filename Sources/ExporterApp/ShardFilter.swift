@@ -1,3 +1,5 @@
+import Events
+
 /// Which jobs one of `count` exporters owns: those whose id hashes to its `index`, so every job lives whole on one shard.
 public struct ShardFilter: Sendable, Equatable {
     public let index: Int
@@ -29,9 +31,5 @@ public struct ShardFilter: Sendable, Equatable {
     }
 
     /// FNV-1a 64 without a final mix, so it fits in three lines of any language.
-    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
-    }
+    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 { FNV1a.hash(bytes) }
 }

@@ -1,19 +1,17 @@
-/// FNV-1a 64: a hash that, unlike Swift's `Hasher`, is the same in every process, so sampling
-/// keeps the same agents across scrapes and restarts.
+import Events
+
+/// FNV-1a 64 with a final mix: the same in every process, unlike Swift's `Hasher`, so sampling keeps
+/// the same agents across scrapes and restarts.
 enum StableHash {
     static func of(_ job: String, _ agent: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in job.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        hash = (hash ^ 0) &* 0x100_0000_01b3
-        for byte in agent.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return mix(hash)
+        var hasher = FNV1a()
+        hasher.add(job.utf8)
+        hasher.add(byte: 0)
+        hasher.add(agent.utf8)
+        return mix(hasher.value)
     }
 
-    static func of(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return mix(hash)
-    }
+    static func of(_ text: String) -> UInt64 { mix(FNV1a.hash(text.utf8)) }
 
     /// A final avalanche (from splitmix64) so ids that differ in one last character spread evenly.
     private static func mix(_ value: UInt64) -> UInt64 {

@@ -17,12 +17,4 @@ enum AnnotationTemplate {
         }
         return out + rest
     }
-
-    /// `6m 12s`, `2h 5m`, `40s`: how operators read durations in a page.
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        if total >= 3600 { return "\(total / 3600)h \(total % 3600 / 60)m" }
-        if total >= 60 { return "\(total / 60)m \(total % 60)s" }
-        return "\(total)s"
-    }
 }

@@ -50,12 +50,12 @@ public struct RuleEvaluator: Sendable {
             let quiet = now - agent.lastProgress
             guard agent.state == .running, quiet > rule.after else { return nil }
             return condition(rule, job: job.id, agent: agent.id, value: quiet,
-                             values: ["value": AnnotationTemplate.duration(quiet), "threshold": AnnotationTemplate.duration(rule.after)])
+                             values: ["value": DurationText.short(quiet), "threshold": DurationText.short(rule.after)])
         case .agentLost:
             let silent = now - agent.lastSeen
             guard !agent.state.isFinal, silent > rule.after else { return nil }
             return condition(rule, job: job.id, agent: agent.id, value: silent,
-                             values: ["value": AnnotationTemplate.duration(silent), "threshold": AnnotationTemplate.duration(rule.after)])
+                             values: ["value": DurationText.short(silent), "threshold": DurationText.short(rule.after)])
         case .agentFailing:
             guard !agent.state.isFinal else { return nil }
             let consecutive = Int(agent.consecutiveFailures)
@@ -81,12 +81,12 @@ public struct RuleEvaluator: Sendable {
             guard let remaining = job.remaining, remaining > 0, now - job.since >= rule.after,
                   job.finished(inLast: rule.after) == 0 else { return nil }
             return condition(rule, job: job.id, agent: nil, value: Double(remaining),
-                             values: ["value": "\(remaining) items remain", "threshold": AnnotationTemplate.duration(rule.after)])
+                             values: ["value": "\(remaining) items remain", "threshold": DurationText.short(rule.after)])
         case .jobBehindSchedule:
             guard let deadline = job.deadline ?? rule.deadline, let eta = job.etaSeconds, now + eta > deadline else { return nil }
             let late = now + eta - deadline
             return condition(rule, job: job.id, agent: nil, value: late,
-                             values: ["value": AnnotationTemplate.duration(late) + " late", "threshold": "deadline"])
+                             values: ["value": DurationText.short(late) + " late", "threshold": "deadline"])
         case .agentStalled, .agentLost, .agentFailing:
             return nil
         }
