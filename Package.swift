@@ -61,7 +61,7 @@ let package = Package(
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),

@@ -83,7 +83,7 @@ struct EventApplier {
         case .itemDeadLettered:
             job.deadLettered += 1
             let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
-            finish(item: item, of: job, at: time)
+            _ = finish(item: item, of: job, at: time)
             // Dead-letter events carry no agent: the agent working on the item is the one given up.
             let owner = agentIndex ?? item.flatMap { item in job.agents.firstIndex { $0.currentItem == item } }
             updateAgent(owner, of: job) { agent in
