@@ -51,8 +51,12 @@ public final class Exporter: Sendable {
 
         var router = Router()
         let engine = alerting.engine
+        // The server is made after its routes; the metrics read its refusal count through this.
+        let serverForMetrics = Mutex<HTTPServer?>(nil)
         let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             alerting.collect(into: &writer)
+            writer.family(Self.oversizedBodies)
+            writer.sample(Self.oversizedBodies, .empty, .empty, Double(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 }))
         }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
         let api = APIEndpoints(store: store)
@@ -76,11 +80,15 @@ public final class Exporter: Sendable {
                 listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
                 connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes),
             handler: router.handle)
+        serverForMetrics.withLock { [server] in $0 = server }
         upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in
             store.tick()
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
     }
+
+    static let oversizedBodies = MetricFamily(
+        "progress_exporter_http_oversized_bodies_total", .counter, help: "POST bodies refused with 413 for being over --web.max-body-bytes.")
 
     /// Opens the event sources, starts the upkeep loop and then serves HTTP.
     public func start() throws {

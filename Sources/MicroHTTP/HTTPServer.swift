@@ -20,6 +20,7 @@ public final class HTTPServer: Sendable {
     public let options: HTTPServerOptions
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let running = Locked<Running?>(nil)
+    private let refusedBodies = Locked(0)
     // Serializes start and stop without holding `running`, which handlers may read.
     private let lifecycle = Locked(())
 
@@ -36,6 +37,9 @@ public final class HTTPServer: Sendable {
         stop()
     }
 
+    /// Requests refused with 413 because their body was over `maxBodyBytes`, since the server was made.
+    public var oversizedBodies: Int { refusedBodies.withLock { $0 } }
+
     /// The port the server listens on while running (the real one when asked for port 0), else 0.
     public var boundPort: Int {
         running.withLock { $0?.port ?? 0 }
@@ -51,7 +55,9 @@ public final class HTTPServer: Sendable {
             guard !isRunning else { throw .alreadyRunning }
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
-            let context = ServerContext(handler: handler, maxBodyBytes: options.maxBodyBytes)
+            let context = ServerContext(handler: handler, maxBodyBytes: options.maxBodyBytes) { [refusedBodies] in
+                refusedBodies.withLock { $0 += 1 }
+            }
             guard let daemon = Self.startDaemon(options, socket.descriptor, context) else {
                 let reason = ListenSocket.message(for: errno)
                 close(socket.descriptor)

@@ -68,6 +68,7 @@ extension ServerContext {
     }
 
     private func tooLarge(declared: UInt64?) -> HTTPResponse {
+        bodyRefused()
         let size = declared.map { "\($0) bytes" } ?? "the body"
         return .text("request body too large: \(size) over the limit of \(maxBodyBytes) bytes\n", status: 413)
     }

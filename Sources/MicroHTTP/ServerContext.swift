@@ -8,11 +8,14 @@ final class ServerContext: Sendable {
 
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
     let maxBodyBytes: Int
+    /// Called for each request refused with 413, for the server's count.
+    let bodyRefused: @Sendable () -> Void
     private let live = Locked(Live())
 
-    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, maxBodyBytes: Int) {
+    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, maxBodyBytes: Int, bodyRefused: @escaping @Sendable () -> Void = {}) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.bodyRefused = bodyRefused
     }
 
     func requestStarted() {

@@ -57,6 +57,7 @@ import Testing
         #expect(nothing.body.contains("invalid_json"))
         let tooBig = try await exporter.request("POST", "/events", body: String(repeating: "x", count: 2000))
         #expect(tooBig.status == 413)
+        #expect(sample(try await exporter.metrics(), "progress_exporter_http_oversized_bodies_total") == 1)
         let missing = try await exporter.request("GET", "/nope")
         #expect(missing.status == 404)
         let wrongMethod = try await exporter.request("DELETE", "/metrics")
