@@ -6,6 +6,9 @@ struct IngestStats {
     var lastEventTime: [String: Double] = [:]
     var duplicates: UInt64 = 0
     var untrackedAgentEvents: UInt64 = 0
+
+    /// Distinct `kind` label values of ignored events before the rest count as `other`.
+    static let maxIgnoredKinds = 64
 }
 
 /// The reasons a line can be rejected, all exported from the start so rates work before the first error.

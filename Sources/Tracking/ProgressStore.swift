@@ -21,7 +21,11 @@ public final class ProgressStore: Sendable {
         let now = clock.now()
         state.withLock { state in
             for (reason, count) in rejected { state.stats.rejected[reason, default: 0] += UInt64(count) }
-            for (kind, count) in ignored { state.stats.ignored[kind, default: 0] += UInt64(count) }
+            for (kind, count) in ignored {
+                // Kinds come from foreign input: past a bounded set they share one label value.
+                let label = state.stats.ignored[kind] != nil || state.stats.ignored.count < IngestStats.maxIgnoredKinds ? kind : "other"
+                state.stats.ignored[label, default: 0] += UInt64(count)
+            }
             guard !events.isEmpty else { return }
             state.stats.received[source, default: 0] += UInt64(events.count)
             var newest = state.stats.lastEventTime[source] ?? 0

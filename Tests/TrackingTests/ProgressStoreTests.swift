@@ -201,6 +201,16 @@ import Testing
         #expect(summary.agents.values.reduce(0, +) == 2)
     }
 
+    @Test func ignoredKindsAreBoundedAsLabelValues() throws {
+        let s = store()
+        for i in 0..<100 { s.apply([], source: "test", ignored: ["kind_\(i)": 1]) }
+        var writer = ExpositionWriter(format: .prometheusText)
+        s.collect(into: &writer)
+        let lines = String(decoding: writer.finish(), as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("progress_exporter_events_ignored_total{") }
+        #expect(lines.count == IngestStats.maxIgnoredKinds + 1)
+        #expect(lines.contains("progress_exporter_events_ignored_total{kind=\"other\"} 36"))
+    }
+
     @Test func agentETAExtrapolatesItsItemProgress() throws {
         let s = store()
         s.apply([E.started("j", "a", item: "x", at: t0), E.progress("j", "a", steps: 1, of: 4, at: t0 + 30)], source: "test")
