@@ -2,12 +2,13 @@
 """NDJSON tracker events for the peer benchmark.
 
   gen_events.py load   --agents N [--jobs 10] --url URL   POST a realistic history for N agents
+  gen_events.py refresh --agents N [--jobs 10] --url URL  POST one progress event per agent, now
   gen_events.py body   --agents N [--jobs 10] --events E --out FILE   one POST body for the ingest run
 
 The event mix is the one a runner sends: per agent agent_started, agent_progress,
 agent_heartbeat, item_completed, then agent_started and agent_progress again (so agents end up
-running an item part-way),
-over `--jobs` jobs that were announced with job_started and a planned total.
+running an item part-way), over `--jobs` jobs that were announced with job_started and a planned
+total.
 """
 import argparse
 import http.client
@@ -55,6 +56,21 @@ def ingest_lines(agents: int, jobs: int, events: int, now: float):
             yield f'{{"type":"agent_started","job":"{job}","agent":"{agent}","item":"item-{a}-b{i + 1}","total_steps":4,"ts":{ts:.3f}}}'
 
 
+def refresh_lines(agents: int, jobs: int):
+    """Yields one progress event per agent and one finished item per job, all at arrival time.
+
+    Agents silent for 5 minutes raise the built-in AgentStalled/AgentLost alerts (and jobs without
+    finished items JobStalled), which would add progress_alert_active series that the peers do not
+    serve; this keeps every agent at the step it was loaded with.
+    """
+    for j in range(jobs):
+        # No agent: an agent's item_completed would end the item it is running.
+        yield f'{{"type":"item_completed","job":"job-{j}","item":"refresh-{time.time_ns()}-{j}","duration_seconds":12.5}}'
+    for a in range(agents):
+        yield (f'{{"type":"agent_progress","job":"{job_of(a, jobs)}","agent":"agent-{a}","step":"load",'
+               f'"steps_completed":1,"total_steps":4}}')
+
+
 def post_all(url: str, lines, batch: int) -> int:
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -87,7 +103,7 @@ def post_all(url: str, lines, batch: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["load", "body"])
+    parser.add_argument("mode", choices=["load", "refresh", "body"])
     parser.add_argument("--agents", type=int, required=True)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--events", type=int, default=10_000)
@@ -96,9 +112,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
     now = time.time()
-    if args.mode == "load":
-        accepted = post_all(args.url, history_lines(args.agents, args.jobs, now), args.batch)
-        print(accepted)
+    if args.mode in ("load", "refresh"):
+        lines = history_lines(args.agents, args.jobs, now) if args.mode == "load" else refresh_lines(args.agents, args.jobs)
+        print(post_all(args.url, lines, args.batch))
     else:
         with open(args.out, "w") as out:
             for line in ingest_lines(args.agents, args.jobs, args.events, now):
