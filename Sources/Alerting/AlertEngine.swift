@@ -27,14 +27,20 @@ public struct AlertingSetup: Sendable {
     }
 }
 
+/// A job and agent id pair, hashed without building a joined string per lookup.
+struct JobAgent: Hashable, Sendable {
+    let job: String
+    let agent: String
+}
+
 /// Evaluates the rules against the store, keeps every alert's state and sends what changed to the sink.
 public final class AlertEngine: Sendable {
     private struct State {
         var setup: AlertingSetup
         var evaluator: RuleEvaluator
         var machine = AlertStateMachine()
-        /// `job \0 agent` of agents with a pending or firing alert: they stay in the series sample.
-        var agentsWithAlerts: Set<String> = []
+        /// Agents with a pending or firing alert: they stay in the series sample.
+        var agentsWithAlerts: Set<JobAgent> = []
         var lastSent: [AlertKey: [String: Double]] = [:]
     }
 
@@ -100,7 +106,7 @@ public final class AlertEngine: Sendable {
                 }
             }
             state.agentsWithAlerts = Set(state.machine.active.values.compactMap { alert in
-                alert.condition.labels["agent"].map { (alert.condition.labels["job"] ?? "") + "\0" + $0 }
+                alert.condition.labels["agent"].map { JobAgent(job: alert.condition.labels["job"] ?? "", agent: $0) }
             })
             return transitions
         }
@@ -120,7 +126,7 @@ public final class AlertEngine: Sendable {
     public func agentsWithAlerts() -> @Sendable (_ job: String, _ agent: String) -> Bool {
         let agents = state.withLock { $0.agentsWithAlerts }
         if agents.isEmpty { return { _, _ in false } }
-        return { job, agent in agents.contains(job + "\0" + agent) }
+        return { job, agent in agents.contains(JobAgent(job: job, agent: agent)) }
     }
 
     static let activeFamily = MetricFamily(
