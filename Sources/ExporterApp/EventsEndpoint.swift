@@ -12,7 +12,8 @@ struct EventsEndpoint: Sendable {
                 .adding(header: "WWW-Authenticate", "Bearer")
         }
         let outcome = ingestor.ingestNative(request.body, source: "http")
-        if outcome.accepted == 0 {
+        // Events another shard owns were read fine: only a body with nothing readable is a 400.
+        if outcome.accepted == 0 && outcome.ignored == 0 {
             let why = outcome.rejected == 0 ? "the body holds no event" : "no line of the body could be read"
             return .json(Self.summary(outcome, error: why), status: 400)
         }

@@ -142,4 +142,13 @@ import Testing
         }
         return sums
     }
+
+    @Test func aBodyOfOtherShardsJobsIsAcceptedNotRefused() async throws {
+        // "über-job" hashes to shard 2 of 3 (see the vectors above), so shard 0 owns none of it.
+        let exporter = try ExporterProcess(["--shard.index", "0", "--shard.count", "3"])
+        defer { exporter.stop() }
+        let answer = try await exporter.request("POST", "/events", body: #"{"type":"job_started","job":"über-job","total_items":3}"#)
+        #expect(answer.status == 202)
+        #expect(answer.body.contains(#""accepted":0"#) && answer.body.contains(#""ignored":1"#))
+    }
 }
