@@ -56,7 +56,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "progress-bench",
-            dependencies: ["ExporterApp", "Events", "Exposition", "Tracking"],
+            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking"],
             path: "Benchmarks/progress-bench"
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),

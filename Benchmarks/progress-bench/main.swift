@@ -1,5 +1,6 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
 // Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|all]
+import Alerting
 import Events
 import ExporterApp
 import Exposition
@@ -129,7 +130,36 @@ func benchMemory() {
     }
 }
 
+/// Records nothing: the alert benchmark measures evaluation, not delivery.
+struct NullSink: NotificationSink {
+    func enqueue(_ notifications: [AlertNotification], to receiver: String) {}
+}
+
+func benchAlerts() {
+    print("## Alerts: every agent silent past the thresholds (AgentStalled and AgentLost active for each)")
+    print("| agents | active alerts | evaluate ms | /metrics render ms |")
+    print("|---|---|---|---|")
+    for agents in [10_000, 50_000] {
+        let s = store(agents: agents)
+        let engine = AlertEngine(store: s, setup: AlertingSetup(
+            rules: AlertRule.defaults.map { var rule = $0; rule.after = 0; rule.forDuration = 0; return rule },
+            routes: [], receivers: ["null"], externalURL: ""), sink: NullSink())
+        engine.evaluate()
+        var times: [Double] = []
+        for _ in 0..<5 { times.append(seconds { engine.evaluate() }) }
+        times.sort()
+        let render = seconds {
+            var writer = ExpositionWriter(format: .prometheusText)
+            s.collect(into: &writer, mustKeep: engine.agentsWithAlerts())
+            engine.collect(into: &writer)
+            _ = writer.finish()
+        }
+        print("| \(agents) | \(engine.activeAlerts().count) | \(String(format: "%.1f", times[2] * 1000)) | \(String(format: "%.1f", render * 1000)) |")
+    }
+}
+
 let which = CommandLine.arguments.dropFirst().first ?? "all"
+if which == "alerts" || which == "all" { benchAlerts() }
 if which == "ingest" || which == "all" { benchIngest() }
 if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }

@@ -99,11 +99,7 @@ public struct RuleEvaluator: Sendable {
         labels["job"] = job
         if let agent { labels["agent"] = agent }
         let templates = rule.annotations.isEmpty ? Self.defaultAnnotations(rule.kind) : rule.annotations
-        var annotations: [String: String] = [:]
-        for (name, template) in templates {
-            annotations[name] = AnnotationTemplate.expand(template, labels: labels, values: values)
-        }
-        return AlertCondition(labels: labels, annotations: annotations, value: value, forDuration: rule.forDuration)
+        return AlertCondition(labels: labels, templates: templates, templateValues: values, value: value, forDuration: rule.forDuration)
     }
 
     static func defaultAnnotations(_ kind: AlertRule.Kind) -> [String: String] {
