@@ -67,7 +67,8 @@ public final class AlertEngine: Sendable {
     @discardableResult
     public func evaluate() -> [AlertStateMachine.Transition] {
         let evaluator = state.withLock { $0.evaluator }
-        let (conditions, now) = store.inspect { jobs, now in (evaluator.evaluate(jobs: jobs, now: now), now) }
+        var conditions: [AlertCondition] = []
+        let now = store.forEachJob { job, now in conditions += evaluator.evaluate(job: job, now: now) }
         var outgoing: [String: [AlertNotification]] = [:]
         let transitions = state.withLock { state -> [AlertStateMachine.Transition] in
             let transitions = state.machine.update(holding: conditions, now: now)

@@ -1,6 +1,6 @@
 import Events
 
-/// A read-only view of one job for rule evaluation, valid only inside `ProgressStore.inspect`.
+/// A read-only view of one job for rule evaluation, valid only inside `ProgressStore.forEachJob`.
 public struct JobView {
     let record: JobRecord
     let now: Double
@@ -41,9 +41,15 @@ public struct AgentView {
 }
 
 extension ProgressStore {
-    /// Runs `body` over every job, under the store's lock: keep it short, it holds up ingestion.
-    public func inspect<Result>(_ body: (_ jobs: [JobView], _ now: Double) -> Result) -> Result {
+    /// Calls `body` for every job in id order, holding the store's lock for one job at a time (each
+    /// job is a consistent view; ingestion runs between jobs). Returns the `now` the views used.
+    @discardableResult
+    public func forEachJob(_ body: (_ job: JobView, _ now: Double) -> Void) -> Double {
         let now = clock.now()
-        return state.withLock { state in body(state.orderedJobs().map { JobView(record: $0, now: now) }, now) }
+        let jobs = state.withLock { $0.orderedJobs() }
+        for job in jobs {
+            state.withLock { _ in body(JobView(record: job, now: now), now) }
+        }
+        return now
     }
 }

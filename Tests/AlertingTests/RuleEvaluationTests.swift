@@ -17,7 +17,9 @@ import Tracking
     func conditions(_ rules: [AlertRule] = AlertRule.defaults, at t: Double) -> [AlertCondition] {
         clock.set(t)
         let evaluator = RuleEvaluator(rules: rules)
-        return store.inspect { jobs, now in evaluator.evaluate(jobs: jobs, now: now) }
+        var found: [AlertCondition] = []
+        store.forEachJob { job, now in found += evaluator.evaluate(job: job, now: now) }
+        return found
     }
 
     func names(_ conditions: [AlertCondition]) -> [String] {

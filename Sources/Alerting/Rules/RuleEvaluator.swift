@@ -24,21 +24,20 @@ public struct RuleEvaluator: Sendable {
         return order.compactMap { chosen[$0] }.filter(\.enabled)
     }
 
-    public func evaluate(jobs: [JobView], now: Double) -> [AlertCondition] {
+    /// The conditions that hold for one job and its agents at `now`.
+    public func evaluate(job: JobView, now: Double) -> [AlertCondition] {
+        // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
+        guard job.status == .running else { return [] }
         var out: [AlertCondition] = []
-        for job in jobs {
-            // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
-            guard job.status == .running else { continue }
-            let applicable = rules(for: job.id)
-            for rule in applicable where !rule.kind.isAgentRule {
-                if let condition = evaluate(rule, job: job, now: now) { out.append(condition) }
-            }
-            let agentRules = applicable.filter(\.kind.isAgentRule)
-            guard !agentRules.isEmpty else { continue }
-            for agent in job.agents {
-                for rule in agentRules {
-                    if let condition = evaluate(rule, job: job, agent: agent, now: now) { out.append(condition) }
-                }
+        let applicable = rules(for: job.id)
+        for rule in applicable where !rule.kind.isAgentRule {
+            if let condition = evaluate(rule, job: job, now: now) { out.append(condition) }
+        }
+        let agentRules = applicable.filter(\.kind.isAgentRule)
+        guard !agentRules.isEmpty else { return out }
+        for agent in job.agents {
+            for rule in agentRules {
+                if let condition = evaluate(rule, job: job, agent: agent, now: now) { out.append(condition) }
             }
         }
         return out
