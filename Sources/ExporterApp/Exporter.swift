@@ -92,9 +92,9 @@ public final class Exporter: Sendable {
 
     /// Opens the event sources, starts the upkeep loop and then serves HTTP.
     public func start() throws {
-        readiness.register("events", problem: "event sources are opening")
+        readiness.set("events", problem: "event sources are opening")
         if let tailer {
-            readiness.register("events.file", problem: "not started")
+            readiness.set("events.file", problem: "not started")
             tailer.start()
             readiness.set("events.file", problem: Self.tailerProblem(tailer))
         }

@@ -30,6 +30,13 @@ public struct Ingestor: Sendable {
         /// The first rejected lines, with their reasons.
         public var rejections: [(line: Int, error: EventDecodeError)] = []
 
+        /// Counts one rejected line, keeping the first few with their reasons for the answer.
+        mutating func record(_ error: EventDecodeError, line: Int, byReason: inout [String: Int]) {
+            rejected += 1
+            byReason[error.reason.rawValue, default: 0] += 1
+            if rejections.count < Ingestor.reportedRejections { rejections.append((line, error)) }
+        }
+
         public static func == (a: Outcome, b: Outcome) -> Bool {
             a.accepted == b.accepted && a.rejected == b.rejected && a.ignored == b.ignored
                 && a.rejections.map(\.line) == b.rejections.map(\.line)
@@ -47,9 +54,7 @@ public struct Ingestor: Sendable {
         decoder.decodeBody(body) { event in
             events.append(event)
         } onReject: { line, error in
-            outcome.rejected += 1
-            rejectedByReason[error.reason.rawValue, default: 0] += 1
-            if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
+            outcome.record(error, line: line, byReason: &rejectedByReason)
         }
         var ignoredByKind: [String: Int] = [:]
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
@@ -71,19 +76,14 @@ public struct Ingestor: Sendable {
             lineNumber += 1
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
             guard line.count <= limits.maxLineBytes else {
-                record(EventDecodeError(.tooLong, "line longer than \(limits.maxLineBytes) bytes"), line: lineNumber)
+                outcome.record(EventDecodeError(.tooLong, "line longer than \(limits.maxLineBytes) bytes"), line: lineNumber, byReason: &rejectedByReason)
                 continue
             }
             switch decoder.decode(line: Array(line), job: run) {
             case .event(let event): events.append(event)
             case .ignored(let kind): outcome.ignored += 1; ignoredByKind[kind, default: 0] += 1
-            case .rejected(let error): record(error, line: lineNumber)
+            case .rejected(let error): outcome.record(error, line: lineNumber, byReason: &rejectedByReason)
             }
-        }
-        func record(_ error: EventDecodeError, line: Int) {
-            outcome.rejected += 1
-            rejectedByReason[error.reason.rawValue, default: 0] += 1
-            if outcome.rejections.count < Self.reportedRejections { outcome.rejections.append((line, error)) }
         }
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
         store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)

@@ -6,20 +6,14 @@ public final class Readiness: Sendable {
 
     public init() {}
 
-    /// Registers a part as not ready yet, with the reason shown until it is.
-    public func register(_ name: String, problem: String) {
+    /// Records whether a part is ready: nil when it is, else the reason shown until it is.
+    public func set(_ name: String, problem: String?) {
         parts.withLock { parts in
             if let index = parts.firstIndex(where: { $0.name == name }) {
                 parts[index].problem = problem
             } else {
                 parts.append((name, problem))
             }
-        }
-    }
-
-    public func set(_ name: String, problem: String?) {
-        parts.withLock { parts in
-            if let index = parts.firstIndex(where: { $0.name == name }) { parts[index].problem = problem } else { parts.append((name, problem)) }
         }
     }
 
