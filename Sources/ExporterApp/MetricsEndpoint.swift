@@ -19,6 +19,9 @@ final class MetricsEndpoint: Sendable {
     private let process = ProcessMetrics()
     private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
     private let shared = SharedRender<ExpositionFormat>()
+    /// Section buffers of finished renders, reused by the next ones so a scrape does not fault in
+    /// fresh memory for every family; at most one per render running at once.
+    private let idleSections = Mutex<[CollectSections]>([])
 
     static let scrapeDuration = MetricFamily(
         "progress_exporter_scrape_duration_seconds", .gauge, help: "Time the previous /metrics render took.")
@@ -49,7 +52,9 @@ final class MetricsEndpoint: Sendable {
         // Reserve what the last scrape needed, so the buffer grows once instead of doubling its way up.
         buffer.reserveCapacity(previous.bytes + previous.bytes / 8 + 4096)
         var writer = ExpositionWriter(format: format, reusing: buffer)
-        store.collect(into: &writer, mustKeep: keepAgents())
+        let sections = idleSections.withLock { $0.popLast() } ?? CollectSections()
+        store.collect(into: &writer, mustKeep: keepAgents(), sections: sections)
+        idleSections.withLock { $0.append(sections) }
         extraCollectors(&writer)
         writer.family(Self.scrapeDuration)
         writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)

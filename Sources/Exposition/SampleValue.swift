@@ -1,32 +1,50 @@
 /// Renders sample values: integers without a decimal point, other floats in their shortest exact form.
 enum SampleValue {
-    static func append(_ value: Double, to buffer: inout [UInt8]) {
-        if value.isNaN { buffer.append(contentsOf: nan); return }
-        if value.isInfinite { buffer.append(contentsOf: value > 0 ? plusInf : minusInf); return }
+    /// The most bytes one value takes (`-2.2250738585072014e-308` is 24).
+    static let maxBytes = 32
+
+    /// Writes `value` at `out`, which has room for `maxBytes`; returns the bytes written.
+    static func write(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
         // Exactly representable integers print as integers; this is also the common case.
         if value == value.rounded(.towardZero), abs(value) < 9.007_199_254_740_992e15 {
-            appendInteger(Int64(value), to: &buffer)
-            return
+            return writeInteger(Int64(value), to: out)
         }
-        buffer.append(contentsOf: value.description.utf8)
+        if value.isNaN { return copy(nan, to: out) }
+        if value.isInfinite { return copy(value > 0 ? plusInf : minusInf, to: out) }
+        var text = value.description
+        return text.withUTF8 { utf8 in
+            out.update(from: utf8.baseAddress!, count: utf8.count)
+            return utf8.count
+        }
     }
 
-    static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
-        if value == 0 { buffer.append(UInt8(ascii: "0")); return }
+    static func writeInteger(_ value: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        if value == 0 { out[0] = UInt8(ascii: "0"); return 1 }
         var magnitude = value.magnitude
-        if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var count = 0
-            while magnitude > 0 {
-                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            }
-            while count > 0 {
-                count -= 1
-                buffer.append(digits[count])
-            }
+        var written = 0
+        if value < 0 { out[0] = UInt8(ascii: "-"); written = 1 }
+        var digits = 0
+        var probe = magnitude
+        while probe > 0 { digits += 1; probe /= 10 }
+        var index = written + digits
+        while magnitude > 0 {
+            index -= 1
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
         }
+        return written + digits
+    }
+
+    static func append(_ value: Double, to buffer: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maxBytes) { scratch in
+            let count = write(value, to: scratch.baseAddress!)
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+        }
+    }
+
+    private static func copy(_ bytes: [UInt8], to out: UnsafeMutablePointer<UInt8>) -> Int {
+        bytes.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
+        return bytes.count
     }
 
     private static let nan = Array("NaN".utf8)

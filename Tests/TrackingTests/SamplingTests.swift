@@ -50,4 +50,33 @@ import Testing
         let (agents, _) = try exportedAgents({ $0.maxAgentSeries = 0 }, mustKeep: { $1 == "etl-agent-7" })
         #expect(agents == ["etl-agent-7"])
     }
+
+    /// The /metrics endpoint hands the same section buffers to every scrape: nothing of a bigger
+    /// earlier scrape may show in a smaller later one.
+    @Test func reusedSectionsRenderExactlyWhatFreshOnesDo() {
+        let clock = ManualClock(t0)
+        var options = StoreOptions()
+        options.agentRetention = 60
+        let store = ProgressStore(options: options, clock: clock)
+        store.apply((0..<40).map { E.heartbeat("etl", "agent-\($0)", at: t0) }, source: "test")
+        let sections = CollectSections()
+        func render(_ sections: CollectSections) -> [UInt8] {
+            var writer = ExpositionWriter(format: .openMetrics)
+            store.collect(into: &writer, sections: sections)
+            return writer.finish()
+        }
+        clock.set(t0 + 100)
+        store.apply([E.heartbeat("etl", "agent-late", at: t0 + 100)], source: "test")
+        let big = render(sections)
+        clock.set(t0 + 120)
+        store.tick()
+        let reused = render(sections)
+        func agentLines(_ bytes: [UInt8]) -> Int {
+            String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+                .filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }.count
+        }
+        #expect(agentLines(big) == 41)
+        #expect(agentLines(reused) == 1, "40 agents expired")
+        #expect(reused == render(CollectSections()))
+    }
 }
