@@ -18,10 +18,8 @@ final class MetricsEndpoint: Sendable {
     /// Size of the last output and duration of the last render, for the next scrape.
     private let process = ProcessMetrics()
     private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
-    private let shared = SharedRender<ExpositionFormat>()
-    /// Section buffers of finished renders, reused by the next ones so a scrape does not fault in
-    /// fresh memory for every family; at most one per render running at once.
-    private let idleSections = Mutex<[CollectSections]>([])
+    private let shared = SharedRender<ExpositionFormat, RenderedMetrics>()
+    private let buffers = RenderBufferPool()
 
     static let scrapeDuration = MetricFamily(
         "progress_exporter_scrape_duration_seconds", .gauge, help: "Time the previous /metrics render took.")
@@ -45,16 +43,12 @@ final class MetricsEndpoint: Sendable {
         self.extraCollectors = extraCollectors
     }
 
-    func render(format: ExpositionFormat) -> [UInt8] {
+    func render(format: ExpositionFormat) -> RenderedMetrics {
         let started = DispatchTime.now().uptimeNanoseconds
         let previous = last.withLock { $0 }
-        var buffer: [UInt8] = []
-        // Reserve what the last scrape needed, so the buffer grows once instead of doubling its way up.
-        buffer.reserveCapacity(previous.bytes + previous.bytes / 8 + 4096)
-        var writer = ExpositionWriter(format: format, reusing: buffer)
-        let sections = idleSections.withLock { $0.popLast() } ?? CollectSections()
-        store.collect(into: &writer, mustKeep: keepAgents(), sections: sections)
-        idleSections.withLock { $0.append(sections) }
+        let reused = buffers.take()
+        var writer = ExpositionWriter(format: format, reusing: reused.own)
+        store.collect(into: &writer, mustKeep: keepAgents(), sections: reused.sections)
         extraCollectors(&writer)
         writer.family(Self.scrapeDuration)
         writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)
@@ -65,27 +59,69 @@ final class MetricsEndpoint: Sendable {
             writer.sample(Self.shardInfo, shardLabels, .empty, 1)
         }
         process.collect(into: &writer)
-        let bytes = writer.finish()
+        let rendered = RenderedMetrics(pieces: writer.finishPieces(), buffers: reused, pool: buffers)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        last.withLock { $0 = (bytes.count, seconds) }
-        return bytes
+        last.withLock { $0 = (rendered.pieces.count, seconds) }
+        return rendered
     }
 
     /// The exposition in the format the Accept header asks for, gzip-encoded when Accept-Encoding allows it.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let format = ExpositionFormat.negotiate(accept: request.header("accept"))
-        let body = shared.bytes(for: format) { render(format: format) }
+        let rendered = shared.value(for: format) { render(format: format) }
         // Vary names every header the answer depends on, so a cache never hands gzip or OpenMetrics to a client that did not ask.
         let vary = gzip == nil ? "Accept" : "Accept, Accept-Encoding"
-        let plain = HTTPResponse.bytes(body, contentType: format.contentType).adding(header: "Vary", vary)
+        // The pieces go out as they are, not joined; `rendered` keeps their buffers until they are sent.
+        let plain = HTTPResponse(
+            headers: [.init("Content-Type", format.contentType), .init("Vary", vary)],
+            body: .pieces(ResponsePieces(rendered.pieces.buffers, owner: rendered)))
         guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain }
         do {
-            return HTTPResponse.bytes(try gzip.encode(body), contentType: format.contentType)
+            let encoded = try withExtendedLifetime(rendered) { try gzip.encode(pieces: rendered.pieces.buffers) }
+            return HTTPResponse.bytes(encoded, contentType: format.contentType)
                 .adding(header: "Content-Encoding", "gzip")
                 .adding(header: "Vary", vary)
         } catch {
             Log.error("could not gzip /metrics; sending it unencoded", ["err": "\(error)"])
             return plain
         }
+    }
+}
+
+/// One finished render: its pieces, and the buffers they point into, which go back to the pool
+/// when the last response sending them is done (this object's end).
+final class RenderedMetrics: Sendable {
+    let pieces: ExpositionPieces
+    private let buffers: RenderBuffers
+    private let pool: RenderBufferPool
+
+    init(pieces: ExpositionPieces, buffers: RenderBuffers, pool: RenderBufferPool) {
+        self.pieces = pieces
+        self.buffers = buffers
+        self.pool = pool
+    }
+
+    deinit { pool.put(buffers) }
+}
+
+/// The buffers one render writes into: a section per store family and the writer's own.
+final class RenderBuffers: Sendable {
+    let sections = CollectSections()
+    let own = ByteBuffer()
+}
+
+/// Buffers of renders whose responses were sent, reused by the next renders so a scrape does not
+/// fault in fresh memory for its whole body every time. Renders whose bodies are still being sent
+/// (slow scrapers) get buffers of their own; a few idle sets are kept, the rest freed.
+final class RenderBufferPool: Sendable {
+    private let idle = Mutex<[RenderBuffers]>([])
+    static let maxIdle = 2
+
+    func take() -> RenderBuffers {
+        idle.withLock { $0.popLast() } ?? RenderBuffers()
+    }
+
+    func put(_ buffers: RenderBuffers) {
+        idle.withLock { if $0.count < Self.maxIdle { $0.append(buffers) } }
     }
 }

@@ -2,18 +2,18 @@ import Foundation
 import Synchronization
 
 /// Lets concurrent scrapes share one render: a scrape that arrives while a render of the same key
-/// runs waits for it and gets the same bytes, so ten scrapers cost one render, not ten.
-final class SharedRender<Key: Hashable & Sendable>: Sendable {
+/// runs waits for it and gets the same result, so ten scrapers cost one render, not ten.
+final class SharedRender<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private final class Flight: @unchecked Sendable {
         let condition = NSCondition()
-        var result: [UInt8]?
+        var result: Value?
     }
 
     private let flights = Mutex<[Key: Flight]>([:])
 
     init() {}
 
-    func bytes(for key: Key, render: () -> [UInt8]) -> [UInt8] {
+    func value(for key: Key, render: () -> Value) -> Value {
         let (flight, leads) = flights.withLock { flights -> (Flight, Bool) in
             if let running = flights[key] { return (running, false) }
             let flight = Flight()

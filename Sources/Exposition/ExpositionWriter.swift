@@ -1,57 +1,93 @@
-/// Writes metric families and samples in one exposition format into a byte buffer that callers reuse across scrapes.
+/// Writes metric families and samples in one exposition format. Its own lines go to a buffer that
+/// callers may reuse across scrapes; sections rendered elsewhere are referenced, not copied, so a
+/// large body reaches the HTTP server as a list of pieces (`finishPieces`) and is never joined.
 public struct ExpositionWriter: ~Copyable {
     public let format: ExpositionFormat
-    public private(set) var buffer: [UInt8]
-    /// Each sample line is assembled here, then copied to `buffer` whole.
-    private let line = ByteBuffer(capacity: 512)
+    private let own: ByteBuffer
+    private var pieces: [ExpositionPieces.Piece] = []
+    /// Where the writer's own bytes not yet recorded as a piece begin.
+    private var ownStart = 0
 
-    public init(format: ExpositionFormat, reusing buffer: consuming [UInt8] = []) {
+    public init(format: ExpositionFormat, reusing buffer: ByteBuffer = ByteBuffer()) {
         self.format = format
-        buffer.removeAll(keepingCapacity: true)
-        self.buffer = buffer
+        buffer.removeAll()
+        own = buffer
     }
 
     /// Writes the `# HELP` and `# TYPE` lines; call once per family, before its samples.
     public mutating func family(_ family: MetricFamily) {
         switch format {
-        case .prometheusText: buffer.append(contentsOf: family.textHeader)
-        case .openMetrics: buffer.append(contentsOf: family.openMetricsHeader)
+        case .prometheusText: own.append(family.textHeader)
+        case .openMetrics: own.append(family.openMetricsHeader)
         }
     }
 
     /// Writes one sample line: `name{labels,extra} value`.
     public mutating func sample(_ family: MetricFamily, _ labels: LabelSet, _ extra: LabelSet = .empty, _ value: Double) {
-        line.removeAll()
-        SampleLines.sample(family, labels, extra, value, into: line)
-        buffer.append(contentsOf: line.bytes)
+        SampleLines.sample(family, labels, extra, value, into: own)
     }
 
     /// Writes the buckets, sum and count of a histogram with cumulative counts per upper bound.
     public mutating func histogram(
         _ family: MetricFamily, _ labels: LabelSet, bounds: HistogramBounds, cumulativeCounts: [UInt64], sum: Double
     ) {
-        line.removeAll()
-        SampleLines.histogram(family, labels, bounds: bounds, cumulativeCounts: cumulativeCounts, sum: sum, into: line)
-        buffer.append(contentsOf: line.bytes)
+        SampleLines.histogram(family, labels, bounds: bounds, cumulativeCounts: cumulativeCounts, sum: sum, into: own)
     }
 
-    /// Appends the samples of a section written earlier; call right after the family's header.
+    /// Adds the samples of a section written earlier, by reference: the section must not change
+    /// until the output is sent. Call right after the family's header.
     public mutating func append(_ section: SampleSection) {
-        buffer.append(contentsOf: section.buffer.bytes)
+        closeOwnPiece()
+        if section.count > 0 { pieces.append(.init(buffer: section.buffer, start: 0, end: section.count)) }
     }
 
-    /// Makes room for `count` more bytes at once, so that a large body grows once instead of doubling.
-    public mutating func reserve(_ count: Int) {
-        buffer.reserveCapacity(buffer.count + count)
+    /// Ends the exposition (`# EOF` in OpenMetrics) and hands back its pieces, in order.
+    public consuming func finishPieces() -> ExpositionPieces {
+        if format == .openMetrics { own.append(Self.eof) }
+        closeOwnPiece()
+        return ExpositionPieces(pieces: pieces)
     }
 
-    /// Ends the exposition (`# EOF` in OpenMetrics) and hands back the bytes.
+    /// Ends the exposition and hands back its bytes joined (a copy; for small outputs and tests).
     public consuming func finish() -> [UInt8] {
-        if format == .openMetrics { buffer.append(contentsOf: Self.eof) }
-        return buffer
+        finishPieces().joined
+    }
+
+    private mutating func closeOwnPiece() {
+        if own.count > ownStart { pieces.append(.init(buffer: own, start: ownStart, end: own.count)) }
+        ownStart = own.count
     }
 
     private static let eof = Array("# EOF\n".utf8)
+}
+
+/// A finished exposition as byte ranges of several buffers, to be sent in order. The ranges stay
+/// valid while nobody writes to those buffers again; whoever reuses them must wait until the
+/// pieces are sent.
+public struct ExpositionPieces: Sendable {
+    struct Piece: Sendable {
+        let buffer: ByteBuffer
+        let start: Int
+        let end: Int
+    }
+
+    let pieces: [Piece]
+
+    /// Total bytes.
+    public var count: Int { pieces.reduce(0) { $0 + $1.end - $1.start } }
+
+    /// The pieces as raw buffers, valid under the same terms as the pieces themselves.
+    public var buffers: [UnsafeRawBufferPointer] {
+        pieces.map { UnsafeRawBufferPointer(rebasing: $0.buffer.readable[$0.start..<$0.end]) }
+    }
+
+    /// All bytes in one array (a copy).
+    public var joined: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for buffer in buffers { bytes.append(contentsOf: buffer) }
+        return bytes
+    }
 }
 
 /// The samples of one family, written apart from its header so a collector can fill several

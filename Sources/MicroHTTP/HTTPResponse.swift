@@ -15,6 +15,8 @@ public struct HTTPResponse: Sendable {
     public enum Body: Sendable {
         /// A body known in full; sent with a `Content-Length`, without copying.
         case bytes([UInt8])
+        /// A body known in full but held in several buffers; sent like `bytes`, without joining them.
+        case pieces(ResponsePieces)
         /// A body written while it is sent, with chunked transfer encoding.
         case stream(HTTPStream)
     }
@@ -29,10 +31,13 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// The body bytes, or nil for a stream.
+    /// The body bytes (pieces joined), or nil for a stream.
     public var bodyBytes: [UInt8]? {
-        if case .bytes(let bytes) = body { return bytes }
-        return nil
+        switch body {
+        case .bytes(let bytes): return bytes
+        case .pieces(let pieces): return pieces.joined
+        case .stream: return nil
+        }
     }
 
     /// The first value of a header, by case-insensitive name.

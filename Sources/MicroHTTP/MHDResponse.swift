@@ -67,6 +67,17 @@ extension ServerContext {
                 bytes.count, base, Trampolines.releaseBody, box.toOpaque())
             if made == nil { box.release() }
             return made
+        case .pieces(let pieces):
+            let vectors = pieces.buffers.map { MHD_IoVec(iov_base: $0.baseAddress, iov_len: $0.count) }
+            if vectors.isEmpty {
+                return MHD_create_response_from_buffer(0, nil, .RESPMEM_PERSISTENT)
+            }
+            let box = Unmanaged.passRetained(pieces)
+            // MHD copies the vector array; the memory it points to stays with `pieces` until released.
+            let made = MHD_create_response_from_iovec(
+                vectors, UInt32(vectors.count), Trampolines.releasePieces, box.toOpaque())
+            if made == nil { box.release() }
+            return made
         case .stream(let stream):
             let box = Unmanaged.passRetained(StreamBox(stream, self))
             // Unknown size: MHD sends chunked, one chunk per read.

@@ -20,6 +20,11 @@ enum Trampolines {
         Unmanaged<BodyBox>.fromOpaque(cls).release()
     }
 
+    static let releasePieces: MHD_ContentReaderFreeCallback = { cls in
+        guard let cls else { return }
+        Unmanaged<ResponsePieces>.fromOpaque(cls).release()
+    }
+
     static let readStream: MHD_ContentReaderCallback = { cls, _, buffer, max in
         guard let cls, let buffer else { return endWithError }
         let box = Unmanaged<StreamBox>.fromOpaque(cls).takeUnretainedValue()

@@ -34,7 +34,6 @@ extension ProgressStore {
                 kept += Self.writeAgents(of: job, now: now, into: sections) { sampler.keeps(job, $0, cut) }
             }
         }
-        writer.reserve(sections.reduce(0) { $0 + $1.count } + Self.families.count * 512)
         for (family, section) in zip(Self.families, sections) {
             writer.family(family)
             writer.append(section)

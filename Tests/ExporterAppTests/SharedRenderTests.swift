@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct SharedRenderTests {
     @Test func scrapesThatArriveDuringARenderShareIt() {
-        let shared = SharedRender<String>()
+        let shared = SharedRender<String, [UInt8]>()
         let renders = Atomic<Int>(0)
         let started = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -15,7 +15,7 @@ import Testing
         func scrape() {
             Thread.detachNewThread {
                 defer { finished.signal() }
-                let bytes = shared.bytes(for: "text") {
+                let bytes = shared.value(for: "text") {
                     let number = renders.add(1, ordering: .relaxed).newValue
                     if number == 1 {
                         started.signal()
@@ -35,6 +35,6 @@ import Testing
         for _ in 0..<8 { finished.wait() }
         #expect(renders.load(ordering: .relaxed) == 1)
         #expect(results.withLock { $0 } == Array(repeating: [1], count: 8))
-        #expect(shared.bytes(for: "text") { [9] } == [9], "a later scrape renders anew")
+        #expect(shared.value(for: "text") { [9] } == [9], "a later scrape renders anew")
     }
 }

@@ -71,15 +71,32 @@ import Testing
         #expect(out.contains("demo_seconds_count{job=\"j\"} 2\n"))
     }
 
-    @Test func writerReusesItsBuffer() {
-        var first = ExpositionWriter(format: .prometheusText)
-        first.family(gauge)
-        let bytes = first.finish()
-        let capacity = bytes.capacity
-        var second = ExpositionWriter(format: .prometheusText, reusing: bytes)
-        #expect(second.buffer.isEmpty)
+    @Test func writerReusesItsBufferAndReferencesSections() {
+        let own = ByteBuffer()
+        var first = ExpositionWriter(format: .prometheusText, reusing: own)
+        first.family(counter)
+        _ = first.finish()
+        let section = SampleSection()
+        section.sample(gauge, .empty, .empty, 2)
+        var second = ExpositionWriter(format: .openMetrics, reusing: own)
         second.family(gauge)
-        #expect(second.finish().capacity >= capacity)
+        second.append(section)
+        second.family(counter)
+        second.sample(counter, .empty, .empty, 1)
+        let pieces = second.finishPieces()
+        #expect(pieces.buffers.count == 3, "own bytes, the section by reference, own bytes again")
+        #expect(String(decoding: pieces.joined, as: UTF8.self) == """
+            # TYPE demo_ratio gauge
+            # UNIT demo_ratio ratio
+            # HELP demo_ratio A ratio.
+            demo_ratio 2
+            # TYPE demo_items counter
+            # HELP demo_items Items.\\nSecond line with \\\\.
+            demo_items_total 1
+            # EOF
+
+            """)
+        #expect(pieces.count == pieces.joined.count)
     }
 
     @Test(arguments: [

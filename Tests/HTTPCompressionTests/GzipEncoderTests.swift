@@ -23,6 +23,18 @@ import Testing
         }
     }
 
+    /// A body in pieces of every size, empty ones included, encodes to what the joined body decodes from.
+    @Test func piecesEncodeAsTheirJoinedBytes() throws {
+        let text = Self.inputs[3].1 + Self.inputs[4].1
+        let cuts = [0, 0, 1, 700, 65_536, 65_536, 1_000_000, 2_000_000, text.count]
+        let encoded = try text.withUnsafeBytes { bytes in
+            let pieces = zip(cuts, cuts.dropFirst()).map { UnsafeRawBufferPointer(rebasing: bytes[$0..<$1]) }
+            return try GzipEncoder(level: 1).encode(pieces: pieces)
+        }
+        #expect(try gunzip(encoded) == text)
+        #expect(try gunzip(try GzipEncoder(level: 1).encode(pieces: [])) == [])
+    }
+
     @Test func textShrinksAndHigherLevelsAreNoLarger() throws {
         let text = Self.inputs[3].1
         let fast = try GzipEncoder(level: 1).encode(text)

@@ -82,6 +82,49 @@ struct HTTPServerTests {
         }
     }
 
+    /// Owns the memory of a pieces body (written once, then only read); counts its ends so the test
+    /// sees MHD let go of it.
+    final class PiecesOwner: @unchecked Sendable {
+        let storage: UnsafeMutableRawBufferPointer
+        let released: Counter
+
+        init(_ bytes: [UInt8], released: Counter) {
+            let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+            bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+            self.storage = storage
+            self.released = released
+        }
+
+        deinit {
+            storage.deallocate()
+            released.increment()
+        }
+    }
+
+    @Test func piecesBodyArrivesJoinedAndItsOwnerIsReleasedAfterSending() async throws {
+        let bytes = (0 ..< 2_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let released = Counter()
+        var router = Router()
+        router.route("GET", "/pieces") { _ in
+            let owner = PiecesOwner(bytes, released: released)
+            let whole = UnsafeRawBufferPointer(owner.storage)
+            // Uneven pieces, an empty one among them.
+            let cuts = [0, 1, 1, 4096, 1_000_000, bytes.count]
+            let pieces = zip(cuts, cuts.dropFirst()).map { UnsafeRawBufferPointer(rebasing: whole[$0 ..< $1]) }
+            return HTTPResponse(headers: [.init("Content-Type", "application/octet-stream")],
+                                body: .pieces(ResponsePieces(pieces, owner: owner)))
+        }
+        try await withServer(router: router) { _, port in
+            let response = try await fetch(makeSession(), "GET", port: port, "/pieces")
+            #expect(response.status == 200)
+            #expect(response.header("Content-Length") == "\(bytes.count)")
+            #expect(response.body == Data(bytes))
+            // The release runs on MHD's thread once the answer is out; wait for it, bounded.
+            for _ in 0 ..< 100 where released.count == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(released.count == 1)
+        }
+    }
+
     @Test func declaredBodyOverTheLimitIsRefusedBeforeItIsSent() async throws {
         let calls = Counter()
         let options = HTTPServerOptions(listenAddress: "127.0.0.1:0", maxBodyBytes: 1024)
