@@ -41,17 +41,16 @@ func eventBody(count: Int, agents: Int, start: Double) -> [UInt8] {
 }
 
 func benchIngest() {
-    print("## In-process ingest (decode + apply, one thread)")
-    print("| agents | events | seconds | events/s | ns/event | decode only ns/event |")
-    print("|---|---|---|---|---|---|")
     let count = Int(ProcessInfo.processInfo.environment["PE_BENCH_EVENTS"] ?? "") ?? 1_000_000
+    let repetitions = Int(ProcessInfo.processInfo.environment["PE_BENCH_REPS"] ?? "") ?? 5
+    print("## In-process ingest (decode + apply, one thread; \(repetitions) runs each, median and best)")
+    print("| agents | events | events/s median | events/s best | ns/event median | decode only ns/event | apply only ns/event |")
+    print("|---|---|---|---|---|---|---|")
     for agents in [1_000, 10_000] {
         let now = Date().timeIntervalSince1970
         let body = eventBody(count: count, agents: agents, start: now - 200)
         var options = StoreOptions()
         options.maxAgentSeries = 100_000
-        let store = ProgressStore(options: options)
-        let ingestor = Ingestor(store: store, limits: DecoderLimits())
         // Batches of 10,000 lines, as a tracker posting every few hundred milliseconds would send.
         var batches: [[UInt8]] = []
         var start = 0
@@ -60,11 +59,27 @@ func benchIngest() {
             lines += 1
             if lines % 10_000 == 0 { batches.append(Array(body[start...index])); start = index + 1 }
         }
-        let total = seconds { for batch in batches { ingestor.ingestNative(batch, source: "bench") } }
         let decoder = NativeEventDecoder()
-        var decoded = 0
-        let decodeOnly = seconds { for batch in batches { decoder.decodeBody(batch, onEvent: { _ in decoded += 1 }, onReject: { _, _ in }) } }
-        print("| \(agents) | \(count) | \(String(format: "%.2f", total)) | \(Int(Double(count) / total)) | \(Int(total / Double(count) * 1e9)) | \(Int(decodeOnly / Double(decoded) * 1e9)) |")
+        let decodedBatches = batches.map { batch in
+            var events: [Event] = []
+            decoder.decodeBody(batch, onEvent: { events.append($0) }, onReject: { _, _ in })
+            return events
+        }
+        var totals: [Double] = [], decodes: [Double] = [], applies: [Double] = []
+        for _ in 0..<repetitions {
+            // Each run starts from an empty store, so every run registers the agents anew.
+            let ingestor = Ingestor(store: ProgressStore(options: options), limits: DecoderLimits())
+            totals.append(seconds { for batch in batches { ingestor.ingestNative(batch, source: "bench") } })
+            var decoded = 0
+            decodes.append(seconds { for batch in batches { decoder.decodeBody(batch, onEvent: { _ in decoded += 1 }, onReject: { _, _ in }) } })
+            precondition(decoded == count, "every line decodes")
+            // Apply alone: the same batches decoded beforehand, applied to a fresh store.
+            let applyStore = ProgressStore(options: options)
+            applies.append(seconds { for events in decodedBatches { applyStore.apply(events, source: "bench") } })
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func ns(_ seconds: Double) -> Int { Int(seconds / Double(count) * 1e9) }
+        print("| \(agents) | \(count) | \(Int(Double(count) / median(totals))) | \(Int(Double(count) / totals.min()!)) | \(ns(median(totals))) | \(ns(median(decodes))) | \(ns(median(applies))) |")
     }
 }
 

@@ -61,9 +61,11 @@ public struct RollingCounter: Sendable {
 
     private func bucketIndex(_ t: Double) -> Int64 { Int64((t / bucketSeconds).rounded(.down)) }
 
+    /// One division, not two: this runs for every event.
     private func slot(_ index: Int64) -> Int {
         let n = Int64(buckets.count)
-        return Int(((index % n) + n) % n)
+        let remainder = index % n
+        return Int(remainder < 0 ? remainder + n : remainder)
     }
 }
 
