@@ -20,7 +20,7 @@ extension NativeEventDecoder {
     public func decodeBody(
         _ body: UnsafeRawBufferPointer,
         readableCapacity: Int? = nil,
-        onEvent: (Event) -> Void,
+        onEvent: (consuming Event) -> Void,
         onReject: (_ lineNumber: Int, _ error: EventDecodeError) -> Void
     ) {
         guard let base = body.baseAddress else { return }
@@ -59,7 +59,7 @@ extension NativeEventDecoder {
     /// Decodes a body held in an array; the last line is copied for padding.
     public func decodeBody(
         _ body: [UInt8],
-        onEvent: (Event) -> Void,
+        onEvent: (consuming Event) -> Void,
         onReject: (_ lineNumber: Int, _ error: EventDecodeError) -> Void
     ) {
         body.withUnsafeBytes { decodeBody($0, onEvent: onEvent, onReject: onReject) }
