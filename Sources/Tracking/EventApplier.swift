@@ -5,6 +5,13 @@ struct EventApplier {
     let options: StoreOptions
     /// Arrival time of the batch.
     let now: Double
+    /// The job of the previous event: a batch is mostly one job's, so most events skip the lookup.
+    private var lastJob: JobRecord?
+
+    init(options: StoreOptions, now: Double) {
+        self.options = options
+        self.now = now
+    }
 
     /// Returns the time the event was placed at, or nil when it was a duplicate.
     mutating func apply(_ event: Event, to state: inout StoreState) -> Double? {
@@ -100,11 +107,16 @@ struct EventApplier {
         return time > now + options.maxFutureSkew ? now : time
     }
 
-    private func register(job id: String, at time: Double, in state: inout StoreState) -> JobRecord {
-        if let job = state.jobs[id] { return job }
+    private mutating func register(job id: String, at time: Double, in state: inout StoreState) -> JobRecord {
+        if let lastJob, lastJob.id == id { return lastJob }
+        if let job = state.jobs[id] {
+            lastJob = job
+            return job
+        }
         let job = JobRecord(id: id, time: time)
         state.jobs[id] = job
         state.jobOrder = nil
+        lastJob = job
         return job
     }
 
