@@ -54,6 +54,25 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
     }
 
+    /// The short path for values with up to three decimals writes what `description` writes, for
+    /// millisecond timestamps, ratios and values around its edges; everything else goes the long way.
+    @Test func valuesWithFewDecimalsMatchTheShortestForm() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.001, 0.01, 0.1, 0.25, 0.999, 1.5, -2.75, 999_999_999_999.999, 1_000_000_000_000.5,
+                                0.0009, 0.0015, 1_795_661_181.86, 1_795_661_181.123, 0.1 + 0.2, 1.0 / 3, 1e-4, 5e11 + 0.001]
+        for _ in 0 ..< 20_000 {
+            let thousandths = Int64.random(in: -2_000_000_000_000 ... 2_000_000_000_000, using: &generator)
+            values.append(Double(thousandths) / 1000)
+            values.append(Double.random(in: -1e13 ... 1e13, using: &generator))
+            values.append(Double.random(in: 0 ... 1, using: &generator))
+        }
+        for value in values where value != value.rounded(.towardZero) {
+            var bytes: [UInt8] = []
+            SampleValue.append(value, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == value.description, "\(value)")
+        }
+    }
+
     @Test func histogramBucketsAreCumulativeWithInf() {
         let family = MetricFamily("demo_seconds", .histogram, help: "Durations.")
         let bounds = HistogramBounds([0.5, 1])
