@@ -112,10 +112,11 @@ final class RenderBuffers: Sendable {
 
 /// Buffers of renders whose responses were sent, reused by the next renders so a scrape does not
 /// fault in fresh memory for its whole body every time. Renders whose bodies are still being sent
-/// (slow scrapers) get buffers of their own; a few idle sets are kept, the rest freed.
+/// (slow scrapers) get buffers of their own. One idle set is kept (about one body's size, the
+/// price of the reuse); more are freed.
 final class RenderBufferPool: Sendable {
     private let idle = Mutex<[RenderBuffers]>([])
-    static let maxIdle = 2
+    static let maxIdle = 1
 
     func take() -> RenderBuffers {
         idle.withLock { $0.popLast() } ?? RenderBuffers()

@@ -162,11 +162,25 @@ enum SampleLines {
         }
     }
 
+    /// Names and label sets are a few dozen bytes: copied eight at a time inline, which beats a
+    /// call to memmove per piece, four pieces a line.
     @inline(__always)
     private static func copy(_ bytes: [UInt8], to out: inout UnsafeMutablePointer<UInt8>) {
         let count = bytes.count
         guard count > 0 else { return }
-        bytes.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: count) }
+        bytes.withUnsafeBufferPointer { source in
+            let from = UnsafeRawPointer(source.baseAddress!)
+            let to = UnsafeMutableRawPointer(out)
+            var offset = 0
+            while offset + 8 <= count {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < count {
+                to.storeBytes(of: from.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+        }
         out += count
     }
 }

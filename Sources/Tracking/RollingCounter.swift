@@ -49,12 +49,19 @@ public struct RollingCounter: Sendable {
         let windowStart = Double(low) * bucketSeconds
         guard let current = head else { return (0, windowStart) }
         let n = Int64(buckets.count)
-        var i = max(low, current - n + 1)
+        let first = max(low, current - n + 1)
         let high = min(nowIndex, current)
+        guard first <= high else { return (0, windowStart) }
+        // One division for the first slot, then the ring is walked with a wrap: a scrape sums
+        // 30 buckets of every agent.
+        var slot = slot(first)
         var total: UInt64 = 0
-        while i <= high {
-            total += UInt64(buckets[slot(i)])
-            i += 1
+        buckets.withUnsafeBufferPointer { ring in
+            for _ in first...high {
+                total += UInt64(ring[slot])
+                slot += 1
+                if slot == ring.count { slot = 0 }
+            }
         }
         return (total, windowStart)
     }

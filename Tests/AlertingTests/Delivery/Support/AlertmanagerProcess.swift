@@ -30,8 +30,9 @@ extension DeliveryTests {
         var base: String { "http://127.0.0.1:\(port)" }
 
         /// Polls `/-/ready` for at most 10 s.
+        /// Alertmanager takes a few seconds to start on a busy machine; 30 s bounds it.
         func waitUntilReady() async -> Bool {
-            await DeliveryTests.eventually {
+            await DeliveryTests.eventually(within: 30) {
                 (try? self.get("/-/ready").status) == 200
             }
         }

@@ -1,0 +1,47 @@
+import Events
+import Exposition
+import MicroHTTP
+import Testing
+import Tracking
+@testable import ExporterApp
+
+@Suite struct MetricsEndpointTests {
+    static func heartbeat(_ job: String, _ agent: String) -> Event {
+        Event(kind: .agentHeartbeat, job: job, agent: agent, item: nil, time: nil)
+    }
+
+    static func scrape(_ endpoint: MetricsEndpoint) -> String {
+        let response = endpoint.handle(HTTPRequest(method: "GET", path: "/metrics"))
+        guard case .pieces = response.body else { return "not sent as pieces" }
+        return String(decoding: response.bodyBytes ?? [], as: UTF8.self)
+    }
+
+    /// The buffers of a scrape go back to the pool once its response is gone and the next scrape
+    /// writes over them: what it serves must be the new state, nothing left of the old one.
+    @Test func aScrapeAfterAnotherServesOnlyTheNewState() {
+        let store = ProgressStore(options: StoreOptions())
+        let endpoint = MetricsEndpoint(store: store)
+        store.apply((0 ..< 30).map { Self.heartbeat("etl", "agent-\($0)") }, source: "test")
+        let first = Self.scrape(endpoint)
+        store.apply([Self.heartbeat("zz-late", "solo")], source: "test")
+        let second = Self.scrape(endpoint)
+        #expect(first.contains("progress_agent_last_seen_timestamp_seconds{job=\"etl\",agent=\"agent-29\"}"))
+        #expect(!first.contains("zz-late"))
+        #expect(second.contains("progress_exporter_tracked_agents 31\n"))
+        #expect(second.components(separatedBy: "progress_agent_last_seen_timestamp_seconds{").count - 1 == 31)
+        #expect(second.components(separatedBy: "# TYPE progress_agent_state gauge").count - 1 == 1)
+    }
+
+    @Test func aRenderStillBeingSentKeepsItsBuffersAndTheNextRenderGetsNewOnes() {
+        let pool = RenderBufferPool()
+        let first = pool.take()
+        var writer = ExpositionWriter(format: .prometheusText, reusing: first.own)
+        writer.family(MetricFamily("demo_total", .counter, help: "Demo."))
+        var rendered: RenderedMetrics? = RenderedMetrics(pieces: writer.finishPieces(), buffers: first, pool: pool)
+        #expect(pool.take() !== first, "the first render's buffers are still being sent")
+        withExtendedLifetime(rendered) {}
+        rendered = nil
+        #expect(pool.take() === first, "once sent, the next render reuses them")
+        #expect(pool.take() !== first, "a set goes to one render at a time")
+    }
+}
