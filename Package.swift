@@ -81,9 +81,10 @@ for target in package.targets where target.type != .system && target.name != "CS
 
 // The store and the exposition writer touch class properties several times per event and per
 // sample line; in release builds each access cost a dynamic exclusivity check (swift_beginAccess,
-// a thread-local access set), about a tenth of their time under perf. Their state is reached only
-// under the store's lock or by one scrape at a time, so release builds skip the dynamic check;
-// debug builds, which the tests run, keep it, and the static checks stay on everywhere.
+// a thread-local access set), about a tenth of their time under perf. That check catches
+// overlapping accesses to one property on one thread (a closure modifying what its caller is
+// modifying); release builds of these two targets skip it. Debug builds, which the tests run,
+// keep it, and the static checks stay on everywhere.
 for target in package.targets where ["Tracking", "Exposition"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),

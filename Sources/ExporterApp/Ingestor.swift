@@ -49,8 +49,9 @@ public struct Ingestor: Sendable {
     public func ingestNative(_ body: [UInt8], source: String) -> Outcome {
         let decoder = NativeEventDecoder(limits: limits)
         var events: [Event] = []
-        // About one event per 100 bytes of NDJSON: the array grows once or twice, not a dozen times.
-        events.reserveCapacity(body.count / 100 + 1)
+        // About one event per 100 bytes of NDJSON: the array grows once or twice, not a dozen
+        // times. Capped, so a huge body of long lines does not reserve far more than it needs.
+        events.reserveCapacity(min(body.count / 100 + 1, 50_000))
         var outcome = Outcome()
         var rejectedByReason: [String: Int] = [:]
         decoder.decodeBody(body) { event in

@@ -15,9 +15,9 @@ final class MetricsEndpoint: Sendable {
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
     /// nil when gzip is off (`--web.gzip-level 0`).
     private let gzip: GzipEncoder?
-    /// Size of the last output and duration of the last render, for the next scrape.
     private let process = ProcessMetrics()
-    private let last = Mutex<(bytes: Int, seconds: Double)>((0, 0))
+    /// How long the previous render took, exported by the next one.
+    private let lastSeconds = Mutex<Double>(0)
     private let shared = SharedRender<ExpositionFormat, RenderedMetrics>()
     private let buffers = RenderBufferPool()
 
@@ -45,13 +45,13 @@ final class MetricsEndpoint: Sendable {
 
     func render(format: ExpositionFormat) -> RenderedMetrics {
         let started = DispatchTime.now().uptimeNanoseconds
-        let previous = last.withLock { $0 }
+        let previousSeconds = lastSeconds.withLock { $0 }
         let reused = buffers.take()
         var writer = ExpositionWriter(format: format, reusing: reused.own)
         store.collect(into: &writer, mustKeep: keepAgents(), sections: reused.sections)
         extraCollectors(&writer)
         writer.family(Self.scrapeDuration)
-        writer.sample(Self.scrapeDuration, .empty, .empty, previous.seconds)
+        writer.sample(Self.scrapeDuration, .empty, .empty, previousSeconds)
         writer.family(Self.buildInfo)
         writer.sample(Self.buildInfo, Self.buildLabels, .empty, 1)
         if let shardLabels {
@@ -61,7 +61,7 @@ final class MetricsEndpoint: Sendable {
         process.collect(into: &writer)
         let rendered = RenderedMetrics(pieces: writer.finishPieces(), buffers: reused, pool: buffers)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        last.withLock { $0 = (rendered.pieces.count, seconds) }
+        lastSeconds.withLock { $0 = seconds }
         return rendered
     }
 
@@ -112,8 +112,9 @@ final class RenderBuffers: Sendable {
 
 /// Buffers of renders whose responses were sent, reused by the next renders so a scrape does not
 /// fault in fresh memory for its whole body every time. Renders whose bodies are still being sent
-/// (slow scrapers) get buffers of their own. One idle set is kept (about one body's size, the
-/// price of the reuse); more are freed.
+/// (slow scrapers) get buffers of their own. One idle set is kept, the price of the reuse: its
+/// buffers grow by doubling and never shrink, so it holds one to two times the largest body
+/// rendered so far; more sets are freed.
 final class RenderBufferPool: Sendable {
     private let idle = Mutex<[RenderBuffers]>([])
     static let maxIdle = 1

@@ -92,8 +92,10 @@ public struct ExpositionPieces: Sendable {
 
 /// The samples of one family, written apart from its header so a collector can fill several
 /// families in one pass over its data and join them in family order afterwards. A section emptied
-/// with `removeAll` keeps its memory for the next scrape.
-public struct SampleSection: Sendable {
+/// with `removeAll` keeps its memory for the next scrape. A reference, like its buffer: one writer
+/// at a time, and nobody writes while a finished exposition that references it is being sent
+/// (the /metrics endpoint's buffer pool sees to both).
+public final class SampleSection: Sendable {
     let buffer: ByteBuffer
 
     public init(capacity: Int = 4096) { buffer = ByteBuffer(capacity: capacity) }

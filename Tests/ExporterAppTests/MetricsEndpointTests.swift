@@ -42,6 +42,21 @@ import Tracking
         withExtendedLifetime(rendered) {}
         rendered = nil
         #expect(pool.take() === first, "once sent, the next render reuses them")
-        #expect(pool.take() !== first, "a set goes to one render at a time")
+    }
+
+    /// A slow scraper's answer still points into its render's buffers while the next scrape
+    /// renders: the next scrape must write elsewhere.
+    @Test func anAnswerNotYetSentKeepsItsBytesWhileAnotherScrapeRenders() {
+        let store = ProgressStore(options: StoreOptions())
+        let endpoint = MetricsEndpoint(store: store)
+        store.apply((0 ..< 20).map { Self.heartbeat("etl", "agent-\($0)") }, source: "test")
+        let held = endpoint.handle(HTTPRequest(method: "GET", path: "/metrics"))
+        let heldBytes = held.bodyBytes
+        store.apply((0 ..< 20).map { Self.heartbeat("other", "agent-\($0)") }, source: "test")
+        let next = Self.scrape(endpoint)
+        let unchanged = held.bodyBytes == heldBytes
+        #expect(unchanged, "the held answer's bytes were written over")
+        #expect(!String(decoding: heldBytes ?? [], as: UTF8.self).contains("job=\"other\""))
+        #expect(next.contains("job=\"other\""))
     }
 }

@@ -22,7 +22,7 @@ import Testing
     @Test func sectionsWriteTheSameLinesAsTheWriter() {
         let family = MetricFamily("demo_items_total", .counter, help: "Items.")
         let labels = LabelSet([("job", "etl")])
-        let section = SampleSection(capacity: 8)
+        let section = SampleSection(capacity: 64)
         var writer = ExpositionWriter(format: .prometheusText)
         for value in [0, 1.5, -3, 1e-9, .nan, .infinity] {
             section.sample(family, labels, LabelSet([("outcome", "completed")]), value)

@@ -63,6 +63,18 @@ import Testing
         #expect(try job(s).finished == 1)
     }
 
+    /// The applier keeps the previous event's job at hand; events that alternate between jobs
+    /// (and a job that first appears mid-batch) must still land in their own job.
+    @Test func eventsAlternatingBetweenJobsInOneBatchLandInTheirOwnJob() throws {
+        let s = store()
+        let jobs = ["a", "b", "a", "c", "c", "b", "a"]
+        s.apply(jobs.enumerated().map { E.completed($1, "w-\($1)", item: "i\($0)", at: t0) }, source: "test")
+        #expect(try job(s, "a").completed == 3)
+        #expect(try job(s, "b").completed == 2)
+        #expect(try job(s, "c").completed == 2)
+        #expect(try job(s, "c").agents.values.reduce(0, +) == 1)
+    }
+
     @Test func plannedTotalGrowsAndRatioStaysAtMostOne() throws {
         let s = store()
         s.apply([E.itemsAdded("j", 2, at: t0)], source: "test")

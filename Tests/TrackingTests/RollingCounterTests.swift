@@ -52,4 +52,18 @@ import Testing
         #expect(counter.sum(window: 60, now: 1000).count == 2)
         #expect(counter.sum(window: 10, now: 1000).count == 1)
     }
+
+    /// Sums walk the ring from one computed slot: windows wider than the span, times before 1970
+    /// (negative bucket indices) and a head that wrapped many times must all count right.
+    @Test func sumsAcrossTheRingsEdges() {
+        var counter = RollingCounter(bucketSeconds: 10, span: 300)
+        for second in stride(from: -95.0, through: 95, by: 10) { counter.add(at: second) }
+        #expect(counter.sum(window: 60, now: 95).count == 6)
+        #expect(counter.sum(window: 10_000, now: 95).count == 20, "a window wider than the span counts what the span holds")
+        #expect(counter.sum(window: 60, now: -5).count == 6, "a window that ends before the head")
+        var wrapped = RollingCounter(bucketSeconds: 10, span: 300)
+        for second in stride(from: 0.0, to: 30_000, by: 10) { wrapped.add(at: second) }
+        #expect(wrapped.sum(window: 300, now: 29_990).count == 30)
+        #expect(wrapped.sum(window: 300, now: 29_990 + 150).count == 15)
+    }
 }
