@@ -108,22 +108,31 @@ final class RenderedMetrics: Sendable {
 final class RenderBuffers: Sendable {
     let sections = CollectSections()
     let own = ByteBuffer()
+
+    var capacity: Int { sections.capacity + own.capacity }
 }
 
 /// Buffers of renders whose responses were sent, reused by the next renders so a scrape does not
 /// fault in fresh memory for its whole body every time. Renders whose bodies are still being sent
 /// (slow scrapers) get buffers of their own. One idle set is kept, the price of the reuse: its
-/// buffers grow by doubling and never shrink, so it holds one to two times the largest body
-/// rendered so far; more sets are freed.
+/// buffers grow by doubling and never shrink, so it holds one to two times the body. A set larger
+/// than `maxIdleBytes` is freed instead: at that size (some 40,000 agents) faulting the memory in
+/// again is small beside the render, and an exporter that big should not carry it between scrapes.
 final class RenderBufferPool: Sendable {
     private let idle = Mutex<[RenderBuffers]>([])
-    static let maxIdle = 1
+    let maxIdle = 1
+    let maxIdleBytes: Int
+
+    init(maxIdleBytes: Int = 64 << 20) {
+        self.maxIdleBytes = maxIdleBytes
+    }
 
     func take() -> RenderBuffers {
         idle.withLock { $0.popLast() } ?? RenderBuffers()
     }
 
     func put(_ buffers: RenderBuffers) {
-        idle.withLock { if $0.count < Self.maxIdle { $0.append(buffers) } }
+        guard buffers.capacity <= maxIdleBytes else { return }
+        idle.withLock { if $0.count < maxIdle { $0.append(buffers) } }
     }
 }

@@ -35,6 +35,9 @@ public final class ByteBuffer: @unchecked Sendable {
     /// Bytes written so far.
     public var count: Int { state.pointee.end }
 
+    /// Bytes allocated.
+    public var capacity: Int { state.pointee.capacity }
+
     /// The bytes written so far; valid until the next append or `removeAll`.
     public var readable: UnsafeRawBufferPointer { UnsafeRawBufferPointer(bytes) }
 

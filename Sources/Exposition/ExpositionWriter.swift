@@ -105,6 +105,9 @@ public final class SampleSection: Sendable {
 
     public var count: Int { buffer.count }
 
+    /// Bytes allocated.
+    public var capacity: Int { buffer.capacity }
+
     public func removeAll() { buffer.removeAll() }
 
     public func sample(_ family: MetricFamily, _ labels: LabelSet, _ extra: LabelSet = .empty, _ value: Double) {

@@ -163,4 +163,7 @@ public final class CollectSections: Sendable {
     public init() {
         sections = ProgressStore.families.map { _ in SampleSection() }
     }
+
+    /// Bytes allocated by all sections.
+    public var capacity: Int { sections.reduce(0) { $0 + $1.capacity } }
 }

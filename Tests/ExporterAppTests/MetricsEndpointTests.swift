@@ -59,4 +59,15 @@ import Tracking
         #expect(!String(decoding: heldBytes ?? [], as: UTF8.self).contains("job=\"other\""))
         #expect(next.contains("job=\"other\""))
     }
+
+    @Test func aSetLargerThanTheIdleLimitIsFreedNotKept() {
+        let pool = RenderBufferPool(maxIdleBytes: 1 << 20)
+        let small = pool.take()
+        pool.put(small)
+        #expect(pool.take() === small)
+        let large = RenderBuffers()
+        large.own.reserve(2 << 20)
+        pool.put(large)
+        #expect(pool.take() !== large, "a set over the limit is not kept")
+    }
 }
