@@ -48,3 +48,21 @@ final class SharedStats: Sendable {
         state.withLock { body(&$0) }
     }
 }
+
+extension LineSplitter.Output {
+    /// Hands the complete lines and the skipped over-long ones to their handlers and counts them,
+    /// with the `bytesRead` this output came from; every source delivers this way.
+    func deliver(
+        from origin: LineOrigin, bytesRead: Int, onLines: LineBatchHandler, onOversizedLine: OversizedLineHandler,
+        stats: SharedStats
+    ) {
+        if !lines.isEmpty { onLines(lines, origin) }
+        for length in oversizedLengths { onOversizedLine(origin, length) }
+        stats.update {
+            $0.bytesRead += UInt64(bytesRead)
+            $0.linesDelivered += UInt64(lineCount)
+            $0.oversizedLines += UInt64(oversizedLengths.count)
+            if !lines.isEmpty { $0.batchesDelivered += 1 }
+        }
+    }
+}

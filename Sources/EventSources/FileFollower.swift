@@ -300,14 +300,7 @@ final class FileFollower {
     }
 
     private func deliver(_ output: LineSplitter.Output, bytes: Int, origin: LineOrigin) {
-        if !output.lines.isEmpty { onLines(output.lines, origin) }
-        for length in output.oversizedLengths { onOversizedLine(origin, length) }
-        stats.update {
-            $0.bytesRead += UInt64(bytes)
-            $0.linesDelivered += UInt64(output.lineCount)
-            $0.oversizedLines += UInt64(output.oversizedLengths.count)
-            if !output.lines.isEmpty { $0.batchesDelivered += 1 }
-        }
+        output.deliver(from: origin, bytesRead: bytes, onLines: onLines, onOversizedLine: onOversizedLine, stats: stats)
     }
 
     // MARK: - Readiness

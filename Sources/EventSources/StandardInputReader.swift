@@ -63,14 +63,7 @@ public final class StandardInputReader: Sendable {
             var splitter = LineSplitter(maxLineBytes: maxLineBytes)
             let origin = LineOrigin(source: LineOrigin.standardInputSource)
             let deliver = { (output: LineSplitter.Output, bytes: Int) in
-                if !output.lines.isEmpty { onLines(output.lines, origin) }
-                for length in output.oversizedLengths { onOversizedLine(origin, length) }
-                stats.update {
-                    $0.bytesRead += UInt64(bytes)
-                    $0.linesDelivered += UInt64(output.lineCount)
-                    $0.oversizedLines += UInt64(output.oversizedLengths.count)
-                    if !output.lines.isEmpty { $0.batchesDelivered += 1 }
-                }
+                output.deliver(from: origin, bytesRead: bytes, onLines: onLines, onOversizedLine: onOversizedLine, stats: stats)
             }
             let end = Self.readUntilEnd(descriptor: descriptor, stop: stop) { chunk in
                 deliver(splitter.split(chunk), chunk.count)
