@@ -68,11 +68,31 @@ bool is_value_error(error_code e) {
     return e == INCORRECT_TYPE || e == NUMBER_ERROR || e == NUMBER_OUT_OF_RANGE;
 }
 
-/// Reads a value that no field uses, so that bad JSON inside it (a bad escape, a broken
-/// literal) still fails the line: On-Demand alone would skip it unchecked.
-error_code validate(ondemand::value &v) {
-    ondemand::json_type t;
+/// Objects and arrays nested deeper than this fail the line (DEPTH_ERROR) before `validate`
+/// recurses further: events are flat, and each level costs a stack frame.
+constexpr int kMaxDepth = 64;
+
+/// `v`'s JSON type; a value whose first letter says `null` must be exactly the literal `null`
+/// (On-Demand alone reports `nonsense` as a null).
+error_code checked_type(ondemand::value &v, ondemand::json_type &t) {
     if (auto e = v.type().get(t)) return e;
+    if (t == ondemand::json_type::null) {
+        bool is_null = false;
+        if (auto e = v.is_null().get(is_null)) return e;
+        if (!is_null) return N_ATOM_ERROR;
+    }
+    return SUCCESS;
+}
+
+/// Reads a value that no field uses, so that bad JSON inside it (a bad escape, a broken
+/// literal) still fails the line: On-Demand alone would skip it unchecked. `depth` counts the
+/// objects and arrays around `v`.
+error_code validate(ondemand::value &v, int depth = 0) {
+    ondemand::json_type t;
+    if (auto e = checked_type(v, t)) return e;
+    if ((t == ondemand::json_type::object || t == ondemand::json_type::array) && depth >= kMaxDepth) {
+        return DEPTH_ERROR;
+    }
     switch (t) {
     case ondemand::json_type::object: {
         ondemand::object o;
@@ -82,7 +102,7 @@ error_code validate(ondemand::value &v) {
             std::string_view key;
             if (auto e = std::move(f).get(field)) return e;
             if (auto e = field.unescaped_key().get(key)) return e;
-            if (auto e = validate(field.value())) return e;
+            if (auto e = validate(field.value(), depth + 1)) return e;
         }
         return SUCCESS;
     }
@@ -92,7 +112,7 @@ error_code validate(ondemand::value &v) {
         for (auto element : a) {
             ondemand::value x;
             if (auto e = element.get(x)) return e;
-            if (auto e = validate(x)) return e;
+            if (auto e = validate(x, depth + 1)) return e;
         }
         return SUCCESS;
     }
@@ -140,7 +160,7 @@ struct native_reader {
 
     /// Reads the JSON type of `v`; `null` reports as absent.
     csj_status type_of(ondemand::value &v, ondemand::json_type &t) {
-        if (auto e = v.type().get(t)) return json_error(e);
+        if (auto e = checked_type(v, t)) return json_error(e);
         return CSJ_OK;
     }
 
@@ -320,7 +340,7 @@ struct prodigy_reader {
     void bad(int bit) { out->bad_fields |= 1u << bit; }
 
     /// Returns a JSON error, or SUCCESS with the type of `v`.
-    error_code type_of(ondemand::value &v, ondemand::json_type &t) { return v.type().get(t); }
+    error_code type_of(ondemand::value &v, ondemand::json_type &t) { return checked_type(v, t); }
 
     error_code string(ondemand::value &v, int bit, csj_view &dst) {
         ondemand::json_type t;

@@ -37,7 +37,7 @@ struct EventApplier {
             if let deadline = event.deadline { job.deadline = deadline }
             setStatus(.running, of: job, at: time)
         case .jobItemsAdded:
-            job.addedItems += event.count ?? 0
+            job.addItems(event.count ?? 0)
         case .jobCompleted, .jobFailed, .jobCancelled:
             let status: JobStatus = event.kind == .jobCompleted ? .completed : event.kind == .jobFailed ? .failed : .cancelled
             if setStatus(status, of: job, at: time) { job.error = event.error }
@@ -198,7 +198,7 @@ struct EventApplier {
         updateAgent(agentIndex, of: job) { agent in
             agent.failed += 1
             agent.failedAttempts.add(at: time)
-            agent.consecutiveFailures += 1
+            agent.consecutiveFailures &+= agent.consecutiveFailures == .max ? 0 : 1
             if newlyFinished { agent.finishedItems.add(at: time) }
             agent.markProgress(at: time)
             if final { agent.setState(.failed, at: time) }

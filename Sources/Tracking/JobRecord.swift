@@ -59,9 +59,21 @@ final class JobRecord {
     }
 
     /// Planned items: the announced total plus items added later; nil while neither is known.
+    /// Both come from input, so the sum saturates at `Int64.max` instead of trapping.
     var planned: Int64? {
         if totalItems == nil && addedItems == 0 { return nil }
-        return (totalItems ?? 0) + addedItems
+        return Self.saturatingSum(totalItems ?? 0, addedItems)
+    }
+
+    /// Counts `count` more planned items (`job_items_added`), saturating at `Int64.max`.
+    func addItems(_ count: Int64) {
+        addedItems = Self.saturatingSum(addedItems, count)
+    }
+
+    /// Sum of two non-negative counts from input, held at `Int64.max` rather than overflowing.
+    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     var remaining: Int64? {
