@@ -12,6 +12,9 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var throughput: Double
     public var throughputByWindow: [String: Double]
     public var etaSeconds: Double?
+    /// The ETC's 80 % interval: the job should end between these two, four times in five.
+    public var etaLowerSeconds: Double?
+    public var etaUpperSeconds: Double?
     public var estimatedCompletion: Double?
     public var completed: UInt64
     public var failed: UInt64
@@ -27,6 +30,8 @@ public struct JobSummary: Sendable, Equatable, Codable {
         case progressRatio = "progress_ratio"
         case throughputByWindow = "throughput_by_window"
         case etaSeconds = "eta_seconds"
+        case etaLowerSeconds = "eta_lower_bound_seconds"
+        case etaUpperSeconds = "eta_upper_bound_seconds"
         case estimatedCompletion = "estimated_completion_timestamp"
         case deadLettered = "dead_lettered"
         case startTime = "start_timestamp"
