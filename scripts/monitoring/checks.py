@@ -42,7 +42,7 @@ TARGET_LABELS = {"instance", "job", "__name__"}
 SCRAPE_JOB_PREFIX = "progress-exporter"
 # Grouping and matching clauses, to find `by (job)` left over from before the rename.
 CLAUSE = re.compile(r"\b(by|without|on|ignoring)\s*\(([^)]*)\)")
-# (metric, label) pairs whose every value is always exported (SPEC section 4).
+# (metric, label) pairs whose every value is always exported (docs/metrics.md).
 FIXED_VALUES = {("progress_job_agents", "state"), ("progress_agent_state", "state"),
                 ("progress_exporter_agent_series", "series")}
 GRAFANA_BUILTIN_VARS = {"__rate_interval", "__interval", "__interval_ms", "__range", "__range_s", "__range_ms",
