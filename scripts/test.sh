@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds (warnings in our code fail the build), runs
-# swift test (unit, golden, end-to-end with the real binary, promtool), then the monitoring-file checks.
+# swift test (unit, golden, end-to-end with the real binary, promtool), then the monitoring-file checks
+# and the documentation's links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -21,5 +22,8 @@ passed=$(grep -Eo 'Test run with [0-9]+ tests' "$build_log" | grep -Eo '[0-9]+' 
 metrics=$(mktemp)
 bash scripts/demo-metrics.sh "$metrics"
 bash scripts/check-monitoring-files.sh "$metrics"
+
+# Documentation links resolve inside the repository.
+python3 scripts/check-doc-links.py
 
 echo "${passed:-0} passed, 0 failed"

@@ -48,7 +48,7 @@ def main() -> None:
     for round_ in range(count):
         agent = (round_ * 7919) % agents
         job = f"job-{agent % jobs}"
-        key = f'progress_job_items_processed_total{{job="{job}",outcome="completed"}} '.encode()
+        key = f'progress_job_items_processed_total{{job_name="{job}",outcome="completed"}} '.encode()
         before = counter(scrape(), key)
         event = (f'{{"type":"item_completed","job":"{job}","agent":"agent-{agent}",'
                  f'"item":"latency-{time.time_ns()}-{round_}","duration_seconds":3}}\n').encode()

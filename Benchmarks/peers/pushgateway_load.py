@@ -3,12 +3,14 @@
 
   pushgateway_load.py BODY_FILE PUSHGATEWAY_URL [EXPORTER_GROUP]
 
-The pushgateway sets its grouping key's labels on every pushed series, so a single push under
-job="progress-exporter" would overwrite the tracker's own `job` label and make the series of
-different jobs collide (it refuses the push). A tracker that pushed would push per job instead:
-series with job="X" go to /metrics/job/X, keeping their labels and values; series without a `job`
-label (the exporter's self-metrics) go to /metrics/job/EXPORTER_GROUP and so gain
-job="EXPORTER_GROUP". The pushgateway's own process_* metrics would clash with the exporter's
+The pushgateway sets its grouping key's labels on every pushed series. When the results in
+RESULTS.md were measured the tracker's job was the label `job`, so a single push under
+job="progress-exporter" would have overwritten it and made the series of different jobs collide
+(the pushgateway refuses such a push); a tracker that pushed would push per job instead. The
+label is `job_name` now (since 2026-11), which the grouping key leaves alone, but the load keeps
+pushing per tracker job so that its numbers stay comparable: series with job_name="X" go to
+/metrics/job/X, keeping their labels and values (and gaining job="X"); series without `job_name`
+(the exporter's self-metrics) go to /metrics/job/EXPORTER_GROUP and so gain job="EXPORTER_GROUP". The pushgateway's own process_* metrics would clash with the exporter's
 (same names, other HELP text), so the exporter's six are pushed as exporter_process_*: same
 series count, other names. The pushgateway also adds instance="" to every pushed series, and
 push_time_seconds / push_failure_time_seconds per group. Prints the pushed series count.
@@ -19,11 +21,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-JOB = re.compile(r'[{,]job="((?:[^"\\]|\\.)*)"')
+JOB = re.compile(r'[{,]job_name="((?:[^"\\]|\\.)*)"')
 
 
 def split(body: str, default_group: str) -> dict:
-    """Groups the body's lines by their `job` label: {group: [lines]} with HELP/TYPE per family."""
+    """Groups the body's lines by their `job_name` label: {group: [lines]} with HELP/TYPE per family."""
     headers = {}  # family -> [HELP, TYPE] lines
     groups = {}
     family = None

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 def label_names(family) -> list:
     if not family.samples:
         # A labelled family without children exposes HELP and TYPE only, as the exporter does.
-        return ["job"]
+        return ["job_name"]
     names = []
     for sample in family.samples:
         for name in sample.labels:

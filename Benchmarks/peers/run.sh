@@ -232,7 +232,7 @@ start_nginx() {
 prom_job() { # name port interval
     cat <<EOF
   - job_name: $1
-    honor_labels: true
+    honor_labels: true   # for the pushgateway's pushed job/instance; the exporter needs none
     scrape_interval: $3
     scrape_timeout: $3
     static_configs:

@@ -108,7 +108,7 @@ public final class AlertEngine: Sendable {
                 }
             }
             state.agentsWithAlerts = Set(state.machine.active.values.compactMap { alert in
-                alert.condition.labels["agent"].map { JobAgent(job: alert.condition.labels["job"] ?? "", agent: $0) }
+                alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
             })
             return transitions
         }
@@ -123,7 +123,7 @@ public final class AlertEngine: Sendable {
         let alerts = state.withLock { Array($0.machine.active.values) }
         // Job, agent and alert name tell almost every pair apart; the whole label set breaks the rest.
         // Comparing them first is several times cheaper than comparing label sets with 100k alerts.
-        return alerts.map { (job: $0.condition.labels["job"] ?? "", agent: $0.condition.labels["agent"] ?? "", name: $0.condition.labels["alertname"] ?? "", alert: $0) }
+        return alerts.map { (job: $0.condition.labels[AlertLabels.job] ?? "", agent: $0.condition.labels[AlertLabels.agent] ?? "", name: $0.condition.labels["alertname"] ?? "", alert: $0) }
             .sorted { a, b in
                 if a.job != b.job { return a.job < b.job }
                 if a.agent != b.agent { return a.agent < b.agent }
@@ -144,14 +144,14 @@ public final class AlertEngine: Sendable {
     static let activeFamily = MetricFamily(
         "progress_alert_active", .gauge, help: "1 for each pending or firing alert of the built-in rules.")
 
-    /// Writes `progress_alert_active{alertname,severity,job,agent,state}`.
+    /// Writes `progress_alert_active{alertname,severity,job_name,agent,state}`.
     public func collect(into writer: inout ExpositionWriter) {
         let alerts = activeAlerts()
         writer.family(Self.activeFamily)
         for alert in alerts {
             let labels = alert.condition.labels
-            var set = LabelSet([("alertname", labels["alertname"] ?? ""), ("severity", labels["severity"] ?? ""), ("job", labels["job"] ?? "")])
-            if let agent = labels["agent"] { set.append("agent", agent) }
+            var set = LabelSet([("alertname", labels["alertname"] ?? ""), ("severity", labels["severity"] ?? ""), (AlertLabels.job, labels[AlertLabels.job] ?? "")])
+            if let agent = labels[AlertLabels.agent] { set.append(AlertLabels.agent, agent) }
             set.append("state", alert.state.rawValue)
             writer.sample(Self.activeFamily, set, .empty, 1)
         }

@@ -6,7 +6,7 @@ public struct AlertNotification: Sendable, Equatable {
         case firing, resolved
     }
 
-    /// Includes `alertname`, `severity`, `job`, and `agent` for agent alerts, plus the rule's extra labels.
+    /// Includes `alertname`, `severity`, `job_name`, and `agent` for agent alerts, plus the rule's extra labels.
     public var labels: [String: String]
     public var annotations: [String: String]
     public var status: Status

@@ -37,7 +37,8 @@ final class AlertingService: Sendable {
         loop = UpkeepLoop(interval: config.evaluationInterval, minimumGap: 0.5) { engine.evaluate() }
     }
 
-    static func load(_ path: String?) throws -> AlertingConfig {
+    /// Logs the config's warnings (deprecated names) unless `logWarnings` is false (`check-config` prints them).
+    static func load(_ path: String?, logWarnings: Bool = true) throws -> AlertingConfig {
         guard let path else { return AlertingConfig() }
         let text: String
         do {
@@ -48,6 +49,7 @@ final class AlertingService: Sendable {
         do {
             let config = try AlertingConfig(yaml: text)
             _ = try config.makeReceivers(externalURL: "")
+            for warning in config.warnings where logWarnings { Log.warn("configuration warning", ["file": path, "warning": warning.description]) }
             return config
         } catch let error as ConfigError {
             throw ConfigError(file: path, line: error.line, error.message)

@@ -133,7 +133,7 @@ public final class Exporter: Sendable {
 
     /// Loads a config file as `serve` would and says what is in it, or throws its first error.
     public static func checkConfig(_ path: String) throws -> String {
-        let config = try AlertingService.load(path)
+        let config = try AlertingService.load(path, logWarnings: false)
         var lines = ["\(path): OK", "evaluation_interval: \(config.evaluationInterval)s", "rules:"]
         for rule in config.rules {
             var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(rule.forDuration)s"
@@ -146,6 +146,7 @@ public final class Exporter: Sendable {
         lines.append("routes: " + (config.routes.isEmpty ? "(none: every alert to every receiver)" : config.routes.map { route in
             "\(route.match.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) -> \(route.receiver)\(route.continueMatching ? " (continue)" : "")"
         }.joined(separator: "; ")))
+        for warning in config.warnings { lines.append("warning: \(warning)") }
         return lines.joined(separator: "\n")
     }
 

@@ -6,7 +6,7 @@ import Exposition
 /// every array and string inside.
 final class AgentRecord {
     let id: String
-    /// `job="…",agent="…"`, rendered once.
+    /// `job_name="…",agent="…"`, rendered once.
     let labels: LabelSet
     /// Stable hash of (job, agent) that decides whether its series are sampled.
     let sampleHash: UInt64
@@ -44,7 +44,7 @@ final class AgentRecord {
 
     init(id: String, jobLabels: LabelSet, sampleHash: UInt64, state: AgentState, time: Double) {
         self.id = id
-        self.labels = jobLabels.appending("agent", id)
+        self.labels = jobLabels.appending(ProgressLabel.agent, id)
         self.sampleHash = sampleHash
         self.state = state
         self.stateTime = time

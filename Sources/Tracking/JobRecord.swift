@@ -4,7 +4,7 @@ import Exposition
 /// Live state of one job and its agents; mutated only under the store's lock.
 final class JobRecord {
     let id: String
-    /// `job="…"`, rendered once.
+    /// `job_name="…"` (SPEC section 4: never `job`, which Prometheus sets to the scrape job), rendered once.
     let labels: LabelSet
 
     var status: JobStatus = .running
@@ -48,7 +48,7 @@ final class JobRecord {
 
     init(id: String, time: Double) {
         self.id = id
-        labels = LabelSet([("job", id)])
+        labels = LabelSet([(ProgressLabel.job, id)])
         statusTime = time
         firstEventTime = time
         lastEventTime = time

@@ -1,6 +1,16 @@
 import Events
 import Exposition
 
+/// Label names the job and agent series and the built-in alerts share (SPEC section 4).
+public enum ProgressLabel {
+    /// The tracker's job id. Not `job`: Prometheus sets `job` to the scrape target's job, and an
+    /// exporter's own `job` would be renamed `exported_job` unless the scrape sets `honor_labels`.
+    /// (Until 2026-11 the label was `job`.)
+    public static let job = "job_name"
+    /// The agent (worker) id, unique within its job.
+    public static let agent = "agent"
+}
+
 /// Every family the store exports, declared together so names, types and help live in one place.
 enum ProgressMetrics {
     static let jobInfo = MetricFamily("progress_job_info", .gauge, help: "Always 1; the job's status as a label.")

@@ -57,6 +57,15 @@ import Tracking
         #expect(AlertRoute.receivers(for: ["team": "x"], routes: [AlertRoute(receiver: "b", match: ["team": "x"]), AlertRoute(receiver: "a")], receivers: ["a", "b"]) == ["b"])
     }
 
+    @Test func matchOnJobIsADeprecatedAliasOfJobNameUnlessTheAlertHasAJobLabel() {
+        let routes = [AlertRoute(receiver: "b", match: ["job": "etl"])]
+        #expect(AlertRoute.receivers(for: ["job_name": "etl"], routes: routes, receivers: ["a", "b"]) == ["b"])
+        #expect(AlertRoute.receivers(for: ["job_name": "crawl"], routes: routes, receivers: ["a", "b"]) == ["a"])
+        #expect(AlertRoute.receivers(for: ["job_name": "etl", "job": "progress-exporter"], routes: routes, receivers: ["a", "b"]) == ["a"],
+                "a rule's own job label is what match means by job")
+        #expect(AlertRoute.receivers(for: ["job_name": "etl"], routes: [AlertRoute(receiver: "b", match: ["job_name": "etl"])], receivers: ["a", "b"]) == ["b"])
+    }
+
     @Test func activeAlertsAreExported() {
         let clock = ManualClock(t0)
         let store = ProgressStore(clock: clock)
@@ -67,7 +76,7 @@ import Tracking
         var writer = ExpositionWriter(format: .prometheusText)
         engine.collect(into: &writer)
         let text = String(decoding: writer.finish(), as: UTF8.self)
-        #expect(text.contains(#"progress_alert_active{alertname="AgentLost",severity="critical",job="j",agent="a",state="firing"} 1"#))
-        #expect(text.contains(#"progress_alert_active{alertname="AgentStalled",severity="warning",job="j",agent="a",state="pending"} 1"#))
+        #expect(text.contains(#"progress_alert_active{alertname="AgentLost",severity="critical",job_name="j",agent="a",state="firing"} 1"#))
+        #expect(text.contains(#"progress_alert_active{alertname="AgentStalled",severity="warning",job_name="j",agent="a",state="pending"} 1"#))
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct AlertStateMachineTests {
     func condition(_ agent: String, for seconds: Double = 60) -> AlertCondition {
-        AlertCondition(labels: ["alertname": "AgentStalled", "job": "j", "agent": agent, "severity": "warning"],
+        AlertCondition(labels: ["alertname": "AgentStalled", "job_name": "j", "agent": agent, "severity": "warning"],
                        annotations: [:], value: 1, forDuration: seconds)
     }
 

@@ -16,6 +16,37 @@ import Testing
         #expect(etl?.after == 120 && etl?.labels == ["team": "batch"])
         #expect(RuleEvaluator(rules: config.rules).rules(for: "crawl-1").contains { $0.name == "AgentStalled" } == false)
         #expect(try config.makeReceivers(externalURL: "http://x").count == 4)
+        #expect(config.warnings.isEmpty, "the example uses no deprecated names")
+    }
+
+    @Test func jobInMatchOrGroupByLoadsWithAWarningNamingTheLine() throws {
+        let config = try AlertingConfig(yaml: """
+            receivers:
+              - name: hook
+                webhook: {url: "http://127.0.0.1:1/hook", group_by: [job]}
+            routes:
+              - receiver: hook
+                match: {job: etl}
+            """)
+        #expect(config.routes == [AlertRoute(receiver: "hook", match: ["job": "etl"])])
+        #expect(config.warnings.map(\.line) == [2, 5])
+        #expect(config.warnings.map(\.message) == [
+            #"receivers[0].webhook.group_by: "job" is deprecated, write "job_name" (the job label was renamed in 2026-11; "job" still means "job_name" for alerts without a "job" label of their own)"#,
+            #"routes[0].match: "job" is deprecated, write "job_name" (the job label was renamed in 2026-11; "job" still means "job_name" for alerts without a "job" label of their own)"#,
+        ])
+        #expect(try AlertingConfig(yaml: "routes:\n  - receiver: log\n    match: {job_name: etl}\n").warnings.isEmpty)
+    }
+
+    @Test func rulesMayAddAJobLabelButNotTheOnesTheyAlwaysSet() throws {
+        let config = try AlertingConfig(yaml: "rules:\n  - kind: agent_lost\n    labels: {job: progress-exporter}\n")
+        #expect(config.rules.first?.labels == ["job": "progress-exporter"])
+        for name in ["job_name", "agent", "alertname", "severity"] {
+            #expect {
+                _ = try AlertingConfig(yaml: "rules:\n  - kind: agent_lost\n    labels: {\(name): x}\n")
+            } throws: { error in
+                (error as? ConfigError)?.message.contains("label name \"\(name)\" is not allowed") == true
+            }
+        }
     }
 
     @Test func noFileMeansTheBuiltInRulesAndTheLog() {

@@ -33,11 +33,21 @@ import Tracking
         let later = conditions(at: t0 + 301)
         #expect(names(later) == ["AgentStalled:a"])
         let stalled = try! #require(later.first)
-        #expect(stalled.labels == ["alertname": "AgentStalled", "severity": "warning", "job": "j", "agent": "a"])
+        #expect(stalled.labels == ["alertname": "AgentStalled", "severity": "warning", "job_name": "j", "agent": "a"])
         #expect(stalled.annotations["summary"] == "a of j made no progress for 5m 1s")
         #expect(stalled.forDuration == 60)
         feed(store, clock, [event(.agentProgress, "j", "a", at: t0 + 302) { $0.progress = 0.5 }])
         #expect(names(conditions(at: t0 + 303)).isEmpty)
+    }
+
+    @Test func annotationsNameTheJobAsJobAndJobNameEvenBesideAJobLabel() throws {
+        var rule = AlertRule.defaults[0]
+        rule.labels = ["job": "progress-exporter"]
+        rule.annotations = ["summary": "{{agent}} of {{job}} ({{job_name}}) in {{ job }}"]
+        feed(store, clock, [event(.agentStarted, "etl", "a", at: t0)])
+        let stalled = try #require(conditions([rule], at: t0 + 301).first)
+        #expect(stalled.labels["job"] == "progress-exporter" && stalled.labels["job_name"] == "etl")
+        #expect(stalled.annotations["summary"] == "a of etl (etl) in etl")
     }
 
     @Test func stalledWatchesRunningAgentsOnly() {
@@ -96,9 +106,9 @@ import Tracking
         var rule = AlertRule.defaults.first { $0.kind == .jobBehindSchedule }!
         rule.deadline = t0 + 5000
         feed(store, clock, [event(.jobStarted, "k", at: t0) { $0.totalItems = 100 }, event(.itemCompleted, "k", "a", at: t0 + 50)])
-        #expect(conditions(at: t0 + 100).compactMap { $0.labels["job"] } == ["j"], "k has no deadline")
+        #expect(conditions(at: t0 + 100).compactMap { $0.labels["job_name"] } == ["j"], "k has no deadline")
         // k: 1 item in 100 s, 99 left: about 9900 s, past the config's deadline at +5000.
-        #expect(conditions([rule], at: t0 + 100).map { $0.labels["job"] } == ["j", "k"])
+        #expect(conditions([rule], at: t0 + 100).map { $0.labels["job_name"] } == ["j", "k"])
     }
 
     @Test func endedJobsRaiseNothing() {

@@ -38,14 +38,14 @@ import FoundationNetworking
         #expect(arrived)
         #expect(detection < 3 + 4, "threshold + 2 s is the goal; measured \(detection) s (bound loose for shared CI machines)")
         let alert = try #require(try await activeAlerts(amPort).first { $0["agent"] == "w7" })
-        #expect(alert["alertname"] == "AgentStalled" && alert["job"] == "etl" && alert["severity"] == "warning")
+        #expect(alert["alertname"] == "AgentStalled" && alert["job_name"] == "etl" && alert["severity"] == "warning")
 
         try await Task.sleep(for: .seconds(2))
         #expect(try await activeAlerts(amPort).contains { $0["agent"] == "w7" }, "stays while stalled")
         let api = try await exporter.request("GET", "/api/v1/alerts")
         #expect(api.body.contains(#""state":"firing""#))
         let metrics = try await exporter.metrics()
-        #expect(metrics.contains(#"progress_alert_active{alertname="AgentStalled",severity="warning",job="etl",agent="w7",state="firing"} 1"#))
+        #expect(metrics.contains(#"progress_alert_active{alertname="AgentStalled",severity="warning",job_name="etl",agent="w7",state="firing"} 1"#))
         #expect(sample(metrics, #"progress_exporter_alert_notifications_total{receiver="am",result="success"}"#).map { $0 >= 1 } == true)
 
         let progressed = Date()
@@ -84,6 +84,20 @@ import FoundationNetworking
         check.waitUntilExit()
         #expect(check.terminationStatus == 0)
         #expect(printed.contains("AgentLost (agent_lost)") && printed.contains("after=7200"))
+        #expect(!printed.contains("warning"))
+
+        // The job label's old name still loads in routes, and check-config says where to change it.
+        try "routes:\n  - receiver: log\n    match: {job: etl}\n".write(to: config, atomically: true, encoding: .utf8)
+        let deprecated = Process()
+        deprecated.executableURL = try ExporterProcess.binary
+        deprecated.arguments = ["check-config", config.path]
+        let deprecatedOutput = Pipe()
+        deprecated.standardOutput = deprecatedOutput
+        try deprecated.run()
+        let warned = String(decoding: deprecatedOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        deprecated.waitUntilExit()
+        #expect(deprecated.terminationStatus == 0)
+        #expect(warned.contains(#"warning: line 2: routes[0].match: "job" is deprecated, write "job_name""#), "\(warned)")
     }
 
     func startAlertmanager(port: Int, folder: URL) throws -> Process {

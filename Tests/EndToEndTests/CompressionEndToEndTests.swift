@@ -34,7 +34,7 @@ import Testing
         let text = String(decoding: plain.body, as: UTF8.self)
         #expect(gzipped.body.count * 3 < decoded.utf8.count, "text compresses well")
         #expect(seriesOf(decoded) == seriesOf(text))
-        #expect(sample(decoded, #"progress_job_items_processed_total{job="etl",outcome="completed"}"#) == 1)
+        #expect(sample(decoded, #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 1)
         #expect(try promtoolComplaints(decoded) == "")
 
         // curl --compressed offers every coding it knows and decodes the answer, as scrapers' HTTP clients do.

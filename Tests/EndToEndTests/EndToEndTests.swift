@@ -28,14 +28,14 @@ import Testing
         #expect(rejections.map { $0["reason"] as? String } == ["invalid_json", "unknown_type", "missing_field"])
 
         let metrics = try await exporter.metrics()
-        #expect(sample(metrics, #"progress_job_items{job="etl"}"#) == 4)
-        #expect(sample(metrics, #"progress_job_items_remaining{job="etl"}"#) == 2)
-        #expect(sample(metrics, #"progress_job_progress_ratio{job="etl"}"#) == 0.5)
-        #expect(sample(metrics, #"progress_job_items_processed_total{job="etl",outcome="completed"}"#) == 1)
-        #expect(sample(metrics, #"progress_job_items_processed_total{job="etl",outcome="failed"}"#) == 1)
-        #expect(sample(metrics, #"progress_agent_state{job="etl",agent="w\"1",state="running"}"#) == 1)
-        #expect(sample(metrics, #"progress_agent_state{job="etl",agent="w2",state="failed"}"#) == 1)
-        #expect(sample(metrics, #"progress_job_last_event_timestamp_seconds{job="etl"}"#) == Double(now - 5))
+        #expect(sample(metrics, #"progress_job_items{job_name="etl"}"#) == 4)
+        #expect(sample(metrics, #"progress_job_items_remaining{job_name="etl"}"#) == 2)
+        #expect(sample(metrics, #"progress_job_progress_ratio{job_name="etl"}"#) == 0.5)
+        #expect(sample(metrics, #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 1)
+        #expect(sample(metrics, #"progress_job_items_processed_total{job_name="etl",outcome="failed"}"#) == 1)
+        #expect(sample(metrics, #"progress_agent_state{job_name="etl",agent="w\"1",state="running"}"#) == 1)
+        #expect(sample(metrics, #"progress_agent_state{job_name="etl",agent="w2",state="failed"}"#) == 1)
+        #expect(sample(metrics, #"progress_job_last_event_timestamp_seconds{job_name="etl"}"#) == Double(now - 5))
         #expect(sample(metrics, #"progress_exporter_events_received_total{source="http"}"#) == 4)
         #expect(sample(metrics, #"progress_exporter_events_rejected_total{reason="invalid_json"}"#) == 1)
         #expect(sample(metrics, #"progress_exporter_events_rejected_total{reason="unknown_type"}"#) == 1)
@@ -108,12 +108,12 @@ import Testing
         var metrics = ""
         for _ in 0..<100 {
             metrics = try await exporter.metrics()
-            if sample(metrics, #"progress_job_items_remaining{job="tailed"}"#) == 2,
-               sample(metrics, #"progress_job_items_processed_total{job="piped",outcome="completed"}"#) == 1 { break }
+            if sample(metrics, #"progress_job_items_remaining{job_name="tailed"}"#) == 2,
+               sample(metrics, #"progress_job_items_processed_total{job_name="piped",outcome="completed"}"#) == 1 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(sample(metrics, #"progress_job_items_remaining{job="tailed"}"#) == 2)
-        #expect(sample(metrics, #"progress_job_items_processed_total{job="piped",outcome="completed"}"#) == 1)
+        #expect(sample(metrics, #"progress_job_items_remaining{job_name="tailed"}"#) == 2)
+        #expect(sample(metrics, #"progress_job_items_processed_total{job_name="piped",outcome="completed"}"#) == 1)
         #expect(sample(metrics, #"progress_exporter_events_received_total{source="stdin"}"#) == 1)
         #expect(sample(metrics, #"progress_exporter_events_received_total{source="file"}"#) == 2)
     }
@@ -170,7 +170,7 @@ import Testing
         #expect(answer.body.contains("\"accepted\":\(lines.count)"))
         #expect(answer.body.contains("\"rejected\":0"))
         let metrics = try await exporter.metrics()
-        #expect(sample(metrics, #"progress_job_items{job="etl-nightly-run1"}"#) == 3000)
+        #expect(sample(metrics, #"progress_job_items{job_name="etl-nightly-run1"}"#) == 3000)
     }
 
     func iso(_ seconds: Int) -> String {

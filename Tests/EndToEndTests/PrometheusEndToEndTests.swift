@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// A real Prometheus (Debian's) scrapes the real binary on its demo, with the shipped rules loaded.
+/// A real Prometheus (Debian's) scrapes the real binary on its demo, with the shipped rules loaded,
+/// through a plain scrape config (no `honor_labels`), as an operator would write it.
 @Suite(.serialized) struct PrometheusEndToEndTests {
     @Test func prometheusScrapesTheDemoAndTheShippedRulesProduceSamples() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-prom-\(UUID().uuidString)")
@@ -18,7 +19,6 @@ import Testing
             rule_files: ["\(rules.path)"]
             scrape_configs:
               - job_name: progress-exporter
-                honor_labels: true
                 static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
             """.write(to: config, atomically: true, encoding: .utf8)
         let port = try freePort()
@@ -38,13 +38,22 @@ import Testing
             return ((object?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
         }
         #expect(try await eventually(seconds: 30) { try await query(#"up{job="progress-exporter"} == 1"#).count == 1 }, "up == 1")
-        #expect(try await eventually(seconds: 30) {
-            let ratios = try await query("progress_job_progress_ratio")
-            return ratios.count == 3 && ratios.allSatisfy { (($0["metric"] as? [String: String])?["job"] ?? "").hasSuffix("-run1") }
-        }, "the exporter's job label survives (honor_labels)")
-        #expect(try await eventually(seconds: 30) { try await !query("job:progress_job_items_processed:rate1m > 0").isEmpty },
+        #expect(try await eventually(seconds: 30) { try await query("progress_job_progress_ratio").count == 3 })
+        let ratios = try await query("progress_job_progress_ratio").compactMap { $0["metric"] as? [String: String] }
+        #expect(ratios.count == 3)
+        for labels in ratios {
+            #expect(labels["job_name"]?.hasSuffix("-run1") == true, "the tracker's job id arrives intact as job_name: \(labels)")
+            #expect(labels["job"] == "progress-exporter", "job is the scrape job's: \(labels)")
+            #expect(labels["exported_job"] == nil && labels["exported_job_name"] == nil, "no label collides: \(labels)")
+        }
+        let agents = try await query("progress_agent_state").compactMap { $0["metric"] as? [String: String] }
+        #expect(!agents.isEmpty && agents.allSatisfy { $0["job_name"]?.hasSuffix("-run1") == true && $0["job"] == "progress-exporter" && $0["agent"] != nil })
+        #expect(try await eventually(seconds: 30) { try await !query("job_name:progress_job_items_processed:rate1m > 0").isEmpty },
                 "recording rules produce samples")
-        #expect(try await eventually(seconds: 30) { try await !query("job_outcome:progress_job_items_processed:rate5m").isEmpty })
+        #expect(try await eventually(seconds: 30) {
+            let series = try await query("job_name_outcome:progress_job_items_processed:rate5m").compactMap { $0["metric"] as? [String: String] }
+            return !series.isEmpty && series.allSatisfy { $0["job_name"] != nil && $0["job"] == nil }
+        }, "job-level recording rules sum by job_name over scrape jobs and instances")
         let rulesAnswer = try await get("http://127.0.0.1:\(port)/api/v1/rules")
         let text = String(decoding: rulesAnswer.body, as: UTF8.self)
         #expect(text.contains("\"health\":\"ok\"") && !text.contains("\"health\":\"err\""), "every rule evaluates")

@@ -111,16 +111,16 @@ import Testing
         #expect(!whole.contains("not_owned_by_shard"))
 
         for (n, job) in jobs.enumerated() {
-            let holders = (0..<3).filter { sample(metrics[$0], #"progress_job_items{job="\#(job)"}"#) != nil }
+            let holders = (0..<3).filter { sample(metrics[$0], #"progress_job_items{job_name="\#(job)"}"#) != nil }
             #expect(holders == [ShardFilter.shard(of: job, count: 3)], "\(job) is on shards \(holders)")
             guard let holder = holders.first else { continue }
             let counts = expected(n)
             for (outcome, count) in [("completed", counts.completed), ("failed", counts.failed), ("dead_lettered", counts.deadLettered)] {
-                let series = #"progress_job_items_processed_total{job="\#(job)",outcome="\#(outcome)"}"#
+                let series = #"progress_job_items_processed_total{job_name="\#(job)",outcome="\#(outcome)"}"#
                 #expect(sample(metrics[holder], series) == Double(count), "\(series)")
                 #expect(sample(whole, series) == Double(count), "\(series)")
             }
-            #expect(sample(metrics[holder], #"progress_job_items{job="\#(job)"}"#) == Double(10 + n))
+            #expect(sample(metrics[holder], #"progress_job_items{job_name="\#(job)"}"#) == Double(10 + n))
         }
 
         // sum by (outcome) (progress_job_items_processed_total) over the shards equals one exporter's.

@@ -25,7 +25,7 @@ import Tracking
         let first = Self.scrape(endpoint)
         store.apply([Self.heartbeat("zz-late", "solo")], source: "test")
         let second = Self.scrape(endpoint)
-        #expect(first.contains("progress_agent_last_seen_timestamp_seconds{job=\"etl\",agent=\"agent-29\"}"))
+        #expect(first.contains("progress_agent_last_seen_timestamp_seconds{job_name=\"etl\",agent=\"agent-29\"}"))
         #expect(!first.contains("zz-late"))
         #expect(second.contains("progress_exporter_tracked_agents 31\n"))
         #expect(second.components(separatedBy: "progress_agent_last_seen_timestamp_seconds{").count - 1 == 31)
@@ -56,8 +56,8 @@ import Tracking
         let next = Self.scrape(endpoint)
         let unchanged = held.bodyBytes == heldBytes
         #expect(unchanged, "the held answer's bytes were written over")
-        #expect(!String(decoding: heldBytes ?? [], as: UTF8.self).contains("job=\"other\""))
-        #expect(next.contains("job=\"other\""))
+        #expect(!String(decoding: heldBytes ?? [], as: UTF8.self).contains("job_name=\"other\""))
+        #expect(next.contains("job_name=\"other\""))
     }
 
     @Test func aSetLargerThanTheIdleLimitIsFreedNotKept() {

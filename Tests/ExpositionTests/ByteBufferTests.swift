@@ -21,7 +21,7 @@ import Testing
 
     @Test func sectionsWriteTheSameLinesAsTheWriter() {
         let family = MetricFamily("demo_items_total", .counter, help: "Items.")
-        let labels = LabelSet([("job", "etl")])
+        let labels = LabelSet([("job_name", "etl")])
         let section = SampleSection(capacity: 64)
         var writer = ExpositionWriter(format: .prometheusText)
         for value in [0, 1.5, -3, 1e-9, .nan, .infinity] {
@@ -30,6 +30,6 @@ import Testing
         }
         let written = writer.finish()
         #expect(section.bytes == written)
-        #expect(String(decoding: section.bytes, as: UTF8.self).hasPrefix("demo_items_total{job=\"etl\",outcome=\"completed\"} 0\n"))
+        #expect(String(decoding: section.bytes, as: UTF8.self).hasPrefix("demo_items_total{job_name=\"etl\",outcome=\"completed\"} 0\n"))
     }
 }

@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func textFormatHeadersSamplesAndEscaping() {
-        let labels = LabelSet([("job", "a\"b\\c\nd")])
+        let labels = LabelSet([("job_name", "a\"b\\c\nd")])
         let out = render(.prometheusText) { w in
             w.family(counter)
             w.sample(counter, labels, LabelSet([("outcome", "completed")]), 3)
@@ -22,7 +22,7 @@ import Testing
         #expect(out == """
             # HELP demo_items_total Items.\\nSecond line with \\\\.
             # TYPE demo_items_total counter
-            demo_items_total{job="a\\"b\\\\c\\nd",outcome="completed"} 3
+            demo_items_total{job_name="a\\"b\\\\c\\nd",outcome="completed"} 3
             # HELP demo_ratio A ratio.
             # TYPE demo_ratio gauge
             demo_ratio 0.25
@@ -80,13 +80,13 @@ import Testing
         #expect(bounds.bucketIndex(for: 3) == 2)
         let out = render(.prometheusText) { w in
             w.family(family)
-            w.histogram(family, LabelSet([("job", "j")]), bounds: bounds, cumulativeCounts: [1, 1, 2], sum: 3.2)
+            w.histogram(family, LabelSet([("job_name", "j")]), bounds: bounds, cumulativeCounts: [1, 1, 2], sum: 3.2)
         }
-        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"0.5\"} 1\n"))
-        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"1.0\"} 1\n"))
-        #expect(out.contains("demo_seconds_bucket{job=\"j\",le=\"+Inf\"} 2\n"))
-        #expect(out.contains("demo_seconds_sum{job=\"j\"} 3.2\n"))
-        #expect(out.contains("demo_seconds_count{job=\"j\"} 2\n"))
+        #expect(out.contains("demo_seconds_bucket{job_name=\"j\",le=\"0.5\"} 1\n"))
+        #expect(out.contains("demo_seconds_bucket{job_name=\"j\",le=\"1.0\"} 1\n"))
+        #expect(out.contains("demo_seconds_bucket{job_name=\"j\",le=\"+Inf\"} 2\n"))
+        #expect(out.contains("demo_seconds_sum{job_name=\"j\"} 3.2\n"))
+        #expect(out.contains("demo_seconds_count{job_name=\"j\"} 2\n"))
     }
 
     @Test func writerReusesItsBufferAndReferencesSections() {

@@ -9,7 +9,7 @@ import Testing
         ("empty", []),
         ("one byte", [42]),
         ("every byte value", Array(0...255)),
-        ("exposition-like text", Array(String(repeating: "progress_agent_state{job=\"etl\",agent=\"w-7\",state=\"running\"} 1\n", count: 50_000).utf8)),
+        ("exposition-like text", Array(String(repeating: "progress_agent_state{job_name=\"etl\",agent=\"w-7\",state=\"running\"} 1\n", count: 50_000).utf8)),
         ("pseudo-random bytes", pseudoRandomBytes(count: 300_000)),
     ]
 

@@ -116,7 +116,7 @@ import Testing
         #expect(first.count == 10)
         #expect(text.contains("progress_exporter_agent_series{series=\"kept\"} 10\n"))
         #expect(text.contains("progress_exporter_agent_series{series=\"dropped\"} 90\n"))
-        #expect(text.contains("progress_job_agents{job=\"j0\",state=\"running\"} 34\n"), "aggregates count every agent")
+        #expect(text.contains("progress_job_agents{job_name=\"j0\",state=\"running\"} 34\n"), "aggregates count every agent")
         let (second, _) = agentsExported()
         #expect(first == second)
         let (withForced, _) = agentsExported { $1 == "agent-77" }

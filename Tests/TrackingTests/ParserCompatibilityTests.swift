@@ -69,7 +69,7 @@ import Testing
         // Both parsers name a counter family without `_total` and keep `_total` on its samples.
         #expect(byName["progress_job_items_processed"]?.type == "counter")
         #expect(value("progress_job_items_processed", "progress_job_items_processed_total",
-                      ["job": "etl-nightly", "outcome": "completed"]) == "3.0")
+                      ["job_name": "etl-nightly", "outcome": "completed"]) == "3.0")
         #expect(value("progress_exporter_events_rejected", "progress_exporter_events_rejected_total",
                       ["reason": "invalid_json"]) == "2.0")
 
@@ -77,7 +77,7 @@ import Testing
         let histogram = try #require(byName["progress_job_item_duration_seconds"])
         #expect(histogram.type == "histogram")
         #expect(histogram.samples.count == 3 * 16)
-        let etl = ["job": "etl-nightly"]
+        let etl = ["job_name": "etl-nightly"]
         let bucket = "progress_job_item_duration_seconds_bucket"
         #expect(value(histogram.name, bucket, etl.merging(["le": "10.0"]) { $1 }) == "1.0")
         #expect(value(histogram.name, bucket, etl.merging(["le": "+Inf"]) { $1 }) == "2.0")
@@ -86,9 +86,9 @@ import Testing
 
         // A label value with a quote, a backslash and a newline comes back unescaped, and so does a non-ASCII one.
         #expect(value("progress_agent_state", "progress_agent_state",
-                      ["job": Self.escapedJob, "agent": "agent-ß", "state": "running"]) == "1.0")
+                      ["job_name": Self.escapedJob, "agent": "agent-ß", "state": "running"]) == "1.0")
         #expect(value("progress_agent_progress_ratio", "progress_agent_progress_ratio",
-                      ["job": "etl-nightly", "agent": "agent-1"]) == "0.5")
+                      ["job_name": "etl-nightly", "agent": "agent-1"]) == "0.5")
     }
 
     @Test func openMetricsDeclaresBaseUnitsOnlyWhereTheNameEndsWithThem() throws {

@@ -35,9 +35,14 @@ DS_UID = "${datasource}"
 
 # Series that Prometheus makes itself, not the exporter.
 PROMETHEUS_OWN = re.compile(r"^(up|scrape_[a-z_]+|ALERTS|ALERTS_FOR_STATE)$")
-# Labels every scraped series has (target labels); `job` is also the exporter's own label.
+# Labels every scraped series has (target labels). `job` is only ever the scrape job: the
+# exporter's series carry the tracker's job id as `job_name` (until 2026-11 it was `job`).
 TARGET_LABELS = {"instance", "job", "__name__"}
-# (metric, label) pairs whose every value is always exported (SPEC section 4).
+# The scrape job's name that rules and dashboards may match `job` against (see Alerts/README.md).
+SCRAPE_JOB_PREFIX = "progress-exporter"
+# Grouping and matching clauses, to find `by (job)` left over from before the rename.
+CLAUSE = re.compile(r"\b(by|without|on|ignoring)\s*\(([^)]*)\)")
+# (metric, label) pairs whose every value is always exported (docs/metrics.md).
 FIXED_VALUES = {("progress_job_agents", "state"), ("progress_agent_state", "state"),
                 ("progress_exporter_agent_series", "series")}
 GRAFANA_BUILTIN_VARS = {"__rate_interval", "__interval", "__interval_ms", "__range", "__range_s", "__range_ms",
@@ -100,8 +105,8 @@ def check_dashboards():
         else:
             q = job.get("query")
             q = q.get("query", "") if isinstance(q, dict) else (q or "")
-            if job.get("type") != "query" or not re.match(r"^label_values\(\s*[^,]+,\s*job\s*\)$", q.strip()):
-                bad(f"variable 'job' must be a query variable label_values(<metric>, job), got {q!r}")
+            if job.get("type") != "query" or not re.match(r"^label_values\(\s*[^,]+,\s*job_name\s*\)$", q.strip()):
+                bad(f"variable 'job' must be a query variable label_values(<metric>, job_name), got {q!r}")
             if not job.get("multi") or not job.get("includeAll"):
                 bad("variable 'job' must be multi-select with includeAll")
         for name, v in variables.items():
@@ -277,6 +282,9 @@ def check_names(metrics_file):
     recorded = {r["record"] for g in load_rules().get("groups", []) for r in g.get("rules", []) if "record" in r}
     used = {}
     for where, expr, is_var in used_queries():
+        for clause, names in CLAUSE.findall(expr):
+            if "job" in [n.strip() for n in names.split(",")]:
+                problems.append(f"{where}: `{clause} (...job...)` uses the scrape job; the tracker's job id is job_name")
         try:
             if is_var:
                 sels, label = variable_query_selectors(expr)
@@ -302,6 +310,9 @@ def check_names(metrics_file):
                 continue  # family declared without samples: labels unknown
             wanted = [(l, op, v) for (l, op, v) in s.matchers] + ([(label, "=~", "$x")] if label else [])
             for l, op, v in wanted:
+                if l == "job" and "job_name" in seen and not v.startswith(SCRAPE_JOB_PREFIX):
+                    problems.append(f"{where}: {s.name}{{job{op}{v!r}}} matches the scrape job; the tracker's "
+                                    f"job id is job_name")
                 if l in TARGET_LABELS:
                     continue
                 if l not in seen:
@@ -365,27 +376,27 @@ def write_dashboard_rules(out_path):
 
 def selftest():
     cases = {
-        'sum by (job, outcome) (rate(progress_job_items_processed_total[5m]))':
+        'sum by (job_name, outcome) (rate(progress_job_items_processed_total[5m]))':
             ["progress_job_items_processed_total"],
-        '(time() - a_ts{job=~"$job",agent=~"${agent}"} > 300) and on (job, agent) (b{state="running"} == 1)':
+        '(time() - a_ts{job_name=~"$job",agent=~"${agent}"} > 300) and on (job_name, agent) (b{state="running"} == 1)':
             ["a_ts", "b"],
-        'histogram_quantile(0.9, sum by (le) (job:x_bucket:rate5m{job=~"$job"}))': ["job:x_bucket:rate5m"],
+        'histogram_quantile(0.9, sum by (le) (job_name:x_bucket:rate5m{job_name=~"$job"}))': ["job_name:x_bucket:rate5m"],
         'topk($topn, increase(c_total{a="x}y"}[$__range])) offset 1h': ["c_total"],
-        'x - on (job) group_left () y unless ignoring(a, b) z or vector(0)': ["x", "y", "z"],
+        'x - on (job_name) group_left () y unless ignoring(a, b) z or vector(0)': ["x", "y", "z"],
         'rate(m[5m:30s]) * 1e3 + {__name__="n", l="v"}': ["m", "n"],
-        'count(progress_alert_active{job=~"$job",state="firing"} == 1) or vector(0)': ["progress_alert_active"],
+        'count(progress_alert_active{job_name=~"$job",state="firing"} == 1) or vector(0)': ["progress_alert_active"],
         'label_replace(up, "dst", "$1", "instance", "(.*):.*")': ["up"],
-        'sum(x) by (job) / sum without (outcome) (y) > bool 0.5': ["x", "y"],
+        'sum(x) by (job_name) / sum without (outcome) (y) > bool 0.5': ["x", "y"],
     }
     problems = []
     for expr, want in cases.items():
         got = [s.name for s in selectors(expr)]
         if got != want:
             problems.append(f"selectors({expr!r}) = {got}, want {want}")
-    got = selectors('a{job=~"$job",state="running", outcome!="x"}')[0].matchers
-    if got != [("job", "=~", "$job"), ("state", "=", "running"), ("outcome", "!=", "x")]:
+    got = selectors('a{job_name=~"$job",state="running", outcome!="x"}')[0].matchers
+    if got != [("job_name", "=~", "$job"), ("state", "=", "running"), ("outcome", "!=", "x")]:
         problems.append(f"matchers: {got}")
-    sels, label = variable_query_selectors('label_values(progress_agent_state{job=~"$job"}, agent)')
+    sels, label = variable_query_selectors('label_values(progress_agent_state{job_name=~"$job"}, agent)')
     if [s.name for s in sels] != ["progress_agent_state"] or label != "agent":
         problems.append(f"label_values: {sels} {label}")
     try:

@@ -9,9 +9,10 @@ committed JSON and this script disagree. A dashboard changed in Grafana's UI can
 back by porting the change here (the JSON diff shows what moved).
 
 Every panel queries the `${datasource}` variable; `job` is a multi-select variable from
-label_values(progress_job_items, job) whose "All" value is `.*`, so selectors read
-`job=~"$job"`. The exporter is scraped with honor_labels: true, so `job` on job and agent
-series is the tracker's job id; the exporter's own series are picked by `instance`.
+label_values(progress_job_items, job_name) whose "All" value is `.*`, so selectors read
+`job_name=~"$job"`. Job and agent series carry the tracker's job id as `job_name`; `job` is
+the scrape job's name (a plain scrape config, no honor_labels), so tables of raw series hide
+it. The exporter's own series are picked by `instance`.
 """
 
 import json
@@ -276,7 +277,7 @@ def query_var(name, label, query, multi=True, include_all=True, sort=1):
 
 
 def job_var():
-    return query_var("job", "Job", "label_values(progress_job_items, job)")
+    return query_var("job", "Job", "label_values(progress_job_items, job_name)")
 
 
 def custom_var(name, label, values, default):
@@ -319,7 +320,7 @@ def dashboard(uid, title, description, items, variables, refresh="30s", time_fro
 
 # --------------------------------------------------------------------------- 1. jobs overview
 
-J = 'job=~"$job"'
+J = 'job_name=~"$job"'
 
 
 def jobs_overview():
@@ -343,24 +344,24 @@ def jobs_overview():
 
         Row("Progress"),
         bargauge("Progress per job", "How far along is each job (finished / planned items)?",
-                 targets((f"max by (job) (progress_job_progress_ratio{{{J}}})", "{{job}}"), instant=True),
+                 targets((f"max by (job_name) (progress_job_progress_ratio{{{J}}})", "{{job_name}}"), instant=True),
                  w=10, h=9),
         table("Jobs", "For each job: planned, done and remaining items, throughput, ETC and estimated finish "
                       "against its deadline, success ratio, age of its last event. Empty cells: no planned total, "
                       "no estimate or no deadline yet.",
-              targets((f"max by (job) (progress_job_items{{{J}}})", ""),
-                      (f"max by (job) (progress_job_items{{{J}}} - progress_job_items_remaining{{{J}}})", ""),
-                      (f"max by (job) (progress_job_items_remaining{{{J}}})", ""),
-                      (f"max by (job) (progress_job_progress_ratio{{{J}}})", ""),
-                      (f'max by (job) (progress_job_throughput_items_per_second{{{J},window="5m"}})', ""),
-                      (f"max by (job) (progress_job_eta_seconds{{{J}}})", ""),
-                      (f"max by (job) (progress_job_estimated_completion_timestamp_seconds{{{J}}}) * 1000", ""),
-                      (f"max by (job) (progress_job_deadline_timestamp_seconds{{{J}}}) * 1000", ""),
-                      (f'max by (job) (progress_job_success_ratio{{{J},window="5m"}})', ""),
-                      (f"max by (job) (time() - progress_job_last_event_timestamp_seconds{{{J}}})", ""),
+              targets((f"max by (job_name) (progress_job_items{{{J}}})", ""),
+                      (f"max by (job_name) (progress_job_items{{{J}}} - progress_job_items_remaining{{{J}}})", ""),
+                      (f"max by (job_name) (progress_job_items_remaining{{{J}}})", ""),
+                      (f"max by (job_name) (progress_job_progress_ratio{{{J}}})", ""),
+                      (f'max by (job_name) (progress_job_throughput_items_per_second{{{J},window="5m"}})', ""),
+                      (f"max by (job_name) (progress_job_eta_seconds{{{J}}})", ""),
+                      (f"max by (job_name) (progress_job_estimated_completion_timestamp_seconds{{{J}}}) * 1000", ""),
+                      (f"max by (job_name) (progress_job_deadline_timestamp_seconds{{{J}}}) * 1000", ""),
+                      (f'max by (job_name) (progress_job_success_ratio{{{J},window="5m"}})', ""),
+                      (f"max by (job_name) (time() - progress_job_last_event_timestamp_seconds{{{J}}})", ""),
                       instant=True, fmt="table"),
               w=14, h=9,
-              renames={"job": "Job", "Value #A": "Planned", "Value #B": "Done", "Value #C": "Remaining",
+              renames={"job_name": "Job", "Value #A": "Planned", "Value #B": "Done", "Value #C": "Remaining",
                        "Value #D": "Progress", "Value #E": "Items/s (5m)", "Value #F": "ETC",
                        "Value #G": "Estimated finish", "Value #H": "Deadline", "Value #I": "Success (5m)",
                        "Value #J": "Last event"},
@@ -375,8 +376,8 @@ def jobs_overview():
                   by_name("Last event", [prop("unit", "s")]),
               ], sort_by=("Progress", False)),
         timeseries("Items done / remaining", "How do finished and remaining items move over time?",
-                   targets((f"progress_job_items_remaining{{{J}}}", "{{job}} remaining"),
-                           (f"progress_job_items{{{J}}} - progress_job_items_remaining{{{J}}}", "{{job}} done")),
+                   targets((f"progress_job_items_remaining{{{J}}}", "{{job_name}} remaining"),
+                           (f"progress_job_items{{{J}}} - progress_job_items_remaining{{{J}}}", "{{job_name}} done")),
                    w=12),
         timeseries("Job status", "Which jobs are running, paused, completed, failed or cancelled?",
                    targets((f"count by (status) (progress_job_info{{{J}}} == 1)", "{{status}}")),
@@ -386,22 +387,22 @@ def jobs_overview():
         timeseries("Throughput (exporter, 1m / 5m)",
                    "How many items per second finish, over rolling 1m and 5m windows computed from event times "
                    "at full resolution?",
-                   targets((f'progress_job_throughput_items_per_second{{{J},window="1m"}}', "{{job}} 1m"),
-                           (f'progress_job_throughput_items_per_second{{{J},window="5m"}}', "{{job}} 5m")),
+                   targets((f'progress_job_throughput_items_per_second{{{J},window="1m"}}', "{{job_name}} 1m"),
+                           (f'progress_job_throughput_items_per_second{{{J},window="5m"}}', "{{job_name}} 5m")),
                    axis_label="items/s", min=0),
         timeseries("Items processed per second (Prometheus rate)",
                    "How fast do item events arrive by outcome, from the counters (recording rules "
-                   "job_outcome:progress_job_items_processed:rate1m and :rate5m)?",
-                   targets((f'job_outcome:progress_job_items_processed:rate1m{{{J},outcome="completed"}}',
-                            "{{job}} completed 1m"),
-                           (f'job_outcome:progress_job_items_processed:rate5m{{{J}}}', "{{job}} {{outcome}} 5m")),
+                   "job_name_outcome:progress_job_items_processed:rate1m and :rate5m)?",
+                   targets((f'job_name_outcome:progress_job_items_processed:rate1m{{{J},outcome="completed"}}',
+                            "{{job_name}} completed 1m"),
+                           (f'job_name_outcome:progress_job_items_processed:rate5m{{{J}}}', "{{job_name}} {{outcome}} 5m")),
                    axis_label="items/s", min=0),
         timeseries("Estimated time to completion", "How long until each job is done at its current throughput? "
                                                    "(Gaps: no estimate, e.g. throughput zero.)",
-                   targets((f"progress_job_eta_seconds{{{J}}}", "{{job}}")), unit="s", min=0),
+                   targets((f"progress_job_eta_seconds{{{J}}}", "{{job_name}}")), unit="s", min=0),
         stat("Estimated finish time", "When will each job finish, and what is its deadline?",
-             targets((f"progress_job_estimated_completion_timestamp_seconds{{{J}}} * 1000", "{{job}} estimate"),
-                     (f"progress_job_deadline_timestamp_seconds{{{J}}} * 1000", "{{job}} deadline")),
+             targets((f"progress_job_estimated_completion_timestamp_seconds{{{J}}} * 1000", "{{job_name}} estimate"),
+                     (f"progress_job_deadline_timestamp_seconds{{{J}}} * 1000", "{{job_name}} deadline")),
              unit="dateTimeAsIso", w=12, h=8, text_mode="value_and_name"),
 
         Row("Agents, failures and retries"),
@@ -410,37 +411,37 @@ def jobs_overview():
                    stack=True, fill=40, min=0, decimals=0, overrides=state_color_overrides()),
         timeseries("Success ratio", "Which share of attempts succeeds: the exporter's rolling windows and the "
                                     "Prometheus-side 5m ratio from the counters?",
-                   targets((f'progress_job_success_ratio{{{J},window="1m"}}', "{{job}} 1m"),
-                           (f'progress_job_success_ratio{{{J},window="5m"}}', "{{job}} 5m"),
-                           (f"1 - job:progress_job_items_failed:ratio_rate5m{{{J}}}", "{{job}} 5m (Prometheus)")),
+                   targets((f'progress_job_success_ratio{{{J},window="1m"}}', "{{job_name}} 1m"),
+                           (f'progress_job_success_ratio{{{J},window="5m"}}', "{{job_name}} 5m"),
+                           (f"1 - job_name:progress_job_items_failed:ratio_rate5m{{{J}}}", "{{job_name}} 5m (Prometheus)")),
                    unit="percentunit", min=0, max=1),
         timeseries("Failures, dead letters and retries", "How often do attempts fail, items get dead-lettered, "
                                                          "and agents retry? Retries come from the sampled agents.",
-                   targets((f'job_outcome:progress_job_items_processed:rate5m{{{J},outcome=~"failed|dead_lettered"}}',
-                            "{{job}} {{outcome}}"),
-                           (f"job:progress_agent_retries:rate5m{{{J}}}", "{{job}} retries (sampled agents)"),
-                           (f'sum by (job) (progress_job_agents{{{J},state=~"retrying|failed|dead_lettered"}})',
-                            "{{job}} agents retrying/failed (count)")),
+                   targets((f'job_name_outcome:progress_job_items_processed:rate5m{{{J},outcome=~"failed|dead_lettered"}}',
+                            "{{job_name}} {{outcome}}"),
+                           (f"job_name:progress_agent_retries:rate5m{{{J}}}", "{{job_name}} retries (sampled agents)"),
+                           (f'sum by (job_name) (progress_job_agents{{{J},state=~"retrying|failed|dead_lettered"}})',
+                            "{{job_name}} agents retrying/failed (count)")),
                    axis_label="per second", min=0,
                    overrides=[by_regex(".*\\(count\\)", [prop("custom.axisPlacement", "right"), prop("unit", "short"),
                                                          prop("custom.axisLabel", "agents")])]),
         timeseries("Item failures over the range", "How many failed attempts and dead-lettered items per job in "
                                                    "each interval?",
-                   targets((f'sum by (job, outcome) (increase(progress_job_items_processed_total{{{J},outcome=~"failed|dead_lettered"}}[$__rate_interval]))',
-                            "{{job}} {{outcome}}")),
+                   targets((f'sum by (job_name, outcome) (increase(progress_job_items_processed_total{{{J},outcome=~"failed|dead_lettered"}}[$__rate_interval]))',
+                            "{{job_name}} {{outcome}}")),
                    min=0, decimals=0, stack=True, fill=60),
 
         Row("Alerts"),
         table("Active alerts (built-in)", "Which built-in alerts of the exporter are firing or pending now?",
               targets((f"progress_alert_active{{{J}}} == 1", ""), instant=True, fmt="table"),
-              exclude=("Time", "Value", "__name__", "instance"),
-              renames={"alertname": "Alert", "severity": "Severity", "job": "Job", "agent": "Agent",
+              exclude=("Time", "Value", "__name__", "instance", "job"),
+              renames={"alertname": "Alert", "severity": "Severity", "job_name": "Job", "agent": "Agent",
                        "state": "State"}),
         table("Active alerts (Prometheus rules)", "Which Prometheus alerting rules (Alerts/progress-exporter.rules.yml)"
                                                   " are firing or pending now?",
               targets((f'ALERTS{{alertname=~"Agent.*|Job.*|ProgressExporter.*",{J}}}', ""), instant=True, fmt="table"),
-              exclude=("Time", "Value", "__name__"),
-              renames={"alertname": "Alert", "alertstate": "State", "severity": "Severity", "job": "Job",
+              exclude=("Time", "Value", "__name__", "job"),
+              renames={"alertname": "Alert", "alertstate": "State", "severity": "Severity", "job_name": "Job",
                        "agent": "Agent"}),
         timeseries("Built-in alerts over time", "How many built-in alerts were pending or firing, by name?",
                    targets((f"count by (alertname, state) (progress_alert_active{{{J}}} == 1)",
@@ -454,7 +455,7 @@ def jobs_overview():
 
 # --------------------------------------------------------------------------- 2. agents
 
-A = 'job=~"$job",agent=~"$agent"'
+A = 'job_name=~"$job",agent=~"$agent"'
 RUNNING = '(progress_agent_state{state="running"} == 1)'
 
 
@@ -464,7 +465,7 @@ def agents():
         stat("Agents (all)", "How many agents do the selected jobs have (job aggregates count every agent)?",
              targets((f"sum(progress_job_agents{{{J}}})", "agents"))),
         stat("Agents with series", "How many of them have per-agent series (the sample these panels show)?",
-             targets((f"count(count by (job, agent) (progress_agent_state{{{J}}})) or vector(0)", "sampled"))),
+             targets((f"count(count by (job_name, agent) (progress_agent_state{{{J}}})) or vector(0)", "sampled"))),
         stat("Agent series kept / dropped", "How many agents does the exporter keep and drop per-agent series "
                                             "for (all jobs)?",
              targets(("sum by (series) (progress_exporter_agent_series)", "{{series}}")), text_mode="value_and_name"),
@@ -472,61 +473,61 @@ def agents():
              targets((f'sum(progress_agent_state{{{A},state="running"}})', "running"))),
         stat("Stalled (sampled)", "How many sampled running agents made no progress for more than 5m?",
              targets((f"count((time() - progress_agent_last_progress_timestamp_seconds{{{A}}} > 300) "
-                      f"and on (job, agent) {RUNNING}) or vector(0)", "stalled")),
+                      f"and on (job_name, agent) {RUNNING}) or vector(0)", "stalled")),
              thr=thresholds((None, "green"), (1, "orange"))),
         stat("Lost (sampled)", "How many sampled agents not in a final state sent nothing for more than 5m?",
              targets((f"count((time() - progress_agent_last_seen_timestamp_seconds{{{A}}} > 300) "
-                      f'unless on (job, agent) (progress_agent_state{{state=~"completed|failed|dead_lettered"}} == 1)) '
+                      f'unless on (job_name, agent) (progress_agent_state{{state=~"completed|failed|dead_lettered"}} == 1)) '
                       f"or vector(0)", "lost")),
              thr=thresholds((None, "green"), (1, "red"))),
 
         Row("Slow and stuck agents"),
         table("Top $topn slowest running agents", "Which running agents will take longest to finish their item "
                                                   "(highest ETA), with their throughput and progress?",
-              targets((f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job, agent) {RUNNING})", ""),
-                      (f"progress_agent_throughput_items_per_second{{{A}}} and on (job, agent) "
-                       f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job, agent) {RUNNING})", ""),
-                      (f"progress_agent_progress_ratio{{{A}}} and on (job, agent) "
-                       f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job, agent) {RUNNING})", ""),
+              targets((f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job_name, agent) {RUNNING})", ""),
+                      (f"progress_agent_throughput_items_per_second{{{A}}} and on (job_name, agent) "
+                       f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job_name, agent) {RUNNING})", ""),
+                      (f"progress_agent_progress_ratio{{{A}}} and on (job_name, agent) "
+                       f"topk($topn, progress_agent_eta_seconds{{{A}}} and on (job_name, agent) {RUNNING})", ""),
                       instant=True, fmt="table"),
-              exclude=("Time", "instance"),
-              renames={"job": "Job", "agent": "Agent", "Value #A": "ETA", "Value #B": "Items/s",
+              exclude=("Time", "instance", "job"),
+              renames={"job_name": "Job", "agent": "Agent", "Value #A": "ETA", "Value #B": "Items/s",
                        "Value #C": "Progress"},
               overrides=[by_name("ETA", [prop("unit", "s")]), by_name("Items/s", [prop("decimals", 3)]),
                          by_name("Progress", [prop("unit", "percentunit"), prop("min", 0), prop("max", 1),
                                               prop("custom.cellOptions", {"type": "gauge", "mode": "basic"})])],
               sort_by=("ETA", True)),
         table("Top $topn lowest-throughput running agents", "Which running agents finish the fewest items per second?",
-              targets((f"bottomk($topn, progress_agent_throughput_items_per_second{{{A}}} and on (job, agent) {RUNNING})",
+              targets((f"bottomk($topn, progress_agent_throughput_items_per_second{{{A}}} and on (job_name, agent) {RUNNING})",
                        ""), instant=True, fmt="table"),
-              exclude=("Time", "instance"),
-              renames={"job": "Job", "agent": "Agent", "Value": "Items/s"},
+              exclude=("Time", "instance", "job"),
+              renames={"job_name": "Job", "agent": "Agent", "Value": "Items/s"},
               overrides=[by_name("Items/s", [prop("decimals", 3)])], sort_by=("Items/s", False)),
         table("Stalled agents", "Which running agents made no progress for more than 5m (AgentStalled's "
                                 "threshold), longest first?",
               targets((f"topk($topn, (time() - progress_agent_last_progress_timestamp_seconds{{{A}}} > 300) "
-                       f"and on (job, agent) {RUNNING})", ""), instant=True, fmt="table"),
-              exclude=("Time", "instance"),
-              renames={"job": "Job", "agent": "Agent", "Value": "No progress for"},
+                       f"and on (job_name, agent) {RUNNING})", ""), instant=True, fmt="table"),
+              exclude=("Time", "instance", "job"),
+              renames={"job_name": "Job", "agent": "Agent", "Value": "No progress for"},
               overrides=[by_name("No progress for", [prop("unit", "s")])], sort_by=("No progress for", True)),
         table("Lost agents", "Which agents not in a final state sent no event, not even a heartbeat, for more than "
                              "5m (AgentLost's threshold)?",
               targets((f"topk($topn, (time() - progress_agent_last_seen_timestamp_seconds{{{A}}} > 300) "
-                       f'unless on (job, agent) (progress_agent_state{{state=~"completed|failed|dead_lettered"}} == 1))',
+                       f'unless on (job_name, agent) (progress_agent_state{{state=~"completed|failed|dead_lettered"}} == 1))',
                        ""), instant=True, fmt="table"),
-              exclude=("Time", "instance"),
-              renames={"job": "Job", "agent": "Agent", "Value": "Silent for"},
+              exclude=("Time", "instance", "job"),
+              renames={"job_name": "Job", "agent": "Agent", "Value": "Silent for"},
               overrides=[by_name("Silent for", [prop("unit", "s")])], sort_by=("Silent for", True)),
         table("Failing agents", "Which agents have consecutive failures now, and how many retries and failed "
                                 "attempts over the dashboard's time range?",
               targets((f"topk($topn, progress_agent_consecutive_failures{{{A}}} > 0)", ""),
-                      (f"increase(progress_agent_retries_total{{{A}}}[$__range]) and on (job, agent) "
+                      (f"increase(progress_agent_retries_total{{{A}}}[$__range]) and on (job_name, agent) "
                        f"topk($topn, progress_agent_consecutive_failures{{{A}}} > 0)", ""),
                       (f'sum without (outcome) (increase(progress_agent_items_processed_total{{{A},outcome="failed"}}[$__range])) '
-                       f"and on (job, agent) topk($topn, progress_agent_consecutive_failures{{{A}}} > 0)", ""),
+                       f"and on (job_name, agent) topk($topn, progress_agent_consecutive_failures{{{A}}} > 0)", ""),
                       instant=True, fmt="table"),
-              w=24, h=7, exclude=("Time", "instance"),
-              renames={"job": "Job", "agent": "Agent", "Value #A": "Consecutive failures",
+              w=24, h=7, exclude=("Time", "instance", "job"),
+              renames={"job_name": "Job", "agent": "Agent", "Value #A": "Consecutive failures",
                        "Value #B": "Retries (range)", "Value #C": "Failed attempts (range)"},
               overrides=[by_name("Retries (range)", [prop("decimals", 0)]),
                          by_name("Failed attempts (range)", [prop("decimals", 0)])],
@@ -535,26 +536,26 @@ def agents():
         Row("Per-agent progress"),
         bargauge("Running agents, least progress first", "Which running agents are furthest from finishing their "
                                                          "current item (bottom $topn)?",
-                 targets((f"bottomk($topn, progress_agent_progress_ratio{{{A}}} and on (job, agent) {RUNNING})",
-                          "{{job}} / {{agent}}"), instant=True)),
+                 targets((f"bottomk($topn, progress_agent_progress_ratio{{{A}}} and on (job_name, agent) {RUNNING})",
+                          "{{job_name}} / {{agent}}"), instant=True)),
         timeseries("Last progress age", "How long ago did each selected agent last make progress? The line is "
                                         "AgentStalled's 5m threshold.",
-                   targets((f"time() - progress_agent_last_progress_timestamp_seconds{{{A}}}", "{{job}} / {{agent}}")),
+                   targets((f"time() - progress_agent_last_progress_timestamp_seconds{{{A}}}", "{{job_name}} / {{agent}}")),
                    unit="s", min=0, threshold_line=True, thr=thresholds((None, "transparent"), (300, "orange")),
                    legend_opts=legend("list", "bottom")),
         timeseries("Agent progress", "How does each selected agent's progress on its current item move?",
-                   targets((f"progress_agent_progress_ratio{{{A}}}", "{{job}} / {{agent}}")),
+                   targets((f"progress_agent_progress_ratio{{{A}}}", "{{job_name}} / {{agent}}")),
                    unit="percentunit", min=0, max=1, legend_opts=legend("list", "bottom")),
         timeseries("Agent throughput", "How many items per second does each selected agent finish?",
-                   targets((f"progress_agent_throughput_items_per_second{{{A}}}", "{{job}} / {{agent}}")),
+                   targets((f"progress_agent_throughput_items_per_second{{{A}}}", "{{job_name}} / {{agent}}")),
                    axis_label="items/s", min=0, legend_opts=legend("list", "bottom")),
         timeseries("Sampled agents by state", "Which states are the selected sampled agents in over time?",
                    targets((f"sum by (state) (progress_agent_state{{{A}}})", "{{state}}")),
                    stack=True, fill=40, min=0, decimals=0, overrides=state_color_overrides()),
         bargauge("Top $topn agents by completed items", "Which agents completed the most items over the "
                                                         "dashboard's time range?",
-                 targets((f'topk($topn, sum by (job, agent) (increase(progress_agent_items_processed_total{{{A},outcome="completed"}}[$__range])))',
-                          "{{job}} / {{agent}}"), instant=True),
+                 targets((f'topk($topn, sum by (job_name, agent) (increase(progress_agent_items_processed_total{{{A},outcome="completed"}}[$__range])))',
+                          "{{job_name}} / {{agent}}"), instant=True),
                  unit="short", min=0, max=None, thr=thresholds((None, "green"))),
 
         Row("Item durations"),
@@ -563,11 +564,11 @@ def agents():
                 targets((f"sum by (le) (increase(progress_job_item_duration_seconds_bucket{{{J}}}[$__rate_interval]))",
                          "{{le}}"), fmt="heatmap")),
         timeseries("Item duration quantiles", "What are the median, p90 and p99 item durations, and the mean?",
-                   targets((f"histogram_quantile(0.5, sum by (le) (job:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
+                   targets((f"histogram_quantile(0.5, sum by (le) (job_name:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
                             "p50"),
-                           (f"histogram_quantile(0.9, sum by (le) (job:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
+                           (f"histogram_quantile(0.9, sum by (le) (job_name:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
                             "p90"),
-                           (f"histogram_quantile(0.99, sum by (le) (job:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
+                           (f"histogram_quantile(0.99, sum by (le) (job_name:progress_job_item_duration_seconds_bucket:rate5m{{{J}}}))",
                             "p99"),
                            (f"sum(rate(progress_job_item_duration_seconds_sum{{{J}}}[5m])) / "
                             f"sum(rate(progress_job_item_duration_seconds_count{{{J}}}[5m]))", "mean")),
@@ -575,7 +576,7 @@ def agents():
     ]
     variables = [
         datasource_var(), job_var(),
-        query_var("agent", "Agent", 'label_values(progress_agent_state{job=~"$job"}, agent)'),
+        query_var("agent", "Agent", 'label_values(progress_agent_state{job_name=~"$job"}, agent)'),
         custom_var("topn", "Top N", ["5", "10", "20", "50"], "10"),
     ]
     return dashboard("progress-agents", "Progress / Agents",
@@ -632,8 +633,8 @@ def exporter_health():
         table("Quietest jobs", "Which of the selected jobs have not sent an event for the longest time?",
               targets((f"topk(20, time() - progress_job_last_event_timestamp_seconds{{{I},{J}}})", ""),
                       instant=True, fmt="table"),
-              w=24, h=7, exclude=("Time",),
-              renames={"instance": "Exporter", "job": "Job", "Value": "Last event"},
+              w=24, h=7, exclude=("Time", "job"),
+              renames={"instance": "Exporter", "job_name": "Job", "Value": "Last event"},
               overrides=[by_name("Last event", [prop("unit", "s")])], sort_by=("Last event", True)),
 
         Row("Tracking and sampling"),

@@ -100,7 +100,7 @@ def selectors(expr):
         elif kind == "ident" and text in KEYWORDS:
             pass
         elif kind == "ident" and text in AGGREGATIONS and nxt[1] in ("by", "without"):
-            pass  # sum by (job) (...): the grouping is skipped next
+            pass  # sum by (job_name) (...): the grouping is skipped next
         elif kind == "ident" and nxt[1] == "(":
             if text not in FUNCTIONS and text not in AGGREGATIONS:
                 raise PromQLError(f"unknown function {text!r} in {expr!r}")

@@ -20,6 +20,9 @@ public struct AlertingConfig: Sendable {
     public var rules: [AlertRule] = AlertRule.defaults
     public var receivers: [Receiver] = [.log(name: "log")]
     public var routes: [AlertRoute] = []
+    /// What loads but deserves a change, with its line (deprecated names); `check-config` prints
+    /// these and the exporter logs them.
+    public var warnings: [ConfigError] = []
 
     /// The config without a file: the five built-in rules and the log receiver.
     public init() {}
@@ -49,6 +52,9 @@ public struct AlertingConfig: Sendable {
             for entry in try value.sequence() {
                 let receiver = try ReceiverConfigReader.read(entry)
                 if receivers.contains(where: { $0.name == receiver.name }) { throw entry.fail("receiver \"\(receiver.name)\" is defined twice") }
+                if case .webhook(_, let config) = receiver, config.groupBy.contains(AlertLabels.deprecatedJob) {
+                    warnings.append(Self.deprecatedJob(entry, "webhook.group_by"))
+                }
                 receivers.append(receiver)
             }
             guard !receivers.isEmpty else { throw value.fail("at least one receiver is needed (use `- name: log` with `log: {}`)") }
@@ -59,9 +65,15 @@ public struct AlertingConfig: Sendable {
                 guard receivers.contains(where: { $0.name == route.receiver }) else {
                     throw entry.fail("route to unknown receiver \"\(route.receiver)\" (known: \(receivers.map(\.name).joined(separator: ", ")))")
                 }
+                if route.match[AlertLabels.deprecatedJob] != nil { warnings.append(Self.deprecatedJob(entry, "match")) }
                 routes.append(route)
             }
         }
+    }
+
+    private static func deprecatedJob(_ entry: YAMLReader, _ field: String) -> ConfigError {
+        ConfigError(line: entry.line, "\(entry.path).\(field): \"\(AlertLabels.deprecatedJob)\" is deprecated, write \"\(AlertLabels.job)\" "
+            + "(the job label was renamed in 2026-11; \"\(AlertLabels.deprecatedJob)\" still means \"\(AlertLabels.job)\" for alerts without a \"\(AlertLabels.deprecatedJob)\" label of their own)")
     }
 
     private static func route(_ reader: YAMLReader) throws(ConfigError) -> AlertRoute {

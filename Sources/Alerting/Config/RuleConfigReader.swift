@@ -33,8 +33,10 @@ enum RuleConfigReader {
         }
         if let value = fields["labels"] {
             rule.labels = try value.stringMap()
-            for name in rule.labels.keys where !Self.isValidLabelName(name) || ["alertname", "severity", "job", "agent"].contains(name) {
-                throw value.fail("label name \"\(name)\" is not allowed (must match [a-zA-Z_][a-zA-Z0-9_]* and not be alertname, severity, job or agent)")
+            // `job` is allowed: the job id is `job_name` now, and a `job` label (say, the scrape job's
+            // name) lets Alertmanager route these alerts with the ones Prometheus's rules send.
+            for name in rule.labels.keys where !Self.isValidLabelName(name) || Self.reservedLabels.contains(name) {
+                throw value.fail("label name \"\(name)\" is not allowed (must match [a-zA-Z_][a-zA-Z0-9_]* and not be alertname, severity, job_name or agent)")
             }
         }
         if let value = fields["annotations"] { rule.annotations = try value.stringMap() }
@@ -50,6 +52,9 @@ enum RuleConfigReader {
         if rule.after < 0 || rule.forDuration < 0 || rule.window <= 0 { throw reader.fail("durations must not be negative") }
         return rule
     }
+
+    /// Labels every built-in alert sets itself.
+    static let reservedLabels: Set<String> = ["alertname", "severity", AlertLabels.job, AlertLabels.agent]
 
     static func isValidLabelName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }

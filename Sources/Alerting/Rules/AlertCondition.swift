@@ -1,6 +1,6 @@
 /// A rule's condition holding for one job or agent at one evaluation: the alert's identity and values.
 public struct AlertCondition: Sendable, Equatable {
-    /// alertname, severity, job, agent (agent rules), then the rule's extra labels.
+    /// alertname, severity, job_name, agent (agent rules), then the rule's extra labels.
     public var labels: [String: String]
     /// Annotation templates and the values they name; expanded only when read (a notification or
     /// the API), not on every evaluation of every alert.

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Expands `{{name}}` placeholders in annotations: `job`, `agent`, `value`, `threshold`, and any label.
+/// Expands `{{name}}` placeholders in annotations: `job` and `job_name` (the job id), `agent`, `value`,
+/// `threshold`, and any label.
 enum AnnotationTemplate {
     static func expand(_ template: String, labels: [String: String], values: [String: String]) -> String {
         var out = ""
@@ -12,7 +13,9 @@ enum AnnotationTemplate {
                 return out
             }
             let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            out += values[name] ?? labels[name] ?? ""
+            // `{{job}}` is the job id, as documented before the label became `job_name`, even when a
+            // rule adds a label named `job`.
+            out += values[name] ?? (name == AlertLabels.deprecatedJob ? labels[AlertLabels.job] : labels[name]) ?? ""
             rest = rest[close.upperBound...]
         }
         return out + rest

@@ -95,8 +95,8 @@ public struct RuleEvaluator: Sendable {
         var labels = rule.labels
         labels["alertname"] = rule.name
         labels["severity"] = rule.severity
-        labels["job"] = job
-        if let agent { labels["agent"] = agent }
+        labels[AlertLabels.job] = job
+        if let agent { labels[AlertLabels.agent] = agent }
         let templates = rule.annotations.isEmpty ? Self.defaultAnnotations(rule.kind) : rule.annotations
         return AlertCondition(labels: labels, templates: templates, templateValues: values, value: value, forDuration: rule.forDuration)
     }

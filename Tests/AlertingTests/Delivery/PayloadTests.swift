@@ -10,14 +10,26 @@ extension DeliveryTests {
                 DeliveryTests.notification(job: "ingest", agent: "b"),
                 DeliveryTests.notification("AgentLost", job: "etl", agent: "c", severity: "critical", status: .resolved),
             ]
-            let messages = WebhookMessage.groups(batch, groupBy: ["job"], receiver: "hook", externalURL: "http://x")
-            #expect(messages.map(\.groupLabels) == [["job": "etl"], ["job": "ingest"]])
-            #expect(messages.map(\.groupKey) == [#"{}:{job="etl"}"#, #"{}:{job="ingest"}"#])
+            let messages = WebhookMessage.groups(batch, groupBy: ["job_name"], receiver: "hook", externalURL: "http://x")
+            #expect(messages.map(\.groupLabels) == [["job_name": "etl"], ["job_name": "ingest"]])
+            #expect(messages.map(\.groupKey) == [#"{}:{job_name="etl"}"#, #"{}:{job_name="ingest"}"#])
             #expect(messages[0].alerts.map { $0.labels["agent"] } == ["a", "c"])
             #expect(messages[0].status == "firing")
-            #expect(messages[0].commonLabels == ["job": "etl"])
+            #expect(messages[0].commonLabels == ["job_name": "etl"])
             #expect(messages[1].commonLabels == batch[1].labels)
             #expect(messages[1].commonAnnotations == ["summary": "no progress"])
+        }
+
+        @Test func groupByJobIsADeprecatedAliasOfJobNameUnlessTheAlertHasAJobLabel() {
+            let batch = [
+                DeliveryTests.notification(job: "etl", agent: "a"),
+                DeliveryTests.notification(job: "ingest", agent: "b"),
+                DeliveryTests.notification(job: "etl", agent: "c", extra: ["job": "progress-exporter"]),
+            ]
+            let messages = WebhookMessage.groups(batch, groupBy: ["job"], receiver: "hook", externalURL: "")
+            // Groups keep the name the config asked for, as Alertmanager's group labels do.
+            #expect(messages.map(\.groupLabels) == [["job": "etl"], ["job": "ingest"], ["job": "progress-exporter"]])
+            #expect(messages.map { $0.alerts.map { $0.labels["agent"] } } == [["a"], ["b"], ["c"]])
         }
 
         @Test func webhookWithoutGroupBySendsOneGroupAndAlertsLackingALabelGroupTogether() {

@@ -9,7 +9,7 @@ extension DeliveryTests {
             defer { server.stop() }
             let receiver = try WebhookReceiver(
                 name: "hook",
-                config: WebhookConfig(url: server.url, groupBy: ["job"], bearerToken: "s3cret", externalURL: "http://exporter:9465"))
+                config: WebhookConfig(url: server.url, groupBy: ["job_name"], bearerToken: "s3cret", externalURL: "http://exporter:9465"))
             try receiver.deliver([
                 DeliveryTests.notification(job: "etl", agent: "a"),
                 DeliveryTests.notification(job: "ingest", agent: "b"),
@@ -21,12 +21,12 @@ extension DeliveryTests {
             let bodies = try requests.map { try DeliveryTests.object($0.body) }.sorted { "\($0["groupKey"]!)" < "\($1["groupKey"]!)" }
             let etl = bodies[0]
             #expect(etl["version"] as? String == "4")
-            #expect(etl["groupKey"] as? String == #"{}:{job="etl"}"#)
+            #expect(etl["groupKey"] as? String == #"{}:{job_name="etl"}"#)
             #expect(etl["status"] as? String == "firing")
             #expect(etl["receiver"] as? String == "hook")
             #expect(etl["externalURL"] as? String == "http://exporter:9465")
-            #expect(etl["groupLabels"] as? [String: String] == ["job": "etl"])
-            #expect(etl["commonLabels"] as? [String: String] == ["job": "etl", "severity": "warning"])
+            #expect(etl["groupLabels"] as? [String: String] == ["job_name": "etl"])
+            #expect(etl["commonLabels"] as? [String: String] == ["job_name": "etl", "severity": "warning"])
             let alerts = try #require(etl["alerts"] as? [[String: Any]])
             #expect(alerts.map { $0["status"] as? String } == ["firing", "resolved"])
             #expect(alerts.map { $0["endsAt"] as? String } == ["0001-01-01T00:00:00Z", "2023-11-14T22:14:20.000Z"])

@@ -6,8 +6,9 @@ enum CommandEnvironment {
             "ALERT_STATUS": first?.status.rawValue ?? "",
             "ALERT_NAME": first?.labels["alertname"] ?? "",
             "ALERT_SEVERITY": first?.labels["severity"] ?? "",
-            "ALERT_JOB": first?.labels["job"] ?? "",
-            "ALERT_AGENT": first?.labels["agent"] ?? "",
+            // The variable keeps its name; the label it reads is `job_name` since 2026-11.
+            "ALERT_JOB": first?.labels[AlertLabels.job] ?? "",
+            "ALERT_AGENT": first?.labels[AlertLabels.agent] ?? "",
             "ALERT_SUMMARY": first?.annotations["summary"] ?? "",
             "ALERT_COUNT": String(batch.count),
         ]

@@ -21,13 +21,13 @@ public struct LogReceiver: AlertReceiver {
         for notification in batch { sink(Self.line(for: notification, at: time)) }
     }
 
-    /// `ts=... level=warn msg="alert firing" alertname=... job=... agent=... severity=... summary=...`;
+    /// `ts=... level=warn msg="alert firing" alertname=... job_name=... agent=... severity=... summary=...`;
     /// labels an alert lacks (agent, for job alerts) are left out.
     static func line(for notification: AlertNotification, at time: Double) -> String {
         let firing = notification.status == .firing
         var line = "ts=\(RFC3339Text.milliseconds(time)) level=\(firing ? "warn" : "info")"
         line += " msg=\(quoted(firing ? "alert firing" : "alert resolved"))"
-        for name in ["alertname", "job", "agent", "severity"] {
+        for name in ["alertname", AlertLabels.job, AlertLabels.agent, "severity"] {
             if let value = notification.labels[name] { line += " \(name)=\(quoted(value))" }
         }
         if let summary = notification.annotations["summary"] { line += " summary=\(quoted(summary))" }

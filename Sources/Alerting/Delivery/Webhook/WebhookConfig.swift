@@ -4,6 +4,7 @@ public struct WebhookConfig: Sendable, Equatable {
     /// Whether resolved alerts are posted too.
     public var sendResolved: Bool
     /// Label names whose values split a batch into groups, one POST each; empty means one group.
+    /// `job` is accepted for `job_name` (deprecated; see `AlertLabels.value`).
     public var groupBy: [String]
     /// Seconds a POST may take before it counts as failed (and is retried).
     public var timeout: Double

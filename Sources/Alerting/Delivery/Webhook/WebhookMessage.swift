@@ -48,7 +48,8 @@ struct WebhookMessage: Encodable, Equatable {
     }
 
     /// One message per distinct combination of `groupBy` label values, in the order groups first appear;
-    /// a label an alert lacks is left out of its group labels, as Alertmanager does.
+    /// a label an alert lacks is left out of its group labels, as Alertmanager does. `job` groups by
+    /// `job_name` on alerts without a `job` label (the name before 2026-11), under the name `job`.
     static func groups(
         _ notifications: [AlertNotification], groupBy: [String], receiver: String, externalURL: String
     ) -> [WebhookMessage] {
@@ -57,7 +58,7 @@ struct WebhookMessage: Encodable, Equatable {
         for notification in notifications {
             var key: [String: String] = [:]
             for name in groupBy {
-                if let value = notification.labels[name] { key[name] = value }
+                if let value = AlertLabels.value(name, in: notification.labels) { key[name] = value }
             }
             if members[key] == nil { order.append(key) }
             members[key, default: []].append(notification)
@@ -76,7 +77,7 @@ struct WebhookMessage: Encodable, Equatable {
         return shared
     }
 
-    /// `{job="etl", severity="warning"}` as Prometheus's model prints a label set.
+    /// `{job_name="etl", severity="warning"}` as Prometheus's model prints a label set.
     private static func render(_ labels: [String: String]) -> String {
         let pairs = labels.sorted { $0.key < $1.key }.map { name, value in
             let escaped = value.replacingOccurrences(of: "\\", with: "\\\\")

@@ -18,7 +18,7 @@ enum DeliveryTests {
         status: AlertNotification.Status = .firing, startsAt: Double = 1_800_000_000, endsAt: Double? = nil,
         summary: String = "no progress", extra: [String: String] = [:]
     ) -> AlertNotification {
-        var labels = ["alertname": name, "job": job, "severity": severity]
+        var labels = ["alertname": name, "job_name": job, "severity": severity]
         if let agent { labels["agent"] = agent }
         labels.merge(extra) { $1 }
         return AlertNotification(
