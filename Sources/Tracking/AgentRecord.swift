@@ -72,6 +72,19 @@ final class AgentRecord {
         lastProgress = max(lastProgress ?? time, time)
     }
 
+    /// Working on an item whose end is still to come.
+    var holdsItem: Bool { currentItem != nil && itemStartTime != nil && state.isBusy }
+
+    /// Forgets the current item once it is finished.
+    func clearItem() {
+        currentItem = nil
+        itemStartTime = nil
+        step = nil
+        stepsCompleted = nil
+        totalSteps = nil
+        progressRatio = nil
+    }
+
     /// The current item's progress: an explicit ratio, else steps done over total steps.
     var itemProgress: Double? {
         if let progressRatio { return progressRatio }

@@ -11,7 +11,7 @@ public struct JobView {
     public var deadline: Double? { record.deadline }
     /// The job's start, or its first event if that came earlier.
     public var since: Double { record.since }
-    public var etaSeconds: Double? { CompletionEstimate.seconds(record, now: now) }
+    public var etaSeconds: Double? { CompletionEstimate.of(record, now: now)?.seconds }
     /// Items finished in the `window` seconds before now (up to 15 minutes).
     public func finished(inLast window: Double) -> UInt64 { record.finishedWindow.sum(window: window, now: now).count }
     public var agents: some Collection<AgentView> {

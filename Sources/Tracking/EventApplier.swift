@@ -137,17 +137,19 @@ struct EventApplier {
         return job.agents.count - 1
     }
 
-    /// Mutates one agent in place and keeps the job's per-state counts exact.
+    /// Mutates one agent in place and keeps the job's per-state and in-flight counts exact.
     private func updateAgent(_ index: Int?, of job: JobRecord, _ change: (AgentRecord) -> Void) {
         guard let index else { return }
         let agent = job.agents[index]
         let before = agent.state
+        let heldItem = agent.holdsItem
         change(agent)
         let after = agent.state
         if before != after {
             job.agentsByState[before.ordinal] -= 1
             job.agentsByState[after.ordinal] += 1
         }
+        if heldItem != agent.holdsItem { job.itemsInFlight += agent.holdsItem ? 1 : -1 }
     }
 
     /// Changes the job's status unless a newer event already did (events arrive out of order).
@@ -179,9 +181,12 @@ struct EventApplier {
             agent.completedAttempts.add(at: time)
             agent.consecutiveFailures = 0
             if newlyFinished { agent.finishedItems.add(at: time) }
-            if duration == nil, let start = agent.itemStartTime, item == nil || item == agent.currentItem {
+            let ownItem = item == nil || item == agent.currentItem
+            if duration == nil, let start = agent.itemStartTime, ownItem {
                 duration = time - start
             }
+            // The item is done: no progress or ETA of it is shown any more.
+            if ownItem && time >= (agent.itemStartTime ?? time) { agent.clearItem() }
             agent.markProgress(at: time)
             // Finishing an item means the agent works (a retry succeeded); prodigy's agents end with theirs.
             agent.setState(event.completesAgent ? .completed : .running, at: time)

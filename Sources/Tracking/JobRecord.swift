@@ -33,15 +33,15 @@ final class JobRecord {
 
     var durationCounts: [UInt64]
     var durationSum: Double = 0
+    /// Recent item durations, for the ETC's end-of-job model.
+    var recentDurations = DurationSample()
 
     /// Agents in the order they registered (stable output order); `agentIndex` finds them by id.
     var agents: [AgentRecord] = []
     var agentIndex: [String: Int] = [:]
     var agentsByState: [Int] = Array(repeating: 0, count: AgentState.allCases.count)
-
-    /// Exponentially smoothed completion time, advanced by `ProgressStore.tick`.
-    var smoothedCompletion: Double?
-    var smoothedAt: Double?
+    /// Agents working on an item (`AgentRecord.holdsItem`), kept exact as events arrive.
+    var itemsInFlight = 0
 
     static let windows: [(label: String, seconds: Double)] = [("1m", 60), ("5m", 300), ("15m", 900)]
     static let durationBounds = HistogramBounds([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])
@@ -107,6 +107,7 @@ final class JobRecord {
         guard seconds.isFinite, seconds >= 0 else { return }
         durationCounts[Self.durationBounds.bucketIndex(for: seconds)] += 1
         durationSum += seconds
+        recentDurations.add(seconds)
     }
 
     var cumulativeDurationCounts: [UInt64] {

@@ -87,7 +87,8 @@ extension ProgressStore {
     }
 
     private static func summary(of job: JobRecord, now: Double) -> JobSummary {
-        let eta = CompletionEstimate.seconds(job, now: now)
+        let estimate = CompletionEstimate.of(job, now: now)
+        let eta = estimate?.seconds
         var byWindow: [String: Double] = [:]
         for window in JobRecord.windows { byWindow[window.label] = job.throughput(window: window.seconds, now: now) }
         var agents: [String: Int] = [:]
@@ -96,7 +97,7 @@ extension ProgressStore {
             job: job.id, status: job.status.rawValue, planned: job.planned, finished: job.finished,
             remaining: job.remaining, progressRatio: job.progressRatio,
             throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
-            etaSeconds: eta, estimatedCompletion: eta.map { now + $0 },
+            etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper, estimatedCompletion: eta.map { now + $0 },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
             agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
     }

@@ -21,6 +21,8 @@ enum ProgressMetrics {
     static let jobRatio = MetricFamily("progress_job_progress_ratio", .gauge, help: "Finished items over planned items (0..1).")
     static let jobThroughput = MetricFamily("progress_job_throughput_items_per_second", .gauge, help: "Finished items per second over a rolling window of event times.")
     static let jobETA = MetricFamily("progress_job_eta_seconds", .gauge, help: "Estimated seconds until every planned item is finished; absent while unknown.")
+    static let jobETALower = MetricFamily("progress_job_eta_lower_bound_seconds", .gauge, help: "Lower end of the ETC's 80 % interval, in seconds; absent while the ETC is.")
+    static let jobETAUpper = MetricFamily("progress_job_eta_upper_bound_seconds", .gauge, help: "Upper end of the ETC's 80 % interval, in seconds; absent while the ETC is.")
     static let jobCompletion = MetricFamily("progress_job_estimated_completion_timestamp_seconds", .gauge, help: "Estimated Unix time at which the job finishes; absent while unknown.")
     static let jobDeadline = MetricFamily("progress_job_deadline_timestamp_seconds", .gauge, help: "Deadline of the job in Unix time, when one was given.")
     static let jobAgents = MetricFamily("progress_job_agents", .gauge, help: "Agents of the job by state (all agents, not only sampled ones).")

@@ -37,13 +37,12 @@ public final class ProgressStore: Sendable {
         }
     }
 
-    /// Periodic upkeep: advances the smoothed ETC and expires ended jobs and silent agents.
+    /// Periodic upkeep: expires ended jobs and silent agents.
     public func tick() {
         let now = clock.now()
         state.withLock { state in
             var expiredJobs: [String] = []
             for job in state.jobs.values {
-                CompletionEstimate.advance(job, now: now)
                 if job.status.hasEnded, let end = job.endTime, now - end > options.jobRetention {
                     expiredJobs.append(job.id)
                 } else {
@@ -64,6 +63,7 @@ public final class ProgressStore: Sendable {
         let before = job.agents.count
         for agent in job.agents where now - agent.lastSeen > retention {
             job.agentsByState[agent.state.ordinal] -= 1
+            if agent.holdsItem { job.itemsInFlight -= 1 }
         }
         job.agents.removeAll { now - $0.lastSeen > retention }
         job.agentIndex = Dictionary(uniqueKeysWithValues: job.agents.enumerated().map { ($1.id, $0) })

@@ -48,17 +48,17 @@ extension ProgressStore {
     /// Job and agent families in output order; `Section` indexes them.
     static let families: [MetricFamily] = [
         M.jobInfo, M.jobItems, M.jobRemaining, M.jobProcessed, M.jobRetries, M.jobRatio, M.jobThroughput, M.jobETA,
-        M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
+        M.jobETALower, M.jobETAUpper, M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
         M.agentState, M.agentRatio, M.agentETA, M.agentThroughput, M.agentProcessed, M.agentRetries,
         M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress,
     ]
 
     private enum Section {
         static let jobInfo = 0, jobItems = 1, jobRemaining = 2, jobProcessed = 3, jobRetries = 4, jobRatio = 5
-        static let jobThroughput = 6, jobETA = 7, jobCompletion = 8, jobDeadline = 9, jobAgents = 10, jobSuccess = 11
-        static let jobDuration = 12, jobStart = 13, jobLastEvent = 14
-        static let agentState = 15, agentRatio = 16, agentETA = 17, agentThroughput = 18, agentProcessed = 19
-        static let agentRetries = 20, agentConsecutiveFailures = 21, agentLastSeen = 22, agentLastProgress = 23
+        static let jobThroughput = 6, jobETA = 7, jobETALower = 8, jobETAUpper = 9, jobCompletion = 10, jobDeadline = 11
+        static let jobAgents = 12, jobSuccess = 13, jobDuration = 14, jobStart = 15, jobLastEvent = 16, agentState = 17
+        static let agentRatio = 18, agentETA = 19, agentThroughput = 20, agentProcessed = 21, agentRetries = 22, agentConsecutiveFailures = 23
+        static let agentLastSeen = 24, agentLastProgress = 25
     }
 
     private static func writeJob(_ job: JobRecord, now: Double, into s: [SampleSection]) {
@@ -74,9 +74,11 @@ extension ProgressStore {
         for window in M.windows {
             s[Section.jobThroughput].sample(M.jobThroughput, labels, window.labels, job.throughput(window: window.seconds, now: now))
         }
-        if let eta = CompletionEstimate.seconds(job, now: now) {
-            s[Section.jobETA].sample(M.jobETA, labels, .empty, eta)
-            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta)
+        if let eta = CompletionEstimate.of(job, now: now) {
+            s[Section.jobETA].sample(M.jobETA, labels, .empty, eta.seconds)
+            s[Section.jobETALower].sample(M.jobETALower, labels, .empty, eta.lower)
+            s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, eta.upper)
+            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta.seconds)
         }
         if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
         for (index, state) in M.states.enumerated() {

@@ -29,6 +29,9 @@ import Testing
             E.ended("gen-queue", .jobCancelled, at: t0 + 30),
         ]
         events.append(E.completed("etl-nightly", "agent-1", item: "d", at: t0 + 40))
+        // An item in flight, so the agent progress and ETA families have a sample.
+        events.append(E.started("etl-nightly", "agent-4", item: "e", at: t0 + 50))
+        events.append(E.progress("etl-nightly", "agent-4", steps: 1, of: 4, at: t0 + 55))
         clock.set(t0 + 60)
         store.apply(events, source: "http", rejected: ["invalid_json": 2])
         return store

@@ -60,7 +60,7 @@ import Testing
     func goldenOutputParses(file: String, format: String) throws {
         let exposition = try Self.golden(file)
         let families = try Self.parse(exposition, as: format)
-        #expect(families.count == 33)
+        #expect(families.count == 35)
         let byName = Dictionary(uniqueKeysWithValues: families.map { ($0.name, $0) })
         func value(_ family: String, _ sample: String, _ labels: [String: String]) -> String? {
             byName[family]?.samples.first { $0.name == sample && $0.labels == labels }?.value
@@ -88,7 +88,7 @@ import Testing
         #expect(value("progress_agent_state", "progress_agent_state",
                       ["job_name": Self.escapedJob, "agent": "agent-ß", "state": "running"]) == "1.0")
         #expect(value("progress_agent_progress_ratio", "progress_agent_progress_ratio",
-                      ["job_name": "etl-nightly", "agent": "agent-1"]) == "0.5")
+                      ["job_name": "etl-nightly", "agent": "agent-4"]) == "0.25")
     }
 
     @Test func openMetricsDeclaresBaseUnitsOnlyWhereTheNameEndsWithThem() throws {

@@ -145,34 +145,6 @@ import Testing
         #expect(abs(summary.estimatedCompletion! - (t0 + 100 + eta)) < 0.001)
     }
 
-    @Test func etaIsSmoothedWhenTheRateChanges() throws {
-        let s = store()
-        var events = [E.jobStarted("j", total: 10_000, at: t0)]
-        for i in 0..<600 { events.append(E.completed("j", "a", item: "i\(i)", at: t0 + Double(i))) }
-        clock.set(t0 + 600)
-        s.apply(events, source: "test")
-        s.tick()
-        let before = try #require(try job(s).etaSeconds)
-        // A burst of 300 items in one second doubles the 5m rate at once.
-        s.apply((600..<900).map { E.completed("j", "a", item: "i\($0)", at: t0 + 600) }, source: "test")
-        clock.set(t0 + 601)
-        let after = try #require(try job(s).etaSeconds)
-        let raw = Double(10_000 - 900) / (600.0 / 300.0)
-        #expect(after < before)
-        #expect(after > raw + 0.5 * (before - raw), "one second later the estimate moved only part of the way")
-        // Back to 1 item a second: once the burst has left the 5m window the estimate settles on the raw one.
-        var next = 900
-        for second in 2...900 {
-            clock.set(t0 + 600 + Double(second))
-            s.apply([E.completed("j", "a", item: "i\(next)", at: t0 + 600 + Double(second))], source: "test")
-            next += 1
-            s.tick()
-        }
-        let settled = try #require(try job(s).etaSeconds)
-        let rawLater = Double(10_000 - next) / 1.0
-        #expect(abs(settled - rawLater) / rawLater < 0.01, "after many time constants it follows the raw estimate")
-    }
-
     @Test func etaFallsBackToTheAverageSinceStartWhenTheWindowIsEmpty() throws {
         let s = store()
         clock.set(t0 + 10)

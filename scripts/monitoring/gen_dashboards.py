@@ -397,9 +397,17 @@ def jobs_overview():
                             "{{job_name}} completed 1m"),
                            (f'job_name_outcome:progress_job_items_processed:rate5m{{{J}}}', "{{job_name}} {{outcome}} 5m")),
                    axis_label="items/s", min=0),
-        timeseries("Estimated time to completion", "How long until each job is done at its current throughput? "
-                                                   "(Gaps: no estimate, e.g. throughput zero.)",
-                   targets((f"progress_job_eta_seconds{{{J}}}", "{{job_name}}")), unit="s", min=0),
+        timeseries("Estimated time to completion", "How long until each job is done? The dashed lines are the "
+                                                   "estimate's 80 % interval: the job should end between them four "
+                                                   "times in five. (Gaps: no estimate yet, e.g. nothing finished.)",
+                   targets((f"progress_job_eta_seconds{{{J}}}", "{{job_name}}"),
+                           (f"progress_job_eta_lower_bound_seconds{{{J}}}", "{{job_name}} 80 % low"),
+                           (f"progress_job_eta_upper_bound_seconds{{{J}}}", "{{job_name}} 80 % high")),
+                   unit="s", min=0,
+                   overrides=[{"matcher": {"id": "byRegexp", "options": ".* 80 % (low|high)$"},
+                               "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [6, 4]}},
+                                              {"id": "custom.fillOpacity", "value": 0},
+                                              {"id": "custom.lineWidth", "value": 1}]}]),
         stat("Estimated finish time", "When will each job finish, and what is its deadline?",
              targets((f"progress_job_estimated_completion_timestamp_seconds{{{J}}} * 1000", "{{job_name}} estimate"),
                      (f"progress_job_deadline_timestamp_seconds{{{J}}} * 1000", "{{job_name}} deadline")),

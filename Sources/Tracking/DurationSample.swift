@@ -1,0 +1,63 @@
+/// The most recent item durations of a job (a ring of `capacity`), the empirical distribution the
+/// ETC's end-of-job model reads. 8 KiB a job.
+struct DurationSample {
+    static let capacity = 1024
+    private var ring: [Double] = []
+    private var next = 0
+
+    mutating func add(_ seconds: Double) {
+        if ring.count < Self.capacity {
+            ring.append(seconds)
+        } else {
+            ring[next] = seconds
+            next = (next + 1) % Self.capacity
+        }
+    }
+
+    var count: Int { ring.count }
+
+    /// The durations in increasing order, with suffix sums for tail expectations.
+    func sorted() -> SortedDurations { SortedDurations(ring.sorted()) }
+}
+
+/// An increasing list of durations: survival and expected excess over a threshold in O(log n).
+struct SortedDurations {
+    let values: [Double]
+    /// suffix[i] = values[i...].sum()
+    private let suffix: [Double]
+
+    init(_ values: [Double]) {
+        self.values = values
+        var sums = [Double](repeating: 0, count: values.count + 1)
+        for i in stride(from: values.count - 1, through: 0, by: -1) { sums[i] = sums[i + 1] + values[i] }
+        suffix = sums
+    }
+
+    var isEmpty: Bool { values.isEmpty }
+    var count: Int { values.count }
+    var mean: Double { values.isEmpty ? 0 : suffix[0] / Double(values.count) }
+    var maximum: Double { values.last ?? 0 }
+
+    /// Index of the first value greater than x.
+    private func firstAbove(_ x: Double) -> Int {
+        var low = 0, high = values.count
+        while low < high {
+            let mid = (low + high) / 2
+            if values[mid] > x { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+
+    /// P(D > x).
+    func survival(_ x: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        return Double(values.count - firstAbove(x)) / Double(values.count)
+    }
+
+    /// E[max(0, D − x)].
+    func expectedExcess(_ x: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let k = firstAbove(x)
+        return (suffix[k] - x * Double(values.count - k)) / Double(values.count)
+    }
+}
