@@ -15,6 +15,8 @@ public struct ExporterOptions: Sendable {
     public var gzipLevel = 1
     /// When set, POST /events needs `Authorization: Bearer <token>`.
     public var eventsBearerToken: String?
+    /// `--web.enable-lifecycle`: allow POST /-/reload; without it the endpoint answers 403 (SIGHUP still reloads).
+    public var enableLifecycle = false
     public var decoderLimits = DecoderLimits()
     public var store = StoreOptions()
     /// `--events.file` values: paths, globs, folders, or `-` for standard input.

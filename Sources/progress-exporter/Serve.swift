@@ -23,6 +23,8 @@ struct Serve: ParsableCommand {
     var gzipLevel = 1
     @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
     var bearerTokenFile: String?
+    @Flag(name: .customLong("web.enable-lifecycle"), help: "Allow POST /-/reload (as Prometheus's flag); without it the endpoint answers 403. SIGHUP reloads either way.")
+    var enableLifecycle = false
 
     @Option(name: .customLong("events.file"), help: "Event file to follow: a path, a glob, a folder of *.jsonl, or - for standard input. Repeatable.")
     var eventFiles: [String] = []
@@ -95,6 +97,7 @@ struct Serve: ParsableCommand {
         o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
+        o.enableLifecycle = enableLifecycle
         if let bearerTokenFile {
             do {
                 o.eventsBearerToken = try String(contentsOfFile: bearerTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
