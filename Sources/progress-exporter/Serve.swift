@@ -21,7 +21,7 @@ struct Serve: ParsableCommand {
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.gzip-level"), help: "gzip level (1 fastest ... 9 smallest) of /metrics answers to scrapers that accept gzip; 0 never compresses.")
     var gzipLevel = 1
-    @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
+    @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var bearerTokenFile: String?
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Allow POST /-/reload (as Prometheus's flag); without it the endpoint answers 403. SIGHUP reloads either way.")
     var enableLifecycle = false
@@ -100,9 +100,9 @@ struct Serve: ParsableCommand {
         o.enableLifecycle = enableLifecycle
         if let bearerTokenFile {
             do {
-                o.eventsBearerToken = try String(contentsOfFile: bearerTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                o.eventsBearerToken = try BearerToken.load(file: bearerTokenFile)
             } catch {
-                throw ValidationError("--web.events-bearer-token-file \(bearerTokenFile): \(error.localizedDescription)")
+                throw ValidationError("--web.events-bearer-token-file \(bearerTokenFile): \(error)")
             }
         }
         o.eventFiles = eventFiles

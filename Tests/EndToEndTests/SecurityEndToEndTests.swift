@@ -39,4 +39,73 @@ import Testing
         #expect(reloaded.status == 200)
         #expect(reloaded.body.contains("reloaded"))
     }
+
+    // MARK: - Bearer token
+
+    @Test func theTokenIsComparedByteWiseAndTheSchemeInAnyCase() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let token = try file("token", "toKen;1-s3cret\n")
+        let exporter = try ExporterProcess(["--web.events-bearer-token-file", token])
+        defer { exporter.stop() }
+        func post(_ authorization: String?) async throws -> Int {
+            let headers = authorization.map { ["Authorization": $0] } ?? [:]
+            return try await exporter.request("POST", "/events", body: #"{"type":"job_started","job":"j"}"#, headers: headers).status
+        }
+        #expect(try await post("Bearer toKen;1-s3cret") == 202)
+        #expect(try await post("bearer toKen;1-s3cret") == 202)
+        #expect(try await post("BEARER toKen;1-s3cret") == 202)
+        #expect(try await post("Bearer  toKen;1-s3cret") == 202, "one or more spaces after the scheme")
+        #expect(try await post(nil) == 401)
+        #expect(try await post("Bearer toKen;1-s3creT") == 401)
+        #expect(try await post("Bearer token;1-s3cret") == 401, "the token itself is case-sensitive")
+        #expect(try await post("Bearer toKen;1-s3cre") == 401)
+        #expect(try await post("Bearer toKen;1-s3cret2") == 401)
+        #expect(try await post("Bearer ") == 401)
+        #expect(try await post("Bearertoken;1-s3cret") == 401)
+        #expect(try await post("Basic dG9rZW4=") == 401)
+        // Canonically equivalent to the token for Swift's String == (KELVIN SIGN is K, GREEK
+        // QUESTION MARK is ;), but other bytes: refused.
+        #expect(try await post("Bearer to\u{212A}en\u{37E}1-s3cret") == 401)
+    }
+
+    @Test(arguments: [
+        ("empty", "", "empty"),
+        ("newline", "\n", "empty"),
+        ("crlf", "\r\n", "empty"),
+        ("spaced", "two words\n", "offset 3"),
+        ("missing", nil, "No such file or directory"),
+    ] as [(String, String?, String)])
+    func aTokenFileThatIsEmptyOrUnreadableIsRefusedAtStart(name: String, contents: String?, reason: String) throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = try contents.map { try file(name, $0) } ?? folder.appendingPathComponent(name).path
+        let run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", path])
+        #expect(run.status != nil && run.status != 0, "exits by itself, with an error: \(run.output)")
+        #expect(run.output.contains("--web.events-bearer-token-file \(path)"))
+        #expect(run.output.contains(reason))
+        #expect(!run.output.contains("two words"), "the token is not echoed")
+    }
+
+    @Test func aFolderIsNotATokenFile() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", folder.path])
+        #expect(run.status != nil && run.status != 0)
+        #expect(run.output.contains("Is a directory"))
+    }
+
+    @Test func theTokenAppearsNowhere() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let secret = "tok-9f8e7d6c5b4a"
+        let token = try file("token", secret + "\n")
+        let exporter = try ExporterProcess(["--web.events-bearer-token-file", token, "--demo", "--demo.item-seconds", "0.2"])
+        var bodies: [String] = []
+        for path in ["/", "/metrics", "/api/v1/jobs", "/api/v1/alerts", "/-/ready", "/-/healthy", "/nope"] {
+            bodies.append(try await exporter.request("GET", path).body)
+        }
+        bodies.append(try await exporter.request("POST", "/events", body: "{}", headers: ["Authorization": "Bearer wrong"]).body)
+        bodies.append(try await exporter.request("POST", "/-/reload").body)
+        #expect(exporter.stop() == 0)
+        let log = exporter.fullLog()
+        #expect(log.contains("listening"), "the log was read")
+        for text in bodies + [log] { #expect(!text.contains(secret)) }
+    }
 }
