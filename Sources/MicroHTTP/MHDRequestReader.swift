@@ -27,6 +27,22 @@ enum MHDRequestReader {
         return collected.values
     }
 
+    /// Every value of one header, in the order sent (names compared case-insensitively).
+    static func all(_ name: String, connection: OpaquePointer) -> [String] {
+        var collected = (name: name.lowercased(), values: [String]())
+        withUnsafeMutablePointer(to: &collected) { pointer in
+            _ = MHD_get_connection_values(connection, .HEADER_KIND, { cls, _, key, value in
+                guard let cls, let key else { return .YES }
+                let collected = cls.assumingMemoryBound(to: (name: String, values: [String]).self)
+                if String(cString: key).lowercased() == collected.pointee.name {
+                    collected.pointee.values.append(value.map { String(cString: $0) } ?? "")
+                }
+                return .YES
+            }, pointer)
+        }
+        return collected.values
+    }
+
     static func remoteAddress(_ connection: OpaquePointer) -> String? {
         guard let address = pe_mhd_client_address(connection) else { return nil }
         return SocketAddressText.text(of: address)

@@ -108,4 +108,43 @@ import Testing
         #expect(log.contains("listening"), "the log was read")
         for text in bodies + [log] { #expect(!text.contains(secret)) }
     }
+
+    // MARK: - Framing
+
+    /// curl sends repeated headers as given, which URLSession does not.
+    func curl(_ port: Int, _ headers: [String], body: String) throws -> (status: Int, body: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sS", "-m", "10", "-w", "\n%{http_code}", "--data-binary", body]
+            + headers.flatMap { ["-H", $0] } + ["http://127.0.0.1:\(port)/events"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+        return (status, String(text.dropLast(String(status).count)))
+    }
+
+    @Test func conflictingContentLengthsAreRefusedAndIdenticalOnesAccepted() async throws {
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let event = #"{"type":"job_started","job":"smuggled","total_items":7}"#
+        let length = event.utf8.count
+        // libmicrohttpd 0.9.75 alone frames by the first header and applies the event (202).
+        let longFirst = try curl(exporter.port, ["Content-Length: \(length)", "Content-Length: 5"], body: event)
+        #expect(longFirst.status == 400)
+        #expect(longFirst.body.contains("conflicting Content-Length headers: \(length), 5"))
+        let shortFirst = try curl(exporter.port, ["Content-Length: 5", "Content-Length: \(length)"], body: event)
+        #expect(shortFirst.status == 400)
+        #expect(shortFirst.body.contains("conflicting Content-Length"))
+        let both = try curl(exporter.port, ["Content-Length: \(length)", "Transfer-Encoding: chunked"], body: event)
+        #expect(both.status == 400)
+        #expect(both.body.contains("both Transfer-Encoding and Content-Length"))
+        #expect(sample(try await exporter.metrics(), #"progress_job_items{job="smuggled"}"#) == nil, "no event was applied")
+
+        let identical = try curl(exporter.port, ["Content-Length: \(length)", "Content-Length: \(length)"], body: event)
+        #expect(identical.status == 202)
+        #expect(sample(try await exporter.metrics(), #"progress_job_items{job="smuggled"}"#) == 7)
+    }
 }
