@@ -113,17 +113,22 @@ struct Serve: ParsableCommand {
         o.store.dedupWindow = dedupWindow.seconds
         o.store.maxAgentSeries = maxAgentSeries
         o.store.maxTrackedAgents = maxTrackedAgents
-        do {
-            o.store.alwaysKeepAgents = try keepAgents.map { try IDPattern($0) }
-        } catch {
-            throw ValidationError("--agents.keep: not a valid regular expression: \(error)")
+        for value in keepAgents {
+            do {
+                o.store.alwaysKeepAgents.append(try IDPattern(value))
+            } catch {
+                throw ValidationError("--agents.keep: \(error)")
+            }
         }
         for value in jobMaxSeries {
-            guard let equals = value.lastIndex(of: "="), let limit = Int(value[value.index(after: equals)...]), limit >= 0,
-                  let pattern = try? IDPattern(String(value[..<equals])) else {
-                throw ValidationError("--agents.job-max-series \(value): expected REGEX=N with a valid regular expression and N >= 0")
+            guard let equals = value.lastIndex(of: "="), let limit = Int(value[value.index(after: equals)...]), limit >= 0 else {
+                throw ValidationError("--agents.job-max-series \(value): expected REGEX=N with N >= 0")
             }
-            o.store.jobMaxAgentSeries.append((pattern, limit))
+            do {
+                o.store.jobMaxAgentSeries.append((try IDPattern(String(value[..<equals])), limit))
+            } catch {
+                throw ValidationError("--agents.job-max-series: \(error)")
+            }
         }
         o.store.agentRetention = agentRetention.seconds
         o.store.jobRetention = jobRetention.seconds

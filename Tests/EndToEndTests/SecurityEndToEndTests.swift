@@ -147,4 +147,46 @@ import Testing
         #expect(identical.status == 202)
         #expect(sample(try await exporter.metrics(), #"progress_job_items{job="smuggled"}"#) == 7)
     }
+
+    // MARK: - Regular expressions
+
+    @Test func aNestedRepetitionPatternDoesNotStallScrapes() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try file("config.yml", "rules:\n  - kind: agent_stalled\n    jobs: \"(a+)+$\"\n")
+        let exporter = try ExporterProcess([
+            "--config.file", config, "--agents.keep", "(a+)+$", "--agents.job-max-series", "(a+)+$=100",
+        ])
+        defer { exporter.stop() }
+        // 31 a's and one other letter: about 2^31 steps per match for a backtracking engine (the old
+        // NSRegularExpression took about 2 s for each; a scrape matches every agent id and the job id).
+        let job = String(repeating: "a", count: 31) + "b"
+        let agents = "bcdefghi".map { String(repeating: "a", count: 31) + String($0) }
+        let events = agents.map { #"{"type":"agent_started","job":"\#(job)","agent":"\#($0)"}"# }.joined(separator: "\n")
+        #expect(try await exporter.request("POST", "/events", body: events).status == 202)
+        // Each scrape used to take about 18 s; RE2 answers in milliseconds. The 5 s bound is far
+        // from both, so a shared, slow machine does not make it flaky.
+        for _ in 0..<3 {
+            let scrape = try await exporter.request("GET", "/metrics", timeout: 5)
+            #expect(scrape.status == 200)
+            #expect(sample(scrape.body, #"progress_job_agents{job="\#(job)",state="running"}"#) == 8)
+        }
+    }
+
+    @Test func anInvalidPatternIsRefusedWithTheFlagOrLineAndRE2sReason() throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keep = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.keep", "w-(a"])
+        #expect(keep.status != nil && keep.status != 0)
+        #expect(keep.output.contains("--agents.keep: \"w-(a\" is not a valid regular expression: missing ): w-(a"))
+        let limit = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.job-max-series", "(?<=x)y=3"])
+        #expect(limit.status != nil && limit.status != 0)
+        #expect(limit.output.contains("--agents.job-max-series: \"(?<=x)y\" is not a valid regular expression: invalid perl operator: (?<"))
+
+        let config = try file("bad.yml", "rules:\n  - kind: agent_stalled\n    jobs: \"etl-[\"\n")
+        let check = try ExporterProcess.runToExit(["check-config", config])
+        #expect(check.status == 1)
+        #expect(check.output.contains("line 3: rules[0].jobs: \"etl-[\" is not a valid regular expression: missing ]: ["))
+        let serve = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--config.file", config])
+        #expect(serve.status != nil && serve.status != 0)
+        #expect(serve.output.contains("missing ]: ["))
+    }
 }
