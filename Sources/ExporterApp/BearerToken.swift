@@ -8,8 +8,9 @@ import Darwin
 ///
 /// It is compared byte for byte in time that does not depend on where the bytes differ, and it never
 /// prints: its description, debug description and mirror are `<redacted>`, so neither a log line
-/// nor an error that interpolates the options can carry it.
-public struct BearerToken: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+/// nor an error that interpolates the options can carry it. It is not Equatable on purpose: the only
+/// comparison is `isPresented(in:)`.
+public struct BearerToken: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// Why a token file was refused. Says nothing about the token's bytes.
     public enum Problem: Error, Equatable, CustomStringConvertible {
         case unreadable(String)
