@@ -24,6 +24,12 @@ let package = Package(
             name: "CSimdJSON",
             linkerSettings: [.linkedLibrary("simdjson")]
         ),
+        // RE2 (Debian: libre2-dev) behind a small C-callable shim: linear-time regular expressions
+        // for patterns from the config file and flags.
+        .target(
+            name: "CRE2",
+            linkerSettings: [.linkedLibrary("re2")]
+        ),
         // zlib from the system (Debian: zlib1g-dev), for gzip-encoded responses.
         .systemLibrary(
             name: "CZlib",
@@ -37,7 +43,7 @@ let package = Package(
         .target(name: "EventSources"),
         .target(
             name: "Tracking",
-            dependencies: ["Events", "Exposition", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: ["Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections")]
         ),
         .target(
             name: "Alerting",
@@ -61,7 +67,7 @@ let package = Package(
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition"], exclude: ["Golden"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
@@ -73,7 +79,7 @@ let package = Package(
 )
 
 // Strict settings for every Swift target, applied once.
-for target in package.targets where target.type != .system && target.name != "CSimdJSON" {
+for target in package.targets where target.type != .system && !["CSimdJSON", "CRE2"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     target.swiftSettings = settings

@@ -4,10 +4,10 @@ import MicroHTTP
 /// POST /events: a native NDJSON body (or JSON array), applied before the answer is sent.
 struct EventsEndpoint: Sendable {
     let ingestor: Ingestor
-    let bearerToken: String?
+    let bearerToken: BearerToken?
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
-        if let bearerToken, request.header("authorization") != "Bearer \(bearerToken)" {
+        if let bearerToken, !bearerToken.isPresented(in: request.header("authorization")) {
             return HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
                 .adding(header: "WWW-Authenticate", "Bearer")
         }

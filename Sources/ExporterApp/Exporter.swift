@@ -67,7 +67,10 @@ public final class Exporter: Sendable {
         router.route("GET", "/api/v1/jobs/:job/agents", api.agents)
         router.route("GET", "/-/healthy") { _ in .text("Healthy.\n") }
         router.route("GET", "/-/ready") { _ in HealthEndpoints.ready(readiness) }
+        let lifecycleEnabled = options.enableLifecycle
         router.route("POST", "/-/reload") { _ in
+            // As Prometheus: a state-changing endpoint that anyone who reaches the port could call is off by default.
+            guard lifecycleEnabled else { return Self.lifecycleDisabled }
             switch alerting.reload() {
             case .success: return .text("Configuration reloaded.\n")
             case .failure(let error): return .text("Configuration not reloaded; the old one keeps running: \(error)\n", status: 500)
@@ -86,6 +89,10 @@ public final class Exporter: Sendable {
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
     }
+
+    static let lifecycleDisabled = HTTPResponse.text(
+        "Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle to allow POST /-/reload (SIGHUP reloads either way).\n",
+        status: 403)
 
     static let oversizedBodies = MetricFamily(
         "progress_exporter_http_oversized_bodies_total", .counter, help: "POST bodies refused with 413 for being over --web.max-body-bytes.")

@@ -14,7 +14,9 @@ public struct ExporterOptions: Sendable {
     /// zlib level (1...9) for gzip-encoded /metrics answers to scrapers that accept gzip; 0 never encodes.
     public var gzipLevel = 1
     /// When set, POST /events needs `Authorization: Bearer <token>`.
-    public var eventsBearerToken: String?
+    public var eventsBearerToken: BearerToken?
+    /// `--web.enable-lifecycle`: allow POST /-/reload; without it the endpoint answers 403 (SIGHUP still reloads).
+    public var enableLifecycle = false
     public var decoderLimits = DecoderLimits()
     public var store = StoreOptions()
     /// `--events.file` values: paths, globs, folders, or `-` for standard input.

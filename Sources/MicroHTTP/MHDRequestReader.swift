@@ -1,4 +1,9 @@
 import CMicroHTTPD
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads the parts of a request that MHD has already parsed and decoded.
 enum MHDRequestReader {
@@ -25,6 +30,25 @@ enum MHDRequestReader {
             }, pointer)
         }
         return collected.values
+    }
+
+    /// Every value of one header, in the order sent (names compared case-insensitively, in C, so
+    /// the other headers of a request cost no String).
+    static func all(_ name: String, connection: OpaquePointer) -> [String] {
+        name.withCString { name in
+            var collected = (name: name, values: [String]())
+            withUnsafeMutablePointer(to: &collected) { pointer in
+                _ = MHD_get_connection_values(connection, .HEADER_KIND, { cls, _, key, value in
+                    guard let cls, let key else { return .YES }
+                    let collected = cls.assumingMemoryBound(to: (name: UnsafePointer<CChar>, values: [String]).self)
+                    if strcasecmp(key, collected.pointee.name) == 0 {
+                        collected.pointee.values.append(value.map { String(cString: $0) } ?? "")
+                    }
+                    return .YES
+                }, pointer)
+            }
+            return collected.values
+        }
     }
 
     static func remoteAddress(_ connection: OpaquePointer) -> String? {

@@ -18,7 +18,13 @@ extension ServerContext {
         requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
         guard let slot = requestSlot.pointee else {
-            let declared = Self.declaredLength(connection)
+            let declared: UInt64?
+            switch RequestFraming.check(
+                contentLengths: MHDRequestReader.all("Content-Length", connection: connection),
+                transferEncodings: MHDRequestReader.all("Transfer-Encoding", connection: connection)) {
+            case .refused(let reason): return queue(Self.badFraming(reason), on: connection)
+            case .length(let length): declared = length
+            }
             // Refusing here, before MHD sends "100 Continue", means the body is never read.
             if let declared, declared > UInt64(maxBodyBytes) {
                 return queue(tooLarge(declared: declared), on: connection)
@@ -73,8 +79,9 @@ extension ServerContext {
         return .text("request body too large: \(size) over the limit of \(maxBodyBytes) bytes\n", status: 413)
     }
 
-    private static func declaredLength(_ connection: OpaquePointer) -> UInt64? {
-        guard let value = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
-        return UInt64(String(cString: value))
+    /// Answered before the body is read, and the connection is closed: after a framing error the
+    /// bytes that follow cannot be trusted to start a request.
+    private static func badFraming(_ reason: String) -> HTTPResponse {
+        HTTPResponse.text("bad request framing: \(reason)\n", status: 400).adding(header: "Connection", "close")
     }
 }

@@ -21,8 +21,10 @@ struct Serve: ParsableCommand {
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.gzip-level"), help: "gzip level (1 fastest ... 9 smallest) of /metrics answers to scrapers that accept gzip; 0 never compresses.")
     var gzipLevel = 1
-    @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
+    @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var bearerTokenFile: String?
+    @Flag(name: .customLong("web.enable-lifecycle"), help: "Allow POST /-/reload (as Prometheus's flag); without it the endpoint answers 403. SIGHUP reloads either way.")
+    var enableLifecycle = false
 
     @Option(name: .customLong("events.file"), help: "Event file to follow: a path, a glob, a folder of *.jsonl, or - for standard input. Repeatable.")
     var eventFiles: [String] = []
@@ -95,11 +97,12 @@ struct Serve: ParsableCommand {
         o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
+        o.enableLifecycle = enableLifecycle
         if let bearerTokenFile {
             do {
-                o.eventsBearerToken = try String(contentsOfFile: bearerTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                o.eventsBearerToken = try BearerToken.load(file: bearerTokenFile)
             } catch {
-                throw ValidationError("--web.events-bearer-token-file \(bearerTokenFile): \(error.localizedDescription)")
+                throw ValidationError("--web.events-bearer-token-file \(bearerTokenFile): \(error)")
             }
         }
         o.eventFiles = eventFiles
@@ -110,17 +113,22 @@ struct Serve: ParsableCommand {
         o.store.dedupWindow = dedupWindow.seconds
         o.store.maxAgentSeries = maxAgentSeries
         o.store.maxTrackedAgents = maxTrackedAgents
-        do {
-            o.store.alwaysKeepAgents = try keepAgents.map { try IDPattern($0) }
-        } catch {
-            throw ValidationError("--agents.keep: not a valid regular expression: \(error)")
+        for value in keepAgents {
+            do {
+                o.store.alwaysKeepAgents.append(try IDPattern(value))
+            } catch {
+                throw ValidationError("--agents.keep: \(error)")
+            }
         }
         for value in jobMaxSeries {
-            guard let equals = value.lastIndex(of: "="), let limit = Int(value[value.index(after: equals)...]), limit >= 0,
-                  let pattern = try? IDPattern(String(value[..<equals])) else {
-                throw ValidationError("--agents.job-max-series \(value): expected REGEX=N with a valid regular expression and N >= 0")
+            guard let equals = value.lastIndex(of: "="), let limit = Int(value[value.index(after: equals)...]), limit >= 0 else {
+                throw ValidationError("--agents.job-max-series \(value): expected REGEX=N with N >= 0")
             }
-            o.store.jobMaxAgentSeries.append((pattern, limit))
+            do {
+                o.store.jobMaxAgentSeries.append((try IDPattern(String(value[..<equals])), limit))
+            } catch {
+                throw ValidationError("--agents.job-max-series: \(error)")
+            }
         }
         o.store.agentRetention = agentRetention.seconds
         o.store.jobRetention = jobRetention.seconds

@@ -66,7 +66,10 @@ import Testing
         ("rules:\n  - kind: agent_sleeping\n", 2, "unknown kind \"agent_sleeping\""),
         ("rules:\n  - alert: X\n", 2, "missing field \"kind\""),
         ("evaluation_interval: 1s\nrulez: []\n", 2, "unknown field \"rulez\""),
-        ("rules:\n  - kind: agent_stalled\n    jobs: \"([\"\n", 3, "is not a valid regular expression"),
+        ("rules:\n  - kind: agent_stalled\n    jobs: \"([\"\n", 3, "\"([\" is not a valid regular expression: missing ]: ["),
+        // RE2 syntax, as Prometheus: no backreferences or lookaround, which only a backtracking engine can run.
+        ("rules:\n  - kind: job_stalled\n    after: 1m\n    jobs: \"(a)\\\\1\"\n", 4, "invalid escape sequence: \\1"),
+        ("rules:\n  - kind: job_stalled\n    jobs: \"etl-(?=x)\"\n", 3, "invalid perl operator: (?="),
         ("receivers:\n  - name: a\n    log: {}\n  - name: a\n    log: {}\n", 4, "receiver \"a\" is defined twice"),
         ("receivers:\n  - name: a\n    log: {}\n    webhook: {url: x}\n", 2, "needs exactly one of"),
         ("routes:\n  - receiver: nowhere\n", 2, "route to unknown receiver \"nowhere\""),

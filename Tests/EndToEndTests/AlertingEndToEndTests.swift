@@ -63,7 +63,7 @@ import FoundationNetworking
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("config.yml")
         try "rules:\n  - kind: agent_lost\n    after: 1h\n".write(to: config, atomically: true, encoding: .utf8)
-        let exporter = try ExporterProcess(["--config.file", config.path])
+        let exporter = try ExporterProcess(["--config.file", config.path, "--web.enable-lifecycle"])
         defer { exporter.stop() }
         try "rules:\n  - kind: agent_lost\n    after: soon\n".write(to: config, atomically: true, encoding: .utf8)
         let refused = try await exporter.request("POST", "/-/reload")

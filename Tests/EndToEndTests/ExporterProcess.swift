@@ -7,6 +7,8 @@ import FoundationNetworking
 final class ExporterProcess {
     let process = Process()
     let port: Int
+    /// What the exporter wrote to standard error until it logged its port.
+    let startupLog: String
     private let stderr = Pipe()
     let stdin = Pipe()
 
@@ -48,6 +50,32 @@ final class ExporterProcess {
             throw TestFailure("exporter did not start: \(log)")
         }
         port = found
+        startupLog = log
+    }
+
+    /// Everything the exporter wrote to standard error; call after `stop` (it reads to the end).
+    func fullLog() -> String {
+        startupLog + String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    /// Runs the binary with `arguments` and waits at most `seconds` for it to exit by itself
+    /// (it is killed otherwise, and the status is nil): for flags that must be refused at start.
+    static func runToExit(_ arguments: [String], seconds: Double = 10) throws -> (status: Int32?, output: String) {
+        let process = Process()
+        process.executableURL = try binary
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let killed = process.isRunning
+        if killed { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let status = killed || process.terminationReason != .exit ? nil : process.terminationStatus
+        return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
@@ -75,10 +103,10 @@ final class ExporterProcess {
         let headers: [AnyHashable: Any]
     }
 
-    func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
+    func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:], timeout: TimeInterval = 10) async throws -> Answer {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        request.timeoutInterval = timeout
         if let body { request.httpBody = Data(body.utf8) }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)

@@ -28,7 +28,8 @@ enum RuleConfigReader {
             do {
                 rule.jobs = try IDPattern(pattern)
             } catch {
-                throw value.fail("\"\(pattern)\" is not a valid regular expression")
+                // The pattern and RE2's reason, e.g. "(a" is not a valid regular expression: missing ): (a
+                throw value.fail(error.description)
             }
         }
         if let value = fields["labels"] {
