@@ -14,6 +14,11 @@ public struct JobView {
     public var etaSeconds: Double? { CompletionEstimate.of(record, now: now)?.seconds }
     /// Items finished in the `window` seconds before now (up to 15 minutes).
     public func finished(inLast window: Double) -> UInt64 { record.finishedWindow.sum(window: window, now: now).count }
+    /// Median of the job's recent item durations (its last 1,024), and how many that is.
+    public var recentItemDurations: (median: Double?, count: Int) {
+        let sorted = record.recentDurations.sorted()
+        return (sorted.isEmpty ? nil : sorted.values[sorted.count / 2], sorted.count)
+    }
     public var agents: some Collection<AgentView> {
         let now = now
         return record.agents.lazy.map { AgentView(record: $0, now: now) }
@@ -31,6 +36,15 @@ public struct AgentView {
     /// The newest progress, or the agent's first event when it has made none yet.
     public var lastProgress: Double { record.lastProgress ?? record.firstSeen }
     public var consecutiveFailures: UInt32 { record.consecutiveFailures }
+    /// How long the item the agent works on has run; nil when it holds none.
+    public var currentItemAge: Double? {
+        guard record.holdsItem, let start = record.itemStartTime else { return nil }
+        return max(0, now - start)
+    }
+    /// Items finished per second over the last 5 minutes, and when the agent was first seen.
+    public var throughput: Double { record.throughput(now: now) }
+    public var firstSeen: Double { record.firstSeen }
+    public static let throughputWindow = AgentRecord.throughputWindow
     /// Longest window `attempts(inLast:)` can answer for.
     public static let attemptSpan = AgentRecord.attemptSpan
     /// Completed and failed attempts in the `window` seconds before now (at most `attemptSpan`).

@@ -51,7 +51,7 @@ import Testing
 
     @Test func noFileMeansTheBuiltInRulesAndTheLog() {
         let config = AlertingConfig()
-        #expect(config.rules.map(\.name) == ["AgentStalled", "AgentLost", "AgentFailing", "JobStalled", "JobBehindSchedule"])
+        #expect(config.rules.map(\.name) == ["AgentStalled", "AgentLost", "AgentFailing", "JobStalled", "JobBehindSchedule", "AgentSlow"])
         #expect(config.receivers.map(\.name) == ["log"])
     }
 

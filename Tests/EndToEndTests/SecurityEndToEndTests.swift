@@ -141,11 +141,11 @@ import Testing
         let both = try curl(exporter.port, ["Content-Length: \(length)", "Transfer-Encoding: chunked"], body: event)
         #expect(both.status == 400)
         #expect(both.body.contains("both Transfer-Encoding and Content-Length"))
-        #expect(sample(try await exporter.metrics(), #"progress_job_items{job="smuggled"}"#) == nil, "no event was applied")
+        #expect(sample(try await exporter.metrics(), #"progress_job_items{job_name="smuggled"}"#) == nil, "no event was applied")
 
         let identical = try curl(exporter.port, ["Content-Length: \(length)", "Content-Length: \(length)"], body: event)
         #expect(identical.status == 202)
-        #expect(sample(try await exporter.metrics(), #"progress_job_items{job="smuggled"}"#) == 7)
+        #expect(sample(try await exporter.metrics(), #"progress_job_items{job_name="smuggled"}"#) == 7)
     }
 
     // MARK: - Regular expressions
@@ -168,7 +168,7 @@ import Testing
         for _ in 0..<3 {
             let scrape = try await exporter.request("GET", "/metrics", timeout: 5)
             #expect(scrape.status == 200)
-            #expect(sample(scrape.body, #"progress_job_agents{job="\#(job)",state="running"}"#) == 8)
+            #expect(sample(scrape.body, #"progress_job_agents{job_name="\#(job)",state="running"}"#) == 8)
         }
     }
 

@@ -24,7 +24,7 @@ public struct AlertingConfig: Sendable {
     /// these and the exporter logs them.
     public var warnings: [ConfigError] = []
 
-    /// The config without a file: the five built-in rules and the log receiver.
+    /// The config without a file: the six built-in rules and the log receiver.
     public init() {}
 
     /// Reads a YAML config; every problem names its line.

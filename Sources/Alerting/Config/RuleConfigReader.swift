@@ -4,7 +4,7 @@ import Tracking
 enum RuleConfigReader {
     static let fields: Set<String> = [
         "alert", "kind", "after", "for", "severity", "jobs", "labels", "annotations", "enabled",
-        "consecutive_failures", "failure_ratio", "min_attempts", "window", "deadline",
+        "consecutive_failures", "failure_ratio", "min_attempts", "window", "deadline", "factor", "quantile", "min_items",
     ]
 
     static func read(_ reader: YAMLReader) throws(ConfigError) -> AlertRule {
@@ -50,6 +50,18 @@ enum RuleConfigReader {
         if let value = fields["min_attempts"] { rule.minAttempts = try value.int() }
         if let value = fields["window"] { rule.window = try value.duration() }
         if let value = fields["deadline"] { rule.deadline = try value.timestamp() }
+        if let value = fields["factor"] {
+            rule.factor = try value.double()
+            guard rule.factor >= 1, rule.factor.isFinite else { throw value.fail("factor must be at least 1") }
+        }
+        if let value = fields["quantile"] {
+            rule.quantile = try value.double()
+            guard (0...0.5).contains(rule.quantile) else { throw value.fail("quantile must be between 0 and 0.5") }
+        }
+        if let value = fields["min_items"] {
+            rule.minItems = try value.int()
+            guard rule.minItems >= 1 else { throw value.fail("min_items must be at least 1") }
+        }
         if rule.after < 0 || rule.forDuration < 0 || rule.window <= 0 { throw reader.fail("durations must not be negative") }
         return rule
     }

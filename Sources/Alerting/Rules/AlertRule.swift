@@ -9,8 +9,11 @@ public struct AlertRule: Sendable {
         case agentFailing = "agent_failing"
         case jobStalled = "job_stalled"
         case jobBehindSchedule = "job_behind_schedule"
+        case agentSlow = "agent_slow"
 
-        public var isAgentRule: Bool { self == .agentStalled || self == .agentLost || self == .agentFailing }
+        public var isAgentRule: Bool {
+            self == .agentStalled || self == .agentLost || self == .agentFailing || self == .agentSlow
+        }
     }
 
     /// The `alertname` label.
@@ -34,13 +37,19 @@ public struct AlertRule: Sendable {
     public var window: Double = 600
     /// job_behind_schedule: a deadline for every matching job that gives none of its own.
     public var deadline: Double?
+    /// agent_slow: an item running longer than `factor` times the job's median item duration, or an
+    /// agent finishing items `factor` times slower than its peers' median and in their slowest
+    /// `quantile` (0 switches the rate condition off); judged once the job finished `minItems` items.
+    public var factor = 3.0
+    public var quantile = 0.1
+    public var minItems = 20
 
     public init(name: String, kind: Kind) {
         self.name = name
         self.kind = kind
     }
 
-    /// The five rules that run without a config file, with the SPEC's defaults.
+    /// The six rules that run without a config file, with the SPEC's defaults.
     public static let defaults: [AlertRule] = {
         var stalled = AlertRule(name: "AgentStalled", kind: .agentStalled)
         stalled.after = 300
@@ -58,6 +67,9 @@ public struct AlertRule: Sendable {
         var behind = AlertRule(name: "JobBehindSchedule", kind: .jobBehindSchedule)
         behind.forDuration = 300
         behind.severity = "warning"
-        return [stalled, lost, failing, jobStalled, behind]
+        var slow = AlertRule(name: "AgentSlow", kind: .agentSlow)
+        slow.forDuration = 60
+        slow.severity = "info"
+        return [stalled, lost, failing, jobStalled, behind, slow]
     }()
 }

@@ -35,16 +35,60 @@ public struct RuleEvaluator: Sendable {
         }
         let agentRules = applicable.filter(\.kind.isAgentRule)
         guard !agentRules.isEmpty else { return out }
+        let peers = agentRules.contains { $0.kind == .agentSlow } ? PeerSpeeds(job: job, now: now) : nil
         for agent in job.agents {
             for rule in agentRules {
-                if let condition = evaluate(rule, job: job, agent: agent, now: now) { out.append(condition) }
+                if let condition = evaluate(rule, job: job, agent: agent, peers: peers, now: now) { out.append(condition) }
             }
         }
         return out
     }
 
-    private func evaluate(_ rule: AlertRule, job: JobView, agent: AgentView, now: Double) -> AlertCondition? {
+    /// What agent_slow compares an agent with: the job's median item duration and its running agents'
+    /// rates (agents running for a whole rate window), computed once per job and evaluation.
+    struct PeerSpeeds {
+        let medianDuration: Double?
+        let durationCount: Int
+        /// Rates of the agents that have run for a whole window, ascending.
+        let rates: [Double]
+
+        init(job: JobView, now: Double) {
+            (medianDuration, durationCount) = job.recentItemDurations
+            rates = job.agents
+                .filter { $0.state == .running && now - $0.firstSeen >= AgentView.throughputWindow }
+                .map(\.throughput).sorted()
+        }
+
+        func rate(atQuantile q: Double) -> Double? {
+            rates.isEmpty ? nil : rates[min(rates.count - 1, Int(Double(rates.count - 1) * q))]
+        }
+    }
+
+    private func slow(_ rule: AlertRule, job: JobView, agent: AgentView, peers: PeerSpeeds?, now: Double) -> AlertCondition? {
+        guard agent.state == .running, let peers, peers.durationCount >= rule.minItems else { return nil }
+        if let median = peers.medianDuration, median > 0, let age = agent.currentItemAge, age > rule.factor * median {
+            return condition(rule, job: job.id, agent: agent.id, value: age / median, values: [
+                "value": "its item has run \(DurationText.short(age)), \(String(format: "%.1f", age / median))x the median \(DurationText.short(median))",
+                "threshold": "\(rule.factor)x the median item duration",
+            ])
+        }
+        guard rule.quantile > 0, now - agent.firstSeen >= AgentView.throughputWindow, peers.rates.count >= 4,
+              let cutoff = peers.rate(atQuantile: rule.quantile), let median = peers.rate(atQuantile: 0.5), median > 0
+        else { return nil }
+        let rate = agent.throughput
+        guard rate <= cutoff, rate * rule.factor < median else { return nil }
+        // How many times slower; an agent that finished nothing counts as one item in the window.
+        let times = median / max(rate, 1 / AgentView.throughputWindow)
+        return condition(rule, job: job.id, agent: agent.id, value: times, values: [
+            "value": rate > 0 ? "it finishes items \(String(format: "%.1f", times))x slower than its peers' median" : "it finished no item in 5m while its peers did",
+            "threshold": "\(rule.factor)x slower than the median and in the slowest \(Int(rule.quantile * 100)) %",
+        ])
+    }
+
+    private func evaluate(_ rule: AlertRule, job: JobView, agent: AgentView, peers: PeerSpeeds?, now: Double) -> AlertCondition? {
         switch rule.kind {
+        case .agentSlow:
+            return slow(rule, job: job, agent: agent, peers: peers, now: now)
         case .agentStalled:
             let quiet = now - agent.lastProgress
             guard agent.state == .running, quiet > rule.after else { return nil }
@@ -86,7 +130,7 @@ public struct RuleEvaluator: Sendable {
             let late = now + eta - deadline
             return condition(rule, job: job.id, agent: nil, value: late,
                              values: ["value": DurationText.short(late) + " late", "threshold": "deadline"])
-        case .agentStalled, .agentLost, .agentFailing:
+        case .agentStalled, .agentLost, .agentFailing, .agentSlow:
             return nil
         }
     }
@@ -118,6 +162,9 @@ public struct RuleEvaluator: Sendable {
         case .jobBehindSchedule:
             return ["summary": "{{job}} will finish {{value}}",
                     "description": "The estimated completion time is past the job's deadline."]
+        case .agentSlow:
+            return ["summary": "{{agent}} of {{job}} is slow: {{value}}",
+                    "description": "The agent is far slower than the job's other agents ({{threshold}}); it may hold the job's end back."]
         }
     }
 }
