@@ -65,15 +65,17 @@ let package = Package(
             dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking"],
             path: "Benchmarks/progress-bench"
         ),
+        // What tests share: the manual clock, `eventually`, free ports.
+        .target(name: "TestSupport", dependencies: ["Tracking"], path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EventSourcesTests", dependencies: ["EventSources"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
+        .testTarget(name: "EventSourcesTests", dependencies: ["TestSupport", "EventSources"]),
+        .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
-        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Tracking", "Events"]),
+        .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
-        .testTarget(name: "ExporterAppTests", dependencies: ["ExporterApp"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["progress-exporter"]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -45,7 +45,7 @@ final class FileFollower {
     private var lastSaved: [FileIdentity: ResumePoint]?
 
     init(
-        patterns: [String], maxLineBytes: Int, offsetsFile: String?,
+        patterns: [String], maxLineBytes: Int, offsetsFile: String?, resumeFromOffsets: Bool = true,
         onLines: @escaping LineBatchHandler, onOversizedLine: @escaping OversizedLineHandler,
         stats: SharedStats, board: PatternBoard, stop: StopSignal
     ) {
@@ -61,7 +61,7 @@ final class FileFollower {
         everOpened = Array(repeating: false, count: patterns.count)
         openErrors = Array(repeating: nil, count: patterns.count)
         do {
-            for (identity, point) in try offsetStore?.load() ?? [:] {
+            for (identity, point) in try (resumeFromOffsets ? offsetStore?.load() : nil) ?? [:] {
                 resumePoints[identity] = (point, nil)
             }
         } catch {
@@ -272,7 +272,12 @@ final class FileFollower {
             file.readOffset += Int64(count)
             total += Int64(count)
             let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count)
-            deliver(file.splitter.split(chunk), bytes: count, origin: origin)
+            let output = file.splitter.split(chunk)
+            var position = origin
+            position.device = file.identity.device
+            position.inode = file.identity.inode
+            position.offset = file.committedOffset
+            deliver(output, bytes: count, origin: position)
             // A short read is the end of the file for now; no need to ask again.
             if count < buffer.count { break }
             if total >= limits.bytesPerFilePerCycle { return true }

@@ -25,6 +25,7 @@ public final class FileTailer: Sendable {
         var rescanInterval: Duration
         var offsetsFile: String?
         var offsetsSaveInterval: Duration
+        var resumeFromOffsets: Bool
     }
 
     /// - Parameters:
@@ -34,6 +35,8 @@ public final class FileTailer: Sendable {
     ///   - rescanInterval: how often globs and folders are expanded again to find new files.
     ///   - offsetsFile: where offsets are saved (JSON); nil to always start from the files' beginnings.
     ///   - offsetsSaveInterval: how often the offsets file is written when something moved; also on stop.
+    ///   - resumeFromOffsets: whether the offsets file's points are read at start; false reads every file
+    ///     from its start and only writes the file (the state those offsets belong to is gone).
     public init(
         patterns: [String],
         maxLineBytes: Int = 1 << 20,
@@ -41,6 +44,7 @@ public final class FileTailer: Sendable {
         rescanInterval: Duration = .seconds(1),
         offsetsFile: String? = nil,
         offsetsSaveInterval: Duration = .seconds(5),
+        resumeFromOffsets: Bool = true,
         onLines: @escaping LineBatchHandler,
         onOversizedLine: @escaping OversizedLineHandler
     ) {
@@ -48,7 +52,7 @@ public final class FileTailer: Sendable {
         self.patterns = patterns
         settings = Settings(
             maxLineBytes: maxLineBytes, pollInterval: pollInterval, rescanInterval: rescanInterval,
-            offsetsFile: offsetsFile, offsetsSaveInterval: offsetsSaveInterval
+            offsetsFile: offsetsFile, offsetsSaveInterval: offsetsSaveInterval, resumeFromOffsets: resumeFromOffsets
         )
         self.onLines = onLines
         self.onOversizedLine = onOversizedLine
@@ -70,7 +74,7 @@ public final class FileTailer: Sendable {
         let stop = lifecycle.stop
         lifecycle.start {
             let follower = FileFollower(
-                patterns: patterns, maxLineBytes: settings.maxLineBytes, offsetsFile: settings.offsetsFile,
+                patterns: patterns, maxLineBytes: settings.maxLineBytes, offsetsFile: settings.offsetsFile, resumeFromOffsets: settings.resumeFromOffsets,
                 onLines: onLines, onOversizedLine: onOversizedLine, stats: stats, board: board, stop: stop
             )
             Self.run(follower, settings: settings, stop: stop)

@@ -9,10 +9,18 @@ public struct LineOrigin: Sendable, Hashable {
     public var source: String
     /// The path the file was matched at (prodigy runs are keyed by its parent folders); nil for streams.
     public var path: String?
+    /// For a file: which file (device and inode) and the offset just past the last complete line of
+    /// this batch, so whoever applies the batch can record where the source stood after it.
+    public var device: UInt64?
+    public var inode: UInt64?
+    public var offset: Int64?
 
-    public init(source: String, path: String? = nil) {
+    public init(source: String, path: String? = nil, device: UInt64? = nil, inode: UInt64? = nil, offset: Int64? = nil) {
         self.source = source
         self.path = path
+        self.device = device
+        self.inode = inode
+        self.offset = offset
     }
 }
 

@@ -16,11 +16,9 @@ public final class Exporter: Sendable {
     public let readiness = Readiness()
     private let server: HTTPServer
     private let tailer: FileTailer?
-    private let stdinReader: StandardInputReader?
-    private let demo: DemoSource?
-    private let upkeep: UpkeepLoop
     private let alerting: AlertingService
-    private let stopped = Mutex(false)
+    /// Everything that runs, in start order: sources, upkeep, alerting, then HTTP (stopped in reverse).
+    public let services: ServiceGroup
 
     public init(options: ExporterOptions, clock: any TimeSource = WallClock()) throws {
         self.options = options
@@ -35,28 +33,44 @@ public final class Exporter: Sendable {
         let filePatterns = options.eventFiles.filter { $0 != "-" }
         let format = options.eventFormat
         let onLines: LineBatchHandler = { lines, origin in
+            let position = Self.position(of: origin)
             switch format {
-            case .native: ingestor.ingestNative(lines, source: origin.source)
-            case .prodigy: ingestor.ingestProdigy(lines, run: Self.prodigyRun(of: origin.path), source: origin.source)
+            case .native: ingestor.ingestNative(lines, source: origin.source, position: position)
+            case .prodigy: ingestor.ingestProdigy(lines, run: Self.prodigyRun(of: origin.path), source: origin.source, position: position)
             }
         }
         let onOversized: OversizedLineHandler = { origin, _ in ingestor.recordOversizedLine(source: origin.source) }
+        // Offsets only mean something beside the state they were reached with: without that state
+        // (nothing restored), resuming mid-file would start a running job from an empty record and
+        // lose its planned total and counts. So the files are read from their start again.
+        let resumeFromOffsets = false
+        if options.offsetsFile != nil && !filePatterns.isEmpty && !resumeFromOffsets {
+            Log.warn("followed files are read from their start: no saved state to resume with", [
+                "offsets_file": options.offsetsFile ?? "",
+                "reason": "offsets without the state they belong to would lose the counts and planned totals of running jobs",
+            ])
+        }
         tailer = filePatterns.isEmpty ? nil : FileTailer(
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
-            offsetsFile: options.offsetsFile, onLines: onLines, onOversizedLine: onOversized)
-        stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
+            offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets,
+            onLines: onLines, onOversizedLine: onOversized)
+        let stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
             maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
-        demo = options.demo.map { DemoSource(options: $0, store: store) { alerting.eventsApplied() } }
+        let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
 
         var router = Router()
         let engine = alerting.engine
         // The server is made after its routes; the metrics read its refusal count through this.
         let serverForMetrics = Mutex<HTTPServer?>(nil)
+        // Every part's self-metrics, in one list.
+        let selfMetrics: [any SelfMetricsCollector] = [
+            alerting,
+            EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
+            HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
+        ]
         let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
-            alerting.collect(into: &writer)
-            writer.family(Self.oversizedBodies)
-            writer.sample(Self.oversizedBodies, .empty, .empty, Double(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 }))
+            for collector in selfMetrics { collector.collect(into: &writer) }
         }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
         let api = APIEndpoints(store: store)
@@ -84,55 +98,47 @@ public final class Exporter: Sendable {
                 connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes),
             handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
-        upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in
+        let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in
             store.tick()
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
+
+        var services: [any Service] = [ClosureService("events", start: { readiness.set("events", problem: "event sources are opening") }, stop: {})]
+        if let tailer {
+            services.append(ClosureService("events.file", start: {
+                readiness.set("events.file", problem: "not started")
+                tailer.start()
+                readiness.set("events.file", problem: Self.tailerProblem(tailer))
+            }, stop: { tailer.stop() }))
+        }
+        if let stdinReader {
+            services.append(ClosureService("events.stdin", start: {
+                stdinReader.start()
+                readiness.set("events.stdin", problem: nil)
+            }, stop: { stdinReader.stop() }))
+        }
+        if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
+        services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
+        services.append(ClosureService("alerting", start: { alerting.start() }, stop: { alerting.stop() }))
+        services.append(ClosureService("events.ready", start: { readiness.set("events", problem: nil) }, stop: {}))
+        let server = self.server
+        services.append(ClosureService("http", start: { try server.start() }, stop: { server.stop() }))
+        self.services = ServiceGroup(services)
     }
 
     static let lifecycleDisabled = HTTPResponse.text(
         "Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle to allow POST /-/reload (SIGHUP reloads either way).\n",
         status: 403)
 
-    static let oversizedBodies = MetricFamily(
-        "progress_exporter_http_oversized_bodies_total", .counter, help: "POST bodies refused with 413 for being over --web.max-body-bytes.")
 
-    /// Opens the event sources, starts the upkeep loop and then serves HTTP.
-    public func start() throws {
-        readiness.set("events", problem: "event sources are opening")
-        if let tailer {
-            readiness.set("events.file", problem: "not started")
-            tailer.start()
-            readiness.set("events.file", problem: Self.tailerProblem(tailer))
-        }
-        if let stdinReader {
-            stdinReader.start()
-            readiness.set("events.stdin", problem: nil)
-        }
-        demo?.start()
-        upkeep.start()
-        alerting.start()
-        readiness.set("events", problem: nil)
-        try server.start()
-    }
+    /// Starts every service in order: event sources, upkeep, alerting, then HTTP.
+    public func start() throws { try services.start() }
 
     /// The port the HTTP server listens on (useful with port 0).
     public var port: Int { server.boundPort }
 
-    /// Stops HTTP first (no new events), then the sources; idempotent.
-    public func stop() {
-        let wasStopped = stopped.withLock { stopped in
-            defer { stopped = true }
-            return stopped
-        }
-        guard !wasStopped else { return }
-        server.stop()
-        demo?.stop()
-        stdinReader?.stop()
-        tailer?.stop()
-        upkeep.stop()
-        alerting.stop()
-    }
+    /// Stops every service in reverse order (HTTP first, so no new events arrive); idempotent.
+    public func stop() { services.stop() }
 
     /// Re-reads `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
     @discardableResult
@@ -160,6 +166,12 @@ public final class Exporter: Sendable {
     static func defaultExternalURL(listenAddress: String) -> String {
         let port = listenAddress.split(separator: ":").last.map(String.init) ?? "9465"
         return "http://\(ProcessInfo.processInfo.hostName):\(port)"
+    }
+
+    /// Where a followed file stood after a batch; nil for streams.
+    static func position(of origin: LineOrigin) -> SourcePosition? {
+        guard let path = origin.path, let device = origin.device, let inode = origin.inode, let offset = origin.offset else { return nil }
+        return SourcePosition(source: origin.source, path: path, device: device, inode: inode, offset: offset)
     }
 
     /// A prodigy run is keyed by its folder: `<repo>/<run id>` of `<home>/<repo>/<run id>/events-*.jsonl`.

@@ -1,7 +1,9 @@
 import Events
 import Tracking
 
-/// Turns bytes from any source into events and applies them to the store, one batch at a time.
+/// The one way into the store: every source (POST /events, followed files, standard input, the demo)
+/// hands its batches here; they are decoded, filtered by shard and applied in one total order, each
+/// batch with its sequence number and the position its source reached after it.
 public struct Ingestor: Sendable {
     public let store: ProgressStore
     public let limits: DecoderLimits
@@ -24,6 +26,8 @@ public struct Ingestor: Sendable {
 
     /// What became of one batch.
     public struct Outcome: Sendable, Equatable {
+        /// The sequence number the store gave the batch.
+        public var sequence: UInt64 = 0
         public var accepted = 0
         public var rejected = 0
         public var ignored = 0
@@ -46,7 +50,7 @@ public struct Ingestor: Sendable {
 
     /// Decodes a native NDJSON (or JSON array) body and applies its good events; bad lines are rejected alone.
     @discardableResult
-    public func ingestNative(_ body: [UInt8], source: String) -> Outcome {
+    public func ingestNative(_ body: [UInt8], source: String, position: SourcePosition? = nil) -> Outcome {
         let decoder = NativeEventDecoder(limits: limits)
         var events: [Event] = []
         // About one event per 100 bytes of NDJSON: the array grows once or twice, not a dozen
@@ -61,14 +65,13 @@ public struct Ingestor: Sendable {
         }
         var ignoredByKind: [String: Int] = [:]
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
-        if !events.isEmpty { afterApply() }
+        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
         return outcome
     }
 
     /// Decodes prodigy event-log lines of one run (keyed by its folder) and applies them.
     @discardableResult
-    public func ingestProdigy(_ lines: [UInt8], run: String, source: String) -> Outcome {
+    public func ingestProdigy(_ lines: [UInt8], run: String, source: String, position: SourcePosition? = nil) -> Outcome {
         let decoder = ProdigyEventDecoder(limits: limits)
         var events: [Event] = []
         var outcome = Outcome()
@@ -89,8 +92,7 @@ public struct Ingestor: Sendable {
             }
         }
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        store.apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind)
-        if !events.isEmpty { afterApply() }
+        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
         return outcome
     }
 
@@ -110,8 +112,29 @@ public struct Ingestor: Sendable {
     /// The `kind` of `progress_exporter_events_ignored_total` for events of jobs another shard owns.
     static let notOwnedKind = "not_owned_by_shard"
 
+    /// Applies events a source made itself (the demo), through the same shard filter.
+    @discardableResult
+    public func ingestEvents(_ events: [Event], source: String) -> Outcome {
+        var events = events
+        var outcome = Outcome()
+        var ignoredByKind: [String: Int] = [:]
+        keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
+        outcome.sequence = apply(events, source: source, ignored: ignoredByKind)
+        return outcome
+    }
+
     /// Counts lines a source skipped for being too long, as `too_long` rejections.
     public func recordOversizedLine(source: String) {
-        store.apply([], source: source, rejected: [EventRejectReason.tooLong.rawValue: 1])
+        _ = apply([], source: source, rejected: [EventRejectReason.tooLong.rawValue: 1])
+    }
+
+    /// The only call that changes the store's jobs and agents.
+    private func apply(
+        _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
+        position: SourcePosition? = nil
+    ) -> UInt64 {
+        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, position: position)
+        if !events.isEmpty { afterApply() }
+        return sequence
     }
 }

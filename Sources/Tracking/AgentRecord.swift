@@ -11,6 +11,8 @@ final class AgentRecord {
     /// Stable hash of (job, agent) that decides whether its series are sampled.
     let sampleHash: UInt64
 
+    /// Sequence number of the last batch that changed the agent (the change feed).
+    var changedAt: UInt64 = 0
     var state: AgentState
     /// Time of the event that set `state`; older events do not override a newer state.
     var stateTime: Double

@@ -5,12 +5,15 @@ struct EventApplier {
     let options: StoreOptions
     /// Arrival time of the batch.
     let now: Double
+    /// The batch's sequence number, stamped on every job and agent it touches.
+    let sequence: UInt64
     /// The job of the previous event: a batch is mostly one job's, so most events skip the lookup.
     private var lastJob: JobRecord?
 
-    init(options: StoreOptions, now: Double) {
+    init(options: StoreOptions, now: Double, sequence: UInt64 = 0) {
         self.options = options
         self.now = now
+        self.sequence = sequence
     }
 
     /// Returns the time the event was placed at, or nil when it was a duplicate.
@@ -22,13 +25,17 @@ struct EventApplier {
             return nil
         }
         let job = register(job: event.job, at: time, in: &state)
+        job.changedAt = sequence
         job.firstEventTime = min(job.firstEventTime, time)
         job.lastEventTime = max(job.lastEventTime, time)
 
         var agentIndex: Int?
         if let agentID = event.agent {
             agentIndex = register(agent: agentID, of: job, for: event, at: time, in: &state)
-            if let index = agentIndex { job.agents[index].markSeen(at: time) }
+            if let index = agentIndex {
+                job.agents[index].markSeen(at: time)
+                job.agents[index].changedAt = sequence
+            }
         }
         switch event.kind {
         case .jobStarted:

@@ -7,6 +7,8 @@ final class JobRecord {
     /// `job_name="…"` (SPEC section 4: never `job`, which Prometheus sets to the scrape job), rendered once.
     let labels: LabelSet
 
+    /// Sequence number of the last batch that changed the job (the change feed).
+    var changedAt: UInt64 = 0
     var status: JobStatus = .running
     var statusTime: Double
     var error: String?

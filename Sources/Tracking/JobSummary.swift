@@ -76,17 +76,19 @@ extension ProgressStore {
         let now = clock.now()
         return state.withLock { state -> [AgentSummary]? in
             guard let job = state.jobs[id] else { return nil }
-            return job.agents.map { agent in
-                AgentSummary(
-                    agent: agent.id, state: agent.state.rawValue, item: agent.currentItem, step: agent.step,
-                    progressRatio: agent.itemProgress, etaSeconds: agent.itemETA(now: now),
-                    completed: agent.completed, failed: agent.failed, retries: agent.retries,
-                    consecutiveFailures: agent.consecutiveFailures, lastSeen: agent.lastSeen, lastProgress: agent.lastProgress)
-            }
+            return job.agents.map { Self.agentSummary(of: $0, now: now) }
         }
     }
 
-    private static func summary(of job: JobRecord, now: Double) -> JobSummary {
+    static func agentSummary(of agent: AgentRecord, now: Double) -> AgentSummary {
+        AgentSummary(
+            agent: agent.id, state: agent.state.rawValue, item: agent.currentItem, step: agent.step,
+            progressRatio: agent.itemProgress, etaSeconds: agent.itemETA(now: now),
+            completed: agent.completed, failed: agent.failed, retries: agent.retries,
+            consecutiveFailures: agent.consecutiveFailures, lastSeen: agent.lastSeen, lastProgress: agent.lastProgress)
+    }
+
+    static func summary(of job: JobRecord, now: Double) -> JobSummary {
         let estimate = CompletionEstimate.of(job, now: now)
         let eta = estimate?.seconds
         var byWindow: [String: Double] = [:]

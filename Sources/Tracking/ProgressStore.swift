@@ -14,26 +14,33 @@ public final class ProgressStore: Sendable {
         state = StateLock(StoreState())
     }
 
-    /// Applies decoded events from one source, with the counts of lines that source rejected or ignored.
+    /// Applies decoded events from one source, with the counts of lines that source rejected or
+    /// ignored and where the source stood after them; returns the batch's sequence number. The one
+    /// place that changes jobs and agents: every source reaches it through the `Ingestor`.
+    @discardableResult
     public func apply(
-        _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:]
-    ) {
+        _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
+        position: SourcePosition? = nil
+    ) -> UInt64 {
         let now = clock.now()
-        state.withLock { state in
+        return state.withLock { state in
+            state.sequence += 1
+            if let position { state.positions[position.key] = position }
             for (reason, count) in rejected { state.stats.rejected[reason, default: 0] += UInt64(count) }
             for (kind, count) in ignored {
                 // Kinds come from foreign input: past a bounded set they share one label value.
                 let label = state.stats.ignored[kind] != nil || state.stats.ignored.count < IngestStats.maxIgnoredKinds ? kind : "other"
                 state.stats.ignored[label, default: 0] += UInt64(count)
             }
-            guard !events.isEmpty else { return }
+            guard !events.isEmpty else { return state.sequence }
             state.stats.received[source, default: 0] += UInt64(events.count)
             var newest = state.stats.lastEventTime[source] ?? 0
-            var applier = EventApplier(options: options, now: now)
+            var applier = EventApplier(options: options, now: now, sequence: state.sequence)
             for event in events {
                 if let time = applier.apply(event, to: &state) { newest = max(newest, time) }
             }
             state.stats.lastEventTime[source] = newest
+            return state.sequence
         }
     }
 
@@ -53,7 +60,14 @@ public final class ProgressStore: Sendable {
                 state.trackedAgents -= state.jobs[id]?.agents.count ?? 0
                 state.jobs[id] = nil
             }
-            if !expiredJobs.isEmpty { state.jobOrder = nil }
+            if !expiredJobs.isEmpty {
+                state.jobOrder = nil
+                state.sequence += 1
+                state.removedJobs.append(contentsOf: expiredJobs.map { ($0, state.sequence) })
+                if state.removedJobs.count > StoreState.removedJobsKept {
+                    state.removedJobs.removeFirst(state.removedJobs.count - StoreState.removedJobsKept)
+                }
+            }
         }
     }
 
@@ -81,6 +95,13 @@ struct StoreState {
     var trackedAgents = 0
     var stats = IngestStats()
     var dedup = DedupWindow()
+    /// The newest applied batch's number; jobs and agents remember the batch that last changed them.
+    var sequence: UInt64 = 0
+    /// Where each followed file stood after the newest batch that came from it.
+    var positions: [String: SourcePosition] = [:]
+    /// Jobs forgotten by retention, with the sequence number of their removal, for the change feed.
+    var removedJobs: [(id: String, sequence: UInt64)] = []
+    static let removedJobsKept = 1_000
 
     mutating func orderedJobs() -> [JobRecord] {
         if jobOrder == nil { jobOrder = jobs.keys.sorted() }

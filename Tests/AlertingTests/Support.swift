@@ -2,14 +2,7 @@ import Alerting
 import Events
 import Synchronization
 import Tracking
-
-/// A clock the test moves by hand.
-final class ManualClock: TimeSource {
-    private let current: Mutex<Double>
-    init(_ start: Double) { current = Mutex(start) }
-    func now() -> Double { current.withLock { $0 } }
-    func set(_ time: Double) { current.withLock { $0 = time } }
-}
+@_exported import TestSupport
 
 /// Records what the engine sends, per receiver.
 final class RecordingSink: NotificationSink {

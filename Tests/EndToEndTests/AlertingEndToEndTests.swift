@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -13,7 +14,7 @@ import FoundationNetworking
         let amPort = try freePort()
         let alertmanager = try startAlertmanager(port: amPort, folder: folder)
         defer { kill(alertmanager.processIdentifier, SIGKILL); alertmanager.waitUntilExit() }
-        #expect(try await eventually(seconds: 15) { try await get("http://127.0.0.1:\(amPort)/-/ready").status == 200 })
+        #expect(try await eventually(within: 15) { try await get("http://127.0.0.1:\(amPort)/-/ready").status == 200 })
 
         let config = folder.appendingPathComponent("config.yml")
         try """
@@ -33,7 +34,7 @@ import FoundationNetworking
 
         let started = Date()
         _ = try await exporter.request("POST", "/events", body: #"{"type":"agent_started","job":"etl","agent":"w7","item":"a"}"#)
-        let arrived = try await eventually(seconds: 10) { try await activeAlerts(amPort).contains { $0["agent"] == "w7" } }
+        let arrived = try await eventually(within: 10) { try await activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let detection = Date().timeIntervalSince(started)
         #expect(arrived)
         #expect(detection < 3 + 4, "threshold + 2 s is the goal; measured \(detection) s (bound loose for shared CI machines)")
@@ -50,7 +51,7 @@ import FoundationNetworking
 
         let progressed = Date()
         _ = try await exporter.request("POST", "/events", body: #"{"type":"agent_progress","job":"etl","agent":"w7","progress":0.5}"#)
-        let resolved = try await eventually(seconds: 10) { try await !activeAlerts(amPort).contains { $0["agent"] == "w7" } }
+        let resolved = try await eventually(within: 10) { try await !activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let resolution = Date().timeIntervalSince(progressed)
         #expect(resolved)
         #expect(resolution < 4, "2 s is the goal; measured \(resolution) s (bound loose for shared CI machines)")
@@ -72,7 +73,7 @@ import FoundationNetworking
         #expect(sample(try await exporter.metrics(), "progress_exporter_config_last_reload_successful") == 0)
         try "rules:\n  - kind: agent_lost\n    after: 2h\n".write(to: config, atomically: true, encoding: .utf8)
         kill(exporter.process.processIdentifier, SIGHUP)
-        #expect(try await eventually(seconds: 5) { sample(try await exporter.metrics(), "progress_exporter_config_last_reload_successful") == 1 })
+        #expect(try await eventually(within: 5) { sample(try await exporter.metrics(), "progress_exporter_config_last_reload_successful") == 1 })
 
         let check = Process()
         check.executableURL = try ExporterProcess.binary
@@ -128,28 +129,3 @@ func get(_ url: String) async throws -> (status: Int, body: Data) {
     return ((response as? HTTPURLResponse)?.statusCode ?? -1, data)
 }
 
-/// Polls `condition` every 100 ms until it holds or `seconds` pass; connection errors count as "not yet".
-func eventually(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if (try? await condition()) == true { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return false
-}
-
-/// A port that was free a moment ago (bind to 0, read it, close).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A real Prometheus (Debian's) scrapes the real binary on its demo, with the shipped rules loaded,
@@ -37,8 +38,8 @@ import Testing
             let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
             return ((object?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
         }
-        #expect(try await eventually(seconds: 30) { try await query(#"up{job="progress-exporter"} == 1"#).count == 1 }, "up == 1")
-        #expect(try await eventually(seconds: 30) { try await query("progress_job_progress_ratio").count == 3 })
+        #expect(try await eventually(within: 30) { try await query(#"up{job="progress-exporter"} == 1"#).count == 1 }, "up == 1")
+        #expect(try await eventually(within: 30) { try await query("progress_job_progress_ratio").count == 3 })
         let ratios = try await query("progress_job_progress_ratio").compactMap { $0["metric"] as? [String: String] }
         #expect(ratios.count == 3)
         for labels in ratios {
@@ -48,9 +49,9 @@ import Testing
         }
         let agents = try await query("progress_agent_state").compactMap { $0["metric"] as? [String: String] }
         #expect(!agents.isEmpty && agents.allSatisfy { $0["job_name"]?.hasSuffix("-run1") == true && $0["job"] == "progress-exporter" && $0["agent"] != nil })
-        #expect(try await eventually(seconds: 30) { try await !query("job_name:progress_job_items_processed:rate1m > 0").isEmpty },
+        #expect(try await eventually(within: 30) { try await !query("job_name:progress_job_items_processed:rate1m > 0").isEmpty },
                 "recording rules produce samples")
-        #expect(try await eventually(seconds: 30) {
+        #expect(try await eventually(within: 30) {
             let series = try await query("job_name_outcome:progress_job_items_processed:rate5m").compactMap { $0["metric"] as? [String: String] }
             return !series.isEmpty && series.allSatisfy { $0["job_name"] != nil && $0["job"] == nil }
         }, "job-level recording rules sum by job_name over scrape jobs and instances")

@@ -1,5 +1,6 @@
 import EventSources
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("File tailer: rotation and truncation", .timeLimit(.minutes(1)))

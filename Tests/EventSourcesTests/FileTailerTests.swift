@@ -1,5 +1,6 @@
 import EventSources
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("File tailer: reading and following", .timeLimit(.minutes(1)))
@@ -15,7 +16,10 @@ struct FileTailerTests {
         defer { tailer.stop() }
 
         #expect(await eventually { collector.lines == ["one", "two"] })
-        #expect(collector.origins.allSatisfy { $0 == LineOrigin(source: "file", path: path) })
+        #expect(collector.origins.allSatisfy { $0.source == "file" && $0.path == path })
+        // Each batch says where the file stood after it: past its last complete line.
+        #expect(collector.origins.last?.offset == 8)
+        #expect(collector.origins.last?.inode != nil && collector.origins.last?.device != nil)
         #expect(tailer.stats.linesDelivered == 2)
         #expect(tailer.stats.bytesRead == 8)
     }

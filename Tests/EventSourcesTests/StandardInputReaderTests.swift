@@ -1,5 +1,6 @@
 import EventSources
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Standard input reader", .timeLimit(.minutes(1)))

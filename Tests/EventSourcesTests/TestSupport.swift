@@ -81,17 +81,6 @@ final class Collector: Sendable {
     var ends: [StandardInputReader.End] { state.withLock { $0.ends } }
 }
 
-/// Polls `condition` every 10 ms for up to `timeout`; true as soon as it holds.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// Lets a fast-polling source run a few more cycles, so a duplicate would have had time to show.
 func settle() async {
     try? await Task.sleep(for: .milliseconds(150))

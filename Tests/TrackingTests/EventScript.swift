@@ -1,4 +1,5 @@
 import Events
+@_exported import TestSupport
 
 /// Short constructors so tests read like the event scripts they describe.
 enum E {

@@ -1,17 +1,17 @@
 import Synchronization
 import Tracking
 
-/// Runs a `Simulation` on the store's clock and applies its events to the store every 250 ms.
+/// Runs a `Simulation` on the store's clock and hands its events to the ingestor every 250 ms
+/// (so the shard filter applies to them as to any other source).
 final class DemoSource: Sendable {
     private let loop: UpkeepLoop
 
-    init(options: DemoOptions, store: ProgressStore, afterApply: @escaping @Sendable () -> Void) {
+    init(options: DemoOptions, ingestor: Ingestor) {
         let simulation = Mutex(Simulation(options: options))
         loop = UpkeepLoop(interval: 0.25) {
-            let now = store.now
+            let now = ingestor.store.now
             let events = simulation.withLock { $0.advance(to: now) }
-            store.apply(events, source: "demo")
-            if !events.isEmpty { afterApply() }
+            ingestor.ingestEvents(events, source: "demo")
         }
     }
 

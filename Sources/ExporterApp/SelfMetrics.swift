@@ -1,0 +1,61 @@
+import EventSources
+import Exposition
+
+/// A part of the exporter that reports on itself at /metrics (`progress_exporter_*`). The exporter
+/// keeps one list of them; a scrape asks each in turn.
+protocol SelfMetricsCollector: Sendable {
+    func collect(into writer: inout ExpositionWriter)
+}
+
+extension AlertingService: SelfMetricsCollector {}
+
+/// The followed files' and standard input's own counters: bytes and lines read, rotations,
+/// truncations, read errors, offsets-file errors (an unwritable offsets file shows here).
+struct EventSourceMetrics: SelfMetricsCollector {
+    let tailer: FileTailer?
+    let stdinReader: StandardInputReader?
+
+    static let bytes = MetricFamily("progress_exporter_source_bytes_read_total", .counter, help: "Bytes read by an event source, skipped over-long lines included.")
+    static let lines = MetricFamily("progress_exporter_source_lines_total", .counter, help: "Complete lines an event source delivered.")
+    static let rotations = MetricFamily("progress_exporter_source_file_rotations_total", .counter, help: "Followed files replaced by a new file at the same path.")
+    static let truncations = MetricFamily("progress_exporter_source_file_truncations_total", .counter, help: "Followed files that shrank or were rewritten, so reading restarted at their start.")
+    static let readErrors = MetricFamily("progress_exporter_source_read_errors_total", .counter, help: "Failed reads of an event source; a file is reopened on the next poll.")
+    static let partialLines = MetricFamily("progress_exporter_source_partial_lines_dropped_total", .counter, help: "Unterminated last lines dropped because their file was rotated away or truncated.")
+    static let offsetsErrors = MetricFamily("progress_exporter_source_offsets_file_errors_total", .counter, help: "Failed loads or saves of --events.offsets-file.")
+    static let followed = MetricFamily("progress_exporter_source_followed_files", .gauge, help: "Files followed right now.")
+
+    func collect(into w: inout ExpositionWriter) {
+        let all = [tailer?.stats, stdinReader?.stats].compactMap { $0 }
+        guard !all.isEmpty else { return }
+        func each(_ family: MetricFamily, _ value: (EventSourceStats) -> Double) {
+            w.family(family)
+            for stats in all { w.sample(family, LabelSet([("source", stats.source)]), .empty, value(stats)) }
+        }
+        each(Self.bytes) { Double($0.bytesRead) }
+        each(Self.lines) { Double($0.linesDelivered) }
+        each(Self.readErrors) { Double($0.readErrors) }
+        each(Self.partialLines) { Double($0.partialLinesDropped) }
+        guard let file = tailer?.stats else { return }
+        for (family, value) in [(Self.rotations, file.rotations), (Self.truncations, file.truncations), (Self.offsetsErrors, file.offsetFileErrors)] {
+            w.family(family)
+            w.sample(family, .empty, .empty, Double(value))
+        }
+        w.family(Self.followed)
+        w.sample(Self.followed, .empty, .empty, Double(file.followedFiles))
+    }
+}
+
+/// libmicrohttpd's refusals that the server counts.
+struct HTTPServerMetrics: SelfMetricsCollector {
+    let server: @Sendable () -> HTTPServerCounts
+
+    struct HTTPServerCounts { var oversizedBodies: UInt64 }
+
+    static let oversizedBodies = MetricFamily(
+        "progress_exporter_http_oversized_bodies_total", .counter, help: "POST bodies refused with 413 for being over --web.max-body-bytes.")
+
+    func collect(into w: inout ExpositionWriter) {
+        w.family(Self.oversizedBodies)
+        w.sample(Self.oversizedBodies, .empty, .empty, Double(server().oversizedBodies))
+    }
+}
