@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "ExporterApp",
-            dependencies: ["MicroHTTP", "HTTPCompression", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
+            dependencies: ["MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
         ),
         .executableTarget(
             name: "progress-exporter",

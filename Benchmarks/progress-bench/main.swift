@@ -1,5 +1,5 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
-// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|all]
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all]
 import Alerting
 import Events
 import ExporterApp
@@ -184,3 +184,4 @@ if which == "ingest" || which == "all" { benchIngest() }
 if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }
 if which == "etc" || which == "all" { benchETC() }
+if which == "storage" || which == "all" { benchStorage() }

@@ -35,7 +35,7 @@ struct JobAgent: Hashable, Sendable {
 
 /// Evaluates the rules against the store, keeps every alert's state and sends what changed to the sink.
 public final class AlertEngine: Sendable {
-    private struct State {
+    struct State {
         var setup: AlertingSetup
         var evaluator: RuleEvaluator
         var machine = AlertStateMachine()
@@ -46,7 +46,7 @@ public final class AlertEngine: Sendable {
 
     private let store: ProgressStore
     private let sink: any NotificationSink
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     public init(store: ProgressStore, setup: AlertingSetup, sink: any NotificationSink) {
         self.store = store

@@ -46,6 +46,7 @@ final class FileFollower {
 
     init(
         patterns: [String], maxLineBytes: Int, offsetsFile: String?, resumeFromOffsets: Bool = true,
+        resumeAt: [FileResumePoint] = [],
         onLines: @escaping LineBatchHandler, onOversizedLine: @escaping OversizedLineHandler,
         stats: SharedStats, board: PatternBoard, stop: StopSignal
     ) {
@@ -60,6 +61,10 @@ final class FileFollower {
         buffer = .allocate(byteCount: Self.readSize, alignment: 16)
         everOpened = Array(repeating: false, count: patterns.count)
         openErrors = Array(repeating: nil, count: patterns.count)
+        for seed in resumeAt {
+            let fingerprint = seed.fingerprintLength > 0 ? Fingerprint(length: seed.fingerprintLength, hash: seed.fingerprintHash) : nil
+            resumePoints[FileIdentity(device: seed.device, inode: seed.inode)] = (ResumePoint(path: seed.path, offset: seed.offset, fingerprint: fingerprint), nil)
+        }
         do {
             for (identity, point) in try (resumeFromOffsets ? offsetStore?.load() : nil) ?? [:] {
                 resumePoints[identity] = (point, nil)
@@ -273,10 +278,13 @@ final class FileFollower {
             total += Int64(count)
             let chunk = UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count)
             let output = file.splitter.split(chunk)
+            file.refreshFingerprint()
             var position = origin
             position.device = file.identity.device
             position.inode = file.identity.inode
             position.offset = file.committedOffset
+            position.fingerprintLength = file.fingerprint?.length ?? 0
+            position.fingerprintHash = file.fingerprint?.hash ?? 0
             deliver(output, bytes: count, origin: position)
             // A short read is the end of the file for now; no need to ask again.
             if count < buffer.count { break }

@@ -26,6 +26,7 @@ public final class FileTailer: Sendable {
         var offsetsFile: String?
         var offsetsSaveInterval: Duration
         var resumeFromOffsets: Bool
+        var resumeAt: [FileResumePoint]
     }
 
     /// - Parameters:
@@ -37,6 +38,8 @@ public final class FileTailer: Sendable {
     ///   - offsetsSaveInterval: how often the offsets file is written when something moved; also on stop.
     ///   - resumeFromOffsets: whether the offsets file's points are read at start; false reads every file
     ///     from its start and only writes the file (the state those offsets belong to is gone).
+    ///   - resumeAt: positions restored with the exporter's state: each file that is still the same
+    ///     (identity, size and first bytes) continues there; others are read from their start.
     public init(
         patterns: [String],
         maxLineBytes: Int = 1 << 20,
@@ -45,6 +48,7 @@ public final class FileTailer: Sendable {
         offsetsFile: String? = nil,
         offsetsSaveInterval: Duration = .seconds(5),
         resumeFromOffsets: Bool = true,
+        resumeAt: [FileResumePoint] = [],
         onLines: @escaping LineBatchHandler,
         onOversizedLine: @escaping OversizedLineHandler
     ) {
@@ -52,7 +56,8 @@ public final class FileTailer: Sendable {
         self.patterns = patterns
         settings = Settings(
             maxLineBytes: maxLineBytes, pollInterval: pollInterval, rescanInterval: rescanInterval,
-            offsetsFile: offsetsFile, offsetsSaveInterval: offsetsSaveInterval, resumeFromOffsets: resumeFromOffsets
+            offsetsFile: offsetsFile, offsetsSaveInterval: offsetsSaveInterval, resumeFromOffsets: resumeFromOffsets,
+            resumeAt: resumeAt
         )
         self.onLines = onLines
         self.onOversizedLine = onOversizedLine
@@ -74,7 +79,7 @@ public final class FileTailer: Sendable {
         let stop = lifecycle.stop
         lifecycle.start {
             let follower = FileFollower(
-                patterns: patterns, maxLineBytes: settings.maxLineBytes, offsetsFile: settings.offsetsFile, resumeFromOffsets: settings.resumeFromOffsets,
+                patterns: patterns, maxLineBytes: settings.maxLineBytes, offsetsFile: settings.offsetsFile, resumeFromOffsets: settings.resumeFromOffsets, resumeAt: settings.resumeAt,
                 onLines: onLines, onOversizedLine: onOversizedLine, stats: stats, board: board, stop: stop
             )
             Self.run(follower, settings: settings, stop: stop)

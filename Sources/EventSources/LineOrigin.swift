@@ -14,6 +14,10 @@ public struct LineOrigin: Sendable, Hashable {
     public var device: UInt64?
     public var inode: UInt64?
     public var offset: Int64?
+    /// A hash of the file's first bytes (up to 1 KiB) and how many it covers: a later start can
+    /// check that the file at this identity is still the one read (inode numbers are reused).
+    public var fingerprintLength: Int?
+    public var fingerprintHash: UInt64?
 
     public init(source: String, path: String? = nil, device: UInt64? = nil, inode: UInt64? = nil, offset: Int64? = nil) {
         self.source = source
@@ -21,6 +25,26 @@ public struct LineOrigin: Sendable, Hashable {
         self.device = device
         self.inode = inode
         self.offset = offset
+    }
+}
+
+/// Where to continue reading a followed file after a restart: the position recorded with the
+/// state that was restored (see `FileTailer`'s `resumeAt`).
+public struct FileResumePoint: Sendable, Hashable {
+    public var path: String
+    public var device: UInt64
+    public var inode: UInt64
+    public var offset: Int64
+    public var fingerprintLength: Int
+    public var fingerprintHash: UInt64
+
+    public init(path: String, device: UInt64, inode: UInt64, offset: Int64, fingerprintLength: Int, fingerprintHash: UInt64) {
+        self.path = path
+        self.device = device
+        self.inode = inode
+        self.offset = offset
+        self.fingerprintLength = fingerprintLength
+        self.fingerprintHash = fingerprintHash
     }
 }
 

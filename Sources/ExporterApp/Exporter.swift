@@ -40,11 +40,24 @@ public final class Exporter: Sendable {
             }
         }
         let onOversized: OversizedLineHandler = { origin, _ in ingestor.recordOversizedLine(source: origin.source) }
-        // Offsets only mean something beside the state they were reached with: without that state
-        // (nothing restored), resuming mid-file would start a running job from an empty record and
-        // lose its planned total and counts. So the files are read from their start again.
+        // The state comes back before any source opens or HTTP answers.
+        var snapshotter: Snapshotter?
+        var restored: Snapshotter.Restored?
+        if let path = options.storagePath {
+            let storage = try Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock)
+            restored = storage.restore()
+            snapshotter = storage
+        }
+        // Followed files continue where the restored state says they were. Offsets alone mean
+        // nothing without the state they were reached with: resuming mid-file into an empty state
+        // would lose running jobs' planned totals and counts, so without one files are read from
+        // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        if options.offsetsFile != nil && !filePatterns.isEmpty && !resumeFromOffsets {
+        let resumeAt = (restored?.positions ?? []).map {
+            FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
+                            fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
+        }
+        if options.offsetsFile != nil && !filePatterns.isEmpty && restored == nil {
             Log.warn("followed files are read from their start: no saved state to resume with", [
                 "offsets_file": options.offsetsFile ?? "",
                 "reason": "offsets without the state they belong to would lose the counts and planned totals of running jobs",
@@ -52,7 +65,7 @@ public final class Exporter: Sendable {
         }
         tailer = filePatterns.isEmpty ? nil : FileTailer(
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
-            offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets,
+            offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets, resumeAt: resumeAt,
             onLines: onLines, onOversizedLine: onOversized)
         let stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
             maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
@@ -64,7 +77,7 @@ public final class Exporter: Sendable {
         // The server is made after its routes; the metrics read its refusal count through this.
         let serverForMetrics = Mutex<HTTPServer?>(nil)
         // Every part's self-metrics, in one list.
-        let selfMetrics: [any SelfMetricsCollector] = [
+        let selfMetrics: [any SelfMetricsCollector] = [snapshotter].compactMap { $0 } + [
             alerting,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
@@ -103,7 +116,10 @@ public final class Exporter: Sendable {
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 
-        var services: [any Service] = [ClosureService("events", start: { readiness.set("events", problem: "event sources are opening") }, stop: {})]
+        // The snapshotter starts first and so stops last: its final snapshot holds everything the
+        // sources and HTTP applied before they stopped.
+        var services: [any Service] = [snapshotter].compactMap { $0 }
+        services.append(ClosureService("events", start: { readiness.set("events", problem: "event sources are opening") }, stop: {}))
         if let tailer {
             services.append(ClosureService("events.file", start: {
                 readiness.set("events.file", problem: "not started")
@@ -171,7 +187,9 @@ public final class Exporter: Sendable {
     /// Where a followed file stood after a batch; nil for streams.
     static func position(of origin: LineOrigin) -> SourcePosition? {
         guard let path = origin.path, let device = origin.device, let inode = origin.inode, let offset = origin.offset else { return nil }
-        return SourcePosition(source: origin.source, path: path, device: device, inode: inode, offset: offset)
+        return SourcePosition(
+            source: origin.source, path: path, device: device, inode: inode, offset: offset,
+            fingerprintLength: origin.fingerprintLength ?? 0, fingerprintHash: origin.fingerprintHash ?? 0)
     }
 
     /// A prodigy run is keyed by its folder: `<repo>/<run id>` of `<home>/<repo>/<run id>/events-*.jsonl`.

@@ -24,6 +24,10 @@ public struct ExporterOptions: Sendable {
     public var eventFormat = EventFormat.native
     /// Where the tailer keeps the read offsets of followed files, to resume after a restart.
     public var offsetsFile: String?
+    /// `--storage.path`: where snapshots of the state are kept; nil keeps state in memory only.
+    public var storagePath: String?
+    /// `--storage.snapshot-interval`, seconds.
+    public var snapshotInterval: Double = 10
     /// Run an in-process simulation as an event source.
     public var demo: DemoOptions?
     /// `--config.file`: alerting rules, receivers and routes; nil runs the built-in rules with the log receiver.

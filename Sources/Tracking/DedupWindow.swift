@@ -2,8 +2,8 @@ import DequeModule
 
 /// Event ids seen recently, so a re-sent event is applied once.
 struct DedupWindow {
-    private var seen: Set<String> = []
-    private var order: Deque<(id: String, time: Double)> = []
+    fileprivate var seen: Set<String> = []
+    fileprivate var order: Deque<(id: String, time: Double)> = []
 
     /// Records `id` at `time`; false when it was already seen within the window.
     mutating func insert(_ id: String, at time: Double, window: Double, capacity: Int) -> Bool {
@@ -14,5 +14,21 @@ struct DedupWindow {
         guard seen.insert(id).inserted else { return false }
         order.append((id, time))
         return true
+    }
+}
+
+extension DedupWindow {
+    func encode(into w: inout BinaryWriter) {
+        w.array(order) { w, entry in
+            w.string(entry.id)
+            w.double(entry.time)
+        }
+    }
+
+    static func decode(from r: inout BinaryReader) throws(BinaryReadError) -> DedupWindow {
+        var window = DedupWindow()
+        let entries = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (id: try r.string(), time: try r.double()) }
+        for entry in entries where window.seen.insert(entry.id).inserted { window.order.append(entry) }
+        return window
     }
 }

@@ -2,8 +2,8 @@
 /// ETC's end-of-job model reads. 8 KiB a job.
 struct DurationSample {
     static let capacity = 1024
-    private var ring: [Double] = []
-    private var next = 0
+    fileprivate(set) var ring: [Double] = []
+    fileprivate(set) var next = 0
 
     mutating func add(_ seconds: Double) {
         if ring.count < Self.capacity {
@@ -59,5 +59,22 @@ struct SortedDurations {
         guard !values.isEmpty else { return 0 }
         let k = firstAbove(x)
         return (suffix[k] - x * Double(values.count - k)) / Double(values.count)
+    }
+}
+
+extension DurationSample {
+    func encode(into w: inout BinaryWriter) {
+        w.doubles(ring)
+        w.int(next)
+    }
+
+    static func decode(from r: inout BinaryReader) throws(BinaryReadError) -> DurationSample {
+        var sample = DurationSample()
+        sample.ring = try r.doubles()
+        sample.next = try r.int()
+        guard sample.ring.count <= capacity, sample.next >= 0, sample.next < max(1, capacity) else {
+            throw BinaryReadError("duration sample out of shape")
+        }
+        return sample
     }
 }

@@ -2,9 +2,9 @@
 /// so out-of-order events land in their own bucket and memory never grows with the event rate.
 public struct RollingCounter: Sendable {
     public let bucketSeconds: Double
-    private var buckets: [UInt32]
+    fileprivate var buckets: [UInt32]
     /// Absolute index (time / bucketSeconds) of the newest bucket held; nil before the first event.
-    private var head: Int64?
+    fileprivate var head: Int64?
 
     public init(bucketSeconds: Double, span: Double) {
         precondition(bucketSeconds > 0 && span >= bucketSeconds)
@@ -85,5 +85,21 @@ extension RollingCounter {
         guard count > 0 else { return 0 }
         let span = max(1, now - max(windowStart, since))
         return Double(count) / span
+    }
+}
+
+extension RollingCounter {
+    /// Writes the ring and its head, for snapshots.
+    func encode(into w: inout BinaryWriter) {
+        w.numbers(buckets)
+        w.optional(head) { $0.i64($1) }
+    }
+
+    /// Reads what `encode` wrote into a counter of the same shape; the bucket count must match.
+    mutating func decode(from r: inout BinaryReader) throws(BinaryReadError) {
+        let read: [UInt32] = try r.numbers()
+        guard read.count == buckets.count else { throw BinaryReadError("rolling window of \(read.count) buckets, expected \(buckets.count)") }
+        buckets = read
+        head = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
     }
 }

@@ -32,6 +32,10 @@ struct Serve: ParsableCommand {
     var eventFormat = "native"
     @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, to resume after a restart.")
     var offsetsFile: String?
+    @Option(name: .customLong("storage.path"), help: "Folder for snapshots of the state (jobs, agents, alerts, followed files' positions), restored at start. Without it, state lives in memory only.")
+    var storagePath: String?
+    @Option(name: .customLong("storage.snapshot-interval"), help: "How often a snapshot is written (also on SIGTERM/SIGINT).")
+    var snapshotInterval = DurationArgument(seconds: 10)
     @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
     var maxLineBytes = 1 << 20
     @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
@@ -108,6 +112,9 @@ struct Serve: ParsableCommand {
         o.eventFiles = eventFiles
         o.eventFormat = ExporterOptions.EventFormat(rawValue: eventFormat) ?? .native
         o.offsetsFile = offsetsFile
+        o.storagePath = storagePath
+        guard snapshotInterval.seconds >= 1 else { throw ValidationError("--storage.snapshot-interval: at least 1s") }
+        o.snapshotInterval = snapshotInterval.seconds
         o.decoderLimits.maxLineBytes = maxLineBytes
         o.decoderLimits.maxIdBytes = maxIDBytes
         o.store.dedupWindow = dedupWindow.seconds
@@ -151,7 +158,7 @@ struct Serve: ParsableCommand {
         do {
             exporter = try Exporter(options: options)
         } catch {
-            Log.error("could not load the configuration", ["err": "\(error)"])
+            Log.error("could not start", ["err": "\(error)"])
             throw ExitCode.failure
         }
         do {

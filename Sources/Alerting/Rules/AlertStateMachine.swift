@@ -26,6 +26,12 @@ public struct AlertStateMachine: Sendable {
 
     public init() {}
 
+    /// A machine that continues from alerts restored from a snapshot: firing ones stay firing with
+    /// their `activeAt`, so they are not announced again.
+    init(restoring alerts: [Active]) {
+        for alert in alerts { active[alert.condition.key] = alert }
+    }
+
     /// Applies the conditions that hold at `now`; returns the alerts that fired and resolved.
     public mutating func update(holding conditions: [AlertCondition], now: Double) -> [Transition] {
         var transitions: [Transition] = []

@@ -1,0 +1,190 @@
+import Events
+
+/// The store's state as bytes, for `--storage.path`: every job and agent with their counters,
+/// rolling windows and item accounting, the ingest counters, the de-duplication ids, the sequence
+/// number and the followed files' positions. Taken under the store's lock in one pass, so the
+/// state and the positions belong to the same sequence number; restored all at once or not at all.
+extension ProgressStore {
+    /// The encoding's own version; `SnapshotFile` carries the file format's.
+    public static let snapshotEncodingVersion: UInt32 = 1
+
+    /// Encodes the whole state; returns its sequence number and the bytes.
+    public func snapshot() -> (sequence: UInt64, bytes: [UInt8]) {
+        state.withLock { state in
+            var w = BinaryWriter(reserving: 1 << 16 + state.trackedAgents * 480)
+            w.u32(Self.snapshotEncodingVersion)
+            w.u64(state.sequence)
+            w.array(state.positions.values.sorted { $0.key < $1.key }) { w, p in
+                w.string(p.source); w.string(p.path); w.u64(p.device); w.u64(p.inode); w.i64(p.offset)
+                w.int(p.fingerprintLength); w.u64(p.fingerprintHash)
+            }
+            Self.encode(state.stats, into: &w)
+            state.dedup.encode(into: &w)
+            w.array(state.jobs.keys.sorted()) { w, id in Self.encode(state.jobs[id]!, into: &w) }
+            return (state.sequence, w.bytes)
+        }
+    }
+
+    /// Replaces the whole state with a snapshot's; on any error the store is left as it was.
+    public func restore(from bytes: [UInt8]) throws(BinaryReadError) {
+        var r = BinaryReader(bytes)
+        let version = try r.u32()
+        guard version == Self.snapshotEncodingVersion else {
+            throw BinaryReadError("state encoding version \(version); this exporter reads \(Self.snapshotEncodingVersion)")
+        }
+        var restored = StoreState()
+        restored.sequence = try r.u64()
+        let positions = try r.array(minimumSize: 40) { (r: inout BinaryReader) throws(BinaryReadError) in
+            SourcePosition(source: try r.string(), path: try r.string(), device: try r.u64(), inode: try r.u64(), offset: try r.i64(),
+                           fingerprintLength: try r.int(), fingerprintHash: try r.u64())
+        }
+        for p in positions { restored.positions[p.key] = p }
+        restored.stats = try Self.decodeStats(from: &r)
+        restored.dedup = try DedupWindow.decode(from: &r)
+        let jobs = try r.array(minimumSize: 16) { (r: inout BinaryReader) throws(BinaryReadError) in try Self.decodeJob(from: &r) }
+        for job in jobs {
+            guard restored.jobs[job.id] == nil else { throw BinaryReadError("job \(job.id) appears twice") }
+            restored.jobs[job.id] = job
+            restored.trackedAgents += job.agents.count
+        }
+        guard r.remaining == 0 else { throw BinaryReadError("\(r.remaining) bytes after the state") }
+        state.withLock { $0 = restored }
+    }
+
+    private static func encode(_ stats: IngestStats, into w: inout BinaryWriter) {
+        for map in [stats.received, stats.rejected, stats.ignored] {
+            w.array(map.sorted { $0.key < $1.key }) { w, e in w.string(e.key); w.u64(e.value) }
+        }
+        w.array(stats.lastEventTime.sorted { $0.key < $1.key }) { w, e in w.string(e.key); w.double(e.value) }
+        w.u64(stats.duplicates)
+        w.u64(stats.untrackedAgentEvents)
+    }
+
+    private static func decodeStats(from r: inout BinaryReader) throws(BinaryReadError) -> IngestStats {
+        var stats = IngestStats()
+        func counts(_ r: inout BinaryReader) throws(BinaryReadError) -> [String: UInt64] {
+            let pairs = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (try r.string(), try r.u64()) }
+            return Dictionary(pairs, uniquingKeysWith: { $1 })
+        }
+        stats.received = try counts(&r)
+        stats.rejected = try counts(&r)
+        stats.ignored = try counts(&r)
+        let times = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (try r.string(), try r.double()) }
+        stats.lastEventTime = Dictionary(times, uniquingKeysWith: { $1 })
+        stats.duplicates = try r.u64()
+        stats.untrackedAgentEvents = try r.u64()
+        return stats
+    }
+
+    private static func encode(_ job: JobRecord, into w: inout BinaryWriter) {
+        w.string(job.id)
+        w.string(job.status.rawValue)
+        w.double(job.statusTime)
+        w.optional(job.error) { $0.string($1) }
+        w.optional(job.startTime) { $0.double($1) }
+        w.double(job.firstEventTime)
+        w.double(job.lastEventTime)
+        w.optional(job.endTime) { $0.double($1) }
+        w.optional(job.deadline) { $0.double($1) }
+        w.optional(job.totalItems) { $0.i64($1) }
+        w.i64(job.addedItems)
+        for v in [job.finished, job.completed, job.failed, job.deadLettered, job.retries] { w.u64(v) }
+        w.numbers(Array(job.finishedItemHashes))
+        job.finishedWindow.encode(into: &w)
+        job.completedWindow.encode(into: &w)
+        job.failedWindow.encode(into: &w)
+        w.numbers(job.durationCounts)
+        w.double(job.durationSum)
+        job.recentDurations.encode(into: &w)
+        w.u64(job.changedAt)
+        w.array(job.agents) { w, agent in encode(agent, into: &w) }
+    }
+
+    private static func decodeJob(from r: inout BinaryReader) throws(BinaryReadError) -> JobRecord {
+        let id = try r.string()
+        let statusText = try r.string()
+        guard let status = JobStatus(rawValue: statusText) else { throw BinaryReadError("unknown job status \(statusText)") }
+        let statusTime = try r.double()
+        let job = JobRecord(id: id, time: statusTime)
+        job.status = status
+        job.statusTime = statusTime
+        job.error = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
+        job.startTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        job.firstEventTime = try r.double()
+        job.lastEventTime = try r.double()
+        job.endTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        job.deadline = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        job.totalItems = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
+        job.addedItems = try r.i64()
+        job.finished = try r.u64()
+        job.completed = try r.u64()
+        job.failed = try r.u64()
+        job.deadLettered = try r.u64()
+        job.retries = try r.u64()
+        job.finishedItemHashes = Set(try r.numbers(UInt64.self))
+        try job.finishedWindow.decode(from: &r)
+        try job.completedWindow.decode(from: &r)
+        try job.failedWindow.decode(from: &r)
+        let counts: [UInt64] = try r.numbers()
+        guard counts.count == job.durationCounts.count else { throw BinaryReadError("histogram of \(counts.count) buckets, expected \(job.durationCounts.count)") }
+        job.durationCounts = counts
+        job.durationSum = try r.double()
+        job.recentDurations = try DurationSample.decode(from: &r)
+        job.changedAt = try r.u64()
+        job.agents = try r.array(minimumSize: 32) { (r: inout BinaryReader) throws(BinaryReadError) in try decodeAgent(from: &r, of: job) }
+        for (index, agent) in job.agents.enumerated() {
+            guard job.agentIndex.updateValue(index, forKey: agent.id) == nil else { throw BinaryReadError("agent \(agent.id) of \(id) appears twice") }
+            job.agentsByState[agent.state.ordinal] += 1
+            if agent.holdsItem { job.itemsInFlight += 1 }
+        }
+        return job
+    }
+
+    private static func encode(_ agent: AgentRecord, into w: inout BinaryWriter) {
+        w.string(agent.id)
+        w.string(agent.state.rawValue)
+        w.double(agent.stateTime)
+        w.optional(agent.currentItem) { $0.string($1) }
+        w.optional(agent.itemStartTime) { $0.double($1) }
+        w.optional(agent.step) { $0.string($1) }
+        w.optional(agent.stepsCompleted) { $0.i64($1) }
+        w.optional(agent.totalSteps) { $0.i64($1) }
+        w.optional(agent.progressRatio) { $0.double($1) }
+        for v in [agent.completed, agent.failed, agent.deadLettered, agent.retries] { w.u64(v) }
+        w.u32(agent.consecutiveFailures)
+        w.double(agent.firstSeen)
+        w.double(agent.lastSeen)
+        w.optional(agent.lastProgress) { $0.double($1) }
+        agent.finishedItems.encode(into: &w)
+        agent.completedAttempts.encode(into: &w)
+        agent.failedAttempts.encode(into: &w)
+        w.u64(agent.changedAt)
+    }
+
+    private static func decodeAgent(from r: inout BinaryReader, of job: JobRecord) throws(BinaryReadError) -> AgentRecord {
+        let id = try r.string()
+        let stateText = try r.string()
+        guard let state = AgentState(rawValue: stateText) else { throw BinaryReadError("unknown agent state \(stateText)") }
+        let stateTime = try r.double()
+        let agent = AgentRecord(id: id, jobLabels: job.labels, sampleHash: StableHash.of(job.id, id), state: state, time: stateTime)
+        agent.currentItem = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
+        agent.itemStartTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        agent.step = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
+        agent.stepsCompleted = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
+        agent.totalSteps = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
+        agent.progressRatio = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        agent.completed = try r.u64()
+        agent.failed = try r.u64()
+        agent.deadLettered = try r.u64()
+        agent.retries = try r.u64()
+        agent.consecutiveFailures = try r.u32()
+        agent.firstSeen = try r.double()
+        agent.lastSeen = try r.double()
+        agent.lastProgress = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        try agent.finishedItems.decode(from: &r)
+        try agent.completedAttempts.decode(from: &r)
+        try agent.failedAttempts.decode(from: &r)
+        agent.changedAt = try r.u64()
+        return agent
+    }
+}
