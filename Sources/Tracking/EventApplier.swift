@@ -24,7 +24,10 @@ struct EventApplier {
             state.stats.duplicates += 1
             return nil
         }
-        let job = register(job: event.job, at: time, in: &state)
+        guard let job = register(job: event.job, at: time, in: &state) else {
+            state.stats.untrackedJobEvents += 1
+            return nil
+        }
         job.changedAt = sequence
         job.firstEventTime = min(job.firstEventTime, time)
         job.lastEventTime = max(job.lastEventTime, time)
@@ -114,12 +117,14 @@ struct EventApplier {
         return time > now + options.maxFutureSkew ? now : time
     }
 
-    private mutating func register(job id: String, at time: Double, in state: inout StoreState) -> JobRecord {
+    /// Finds or registers the job; nil past `--jobs.max-tracked`.
+    private mutating func register(job id: String, at time: Double, in state: inout StoreState) -> JobRecord? {
         if let lastJob, lastJob.id == id { return lastJob }
         if let job = state.jobs[id] {
             lastJob = job
             return job
         }
+        guard state.jobs.count < options.maxTrackedJobs else { return nil }
         let job = JobRecord(id: id, time: time)
         state.jobs[id] = job
         state.jobOrder = nil

@@ -6,6 +6,7 @@ struct IngestStats {
     var lastEventTime: [String: Double] = [:]
     var duplicates: UInt64 = 0
     var untrackedAgentEvents: UInt64 = 0
+    var untrackedJobEvents: UInt64 = 0
 
     /// Distinct `kind` label values of ignored events before the rest count as `other`.
     static let maxIgnoredKinds = 64

@@ -45,6 +45,7 @@ enum ProgressMetrics {
     static let rejected = MetricFamily("progress_exporter_events_rejected_total", .counter, help: "Event lines rejected, by reason.")
     static let ignored = MetricFamily("progress_exporter_events_ignored_total", .counter, help: "Known foreign events that carry no progress, by kind.")
     static let duplicates = MetricFamily("progress_exporter_events_duplicate_total", .counter, help: "Events ignored because their id was seen within the de-duplication window.")
+    static let untrackedJobs = MetricFamily("progress_exporter_untracked_job_events_total", .counter, help: "Events of new jobs dropped because --jobs.max-tracked jobs are tracked.")
     static let untracked = MetricFamily("progress_exporter_untracked_agent_events_total", .counter, help: "Events of agents not tracked because --agents.max-tracked was reached.")
     static let lastEvent = MetricFamily("progress_exporter_last_event_timestamp_seconds", .gauge, help: "Unix time of the newest event from each source.")
     static let trackedJobs = MetricFamily("progress_exporter_tracked_jobs", .gauge, help: "Jobs held in memory.")

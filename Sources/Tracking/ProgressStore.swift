@@ -50,7 +50,8 @@ public final class ProgressStore: Sendable {
         state.withLock { state in
             var expiredJobs: [String] = []
             for job in state.jobs.values {
-                if job.status.hasEnded, let end = job.endTime, now - end > options.jobRetention {
+                let ended = job.status.hasEnded && job.endTime.map { now - $0 > options.jobRetention } == true
+                if ended || now - job.lastEventTime > options.silentJobRetention {
                     expiredJobs.append(job.id)
                 } else {
                     state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)

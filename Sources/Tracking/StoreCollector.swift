@@ -143,6 +143,8 @@ extension ProgressStore {
         w.sample(M.duplicates, .empty, .empty, Double(stats.duplicates))
         w.family(M.untracked)
         w.sample(M.untracked, .empty, .empty, Double(stats.untrackedAgentEvents))
+        w.family(M.untrackedJobs)
+        w.sample(M.untrackedJobs, .empty, .empty, Double(stats.untrackedJobEvents))
         w.family(M.lastEvent)
         for source in stats.lastEventTime.keys.sorted() {
             w.sample(M.lastEvent, LabelSet([("source", source)]), .empty, stats.lastEventTime[source]!)

@@ -58,6 +58,7 @@ extension ProgressStore {
         w.array(stats.lastEventTime.sorted { $0.key < $1.key }) { w, e in w.string(e.key); w.double(e.value) }
         w.u64(stats.duplicates)
         w.u64(stats.untrackedAgentEvents)
+        w.u64(stats.untrackedJobEvents)
     }
 
     private static func decodeStats(from r: inout BinaryReader) throws(BinaryReadError) -> IngestStats {
@@ -73,6 +74,7 @@ extension ProgressStore {
         stats.lastEventTime = Dictionary(times, uniquingKeysWith: { $1 })
         stats.duplicates = try r.u64()
         stats.untrackedAgentEvents = try r.u64()
+        stats.untrackedJobEvents = try r.u64()
         return stats
     }
 

@@ -55,6 +55,10 @@ struct Serve: ParsableCommand {
     var agentRetention = DurationArgument(seconds: 3600)
     @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended.")
     var jobRetention = DurationArgument(seconds: 3600)
+    @Option(name: .customLong("jobs.silent-retention"), help: "A job of any status with no event for this long is forgotten, so abandoned jobs do not hold memory.")
+    var silentJobRetention = DurationArgument(seconds: 86_400)
+    @Option(name: .customLong("jobs.max-tracked"), help: "Jobs tracked at all; events of further jobs are dropped and counted (progress_exporter_untracked_job_events_total).")
+    var maxTrackedJobs = 10_000
 
     @Option(name: .customLong("shard.index"), help: "This exporter's shard, 0 to --shard.count - 1: it keeps the jobs whose id hashes to it (FNV-1a 64 of the UTF-8 id, modulo the count) and ignores the rest.")
     var shardIndex: Int?
@@ -139,6 +143,9 @@ struct Serve: ParsableCommand {
         }
         o.store.agentRetention = agentRetention.seconds
         o.store.jobRetention = jobRetention.seconds
+        o.store.silentJobRetention = silentJobRetention.seconds
+        guard maxTrackedJobs >= 1 else { throw ValidationError("--jobs.max-tracked: at least 1") }
+        o.store.maxTrackedJobs = maxTrackedJobs
         o.shard = try shard()
         if demo {
             var d = DemoOptions()
