@@ -5,6 +5,8 @@ import MicroHTTP
 struct EventsEndpoint: Sendable {
     let ingestor: Ingestor
     let bearerToken: BearerToken?
+    /// With `--storage.journal`: applied bodies are made durable before their 202.
+    var journal: Journal? = nil
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if let bearerToken, !bearerToken.isPresented(in: request.header("authorization")) {
@@ -16,6 +18,14 @@ struct EventsEndpoint: Sendable {
         if outcome.accepted == 0 && outcome.ignored == 0 {
             let why = outcome.rejected == 0 ? "the body holds no event" : "no line of the body could be read"
             return .json(Self.summary(outcome, error: why), status: 400)
+        }
+        if let journal, outcome.accepted > 0 {
+            do {
+                try journal.append(sequence: outcome.sequence, source: "http", body: request.body)
+            } catch {
+                Log.error("events applied but not made durable", ["err": error.description])
+                return .json(Self.summary(outcome, error: "the events were applied but could not be made durable (\(error.description)); send them again (events with an id are not counted twice)"), status: 503)
+            }
         }
         return .json(Self.summary(outcome, error: nil), status: 202)
     }

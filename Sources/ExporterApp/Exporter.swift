@@ -43,10 +43,24 @@ public final class Exporter: Sendable {
         // The state comes back before any source opens or HTTP answers.
         var snapshotter: Snapshotter?
         var restored: Snapshotter.Restored?
+        var journal: Journal?
         if let path = options.storagePath {
-            let storage = try Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock)
+            try Snapshotter.prepare(path)
+            if options.journal {
+                journal = try Journal(folder: path)
+            }
+            let storage = try Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock, journal: journal)
             restored = storage.restore()
             snapshotter = storage
+            if options.journal {
+                // POSTs acknowledged after the snapshot, applied again in their order.
+                let records = Journal.records(in: path, after: restored?.sequence ?? 0) { problem in
+                    Log.warn("journal record skipped", ["problem": problem])
+                }
+                for record in records { ingestor.ingestNative(record.body, source: record.source) }
+                if let last = records.last { store.advanceSequence(to: last.sequence) }
+                if !records.isEmpty { Log.info("journal replayed", ["batches": "\(records.count)"]) }
+            }
         }
         // Followed files continue where the restored state says they were. Offsets alone mean
         // nothing without the state they were reached with: resuming mid-file into an empty state
@@ -77,7 +91,7 @@ public final class Exporter: Sendable {
         // The server is made after its routes; the metrics read its refusal count through this.
         let serverForMetrics = Mutex<HTTPServer?>(nil)
         // Every part's self-metrics, in one list.
-        let selfMetrics: [any SelfMetricsCollector] = [snapshotter].compactMap { $0 } + [
+        let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
             alerting,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
@@ -85,7 +99,8 @@ public final class Exporter: Sendable {
         let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             for collector in selfMetrics { collector.collect(into: &writer) }
         }
-        let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
+        var events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
+        events.journal = journal
         let api = APIEndpoints(store: store)
         let readiness = self.readiness
         router.route("GET", "/metrics", metrics.handle)

@@ -28,6 +28,8 @@ public struct ExporterOptions: Sendable {
     public var storagePath: String?
     /// `--storage.snapshot-interval`, seconds.
     public var snapshotInterval: Double = 10
+    /// `--storage.journal`: POSTed events are fsynced to a journal before their 202.
+    public var journal = false
     /// Run an in-process simulation as an event source.
     public var demo: DemoOptions?
     /// `--config.file`: alerting rules, receivers and routes; nil runs the built-in rules with the log receiver.

@@ -99,6 +99,7 @@ public struct BinaryReader {
         return n
     }
     public mutating func double() throws(BinaryReadError) -> Double { Double(bitPattern: try u64()) }
+    public mutating func skip(_ count: Int) throws(BinaryReadError) { _ = try take(count) }
     public mutating func string() throws(BinaryReadError) -> String {
         let n = try count()
         let slice = try take(n)

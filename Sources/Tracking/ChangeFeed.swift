@@ -20,6 +20,12 @@ extension ProgressStore {
     /// The sequence number of the newest applied batch (0 before any).
     public var sequence: UInt64 { state.withLock { $0.sequence } }
 
+    /// Moves the sequence number up to at least `sequence` (after a journal replay, so new batches
+    /// number after every journaled one).
+    public func advanceSequence(to sequence: UInt64) {
+        state.withLock { $0.sequence = max($0.sequence, sequence) }
+    }
+
     /// Jobs changed after `since`, with the sequence number to ask with next time.
     public func changes(since: UInt64) -> StoreChanges {
         let now = clock.now()

@@ -36,6 +36,8 @@ struct Serve: ParsableCommand {
     var storagePath: String?
     @Option(name: .customLong("storage.snapshot-interval"), help: "How often a snapshot is written (also on SIGTERM/SIGINT).")
     var snapshotInterval = DurationArgument(seconds: 10)
+    @Flag(name: .customLong("storage.journal"), help: "Append POSTed events to a journal in --storage.path and fsync it before answering 202, so a crash loses no acknowledged event.")
+    var journal = false
     @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
     var maxLineBytes = 1 << 20
     @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
@@ -119,6 +121,8 @@ struct Serve: ParsableCommand {
         o.storagePath = storagePath
         guard snapshotInterval.seconds >= 1 else { throw ValidationError("--storage.snapshot-interval: at least 1s") }
         o.snapshotInterval = snapshotInterval.seconds
+        guard !journal || storagePath != nil else { throw ValidationError("--storage.journal needs --storage.path (the journal lives beside the snapshots)") }
+        o.journal = journal
         o.decoderLimits.maxLineBytes = maxLineBytes
         o.decoderLimits.maxIdBytes = maxIDBytes
         o.store.dedupWindow = dedupWindow.seconds

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import TestSupport
 import Testing
 
@@ -170,6 +173,51 @@ import Testing
         let log = second.fullLog()
         #expect(log.contains("alert firing") && log.contains("agent=w8"))
         #expect(!log.contains("agent=w7"), "w7's alert is not announced again")
+    }
+
+    @Test func withTheJournalKillNineLosesNoAcknowledgedEvent() async throws {
+        let folder = try Folder()
+        // A snapshot interval far longer than the test: only the journal can bring the events back.
+        let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--storage.journal"]
+        let first = try ExporterProcess(arguments)
+        #expect(try await first.request("POST", "/events", body: body).status == 202)
+        // Concurrent POSTs share fsyncs (group commit).
+        let url = URL(string: first.base + "/events")!
+        let now = now
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    var request = URLRequest(url: url)
+                    request.httpMethod = "POST"
+                    request.httpBody = Data(#"{"type":"item_completed","job":"etl","agent":"w\#(i)","item":"p\#(i)","ts":\#(now - 10)}"#.utf8)
+                    let (_, response) = try await URLSession.shared.data(for: request)
+                    return (response as? HTTPURLResponse)?.statusCode ?? -1
+                }
+            }
+            for try await status in group { #expect(status == 202) }
+        }
+        let before = try await values(first)
+        let metrics = try await first.metrics()
+        #expect(sample(metrics, "progress_exporter_storage_journal_records_total") == 21)
+        #expect((sample(metrics, "progress_exporter_storage_journal_fsyncs_total") ?? 0) <= 21)
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+
+        let second = try ExporterProcess(arguments)
+        #expect(try await values(second).dropLast() == before.dropLast())
+        #expect(sample(try await second.metrics(), #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 22)
+        #expect(second.startupLog.contains("journal replayed"))
+        // Replayed once: a clean stop and another restart (snapshot, no journal left) agree.
+        #expect(second.stop() == 0)
+        let third = try ExporterProcess(arguments)
+        defer { third.stop() }
+        #expect(sample(try await third.metrics(), #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 22)
+    }
+
+    @Test func theJournalNeedsAStoragePath() throws {
+        let (status, output) = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--storage.journal"])
+        #expect(status != nil && status != 0)
+        #expect(output.contains("--storage.journal needs --storage.path"))
     }
 
     @Test func anUnusableFolderIsRefusedAtStart() throws {

@@ -27,12 +27,12 @@ final class Snapshotter: Service, SelfMetricsCollector {
         let description: String
     }
 
-    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource) throws {
+    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal? = nil) throws {
         self.folder = folder
         self.store = store
         self.alerts = alerts
         try Self.prepare(folder)
-        let writer = SnapshotWriter(folder: folder, store: store, alerts: alerts, clock: clock)
+        let writer = SnapshotWriter(folder: folder, store: store, alerts: alerts, clock: clock, journal: journal)
         self.writer = writer
         loop = UpkeepLoop(interval: interval) { writer.writeSnapshot() }
     }
@@ -136,20 +136,24 @@ final class SnapshotWriter: Sendable {
     let store: ProgressStore
     let alerts: AlertEngine
     let clock: any TimeSource
+    let journal: Journal?
     let stats = Mutex(Stats())
     /// One write at a time (the timer's and the final one).
     private let writing = Mutex(())
 
-    init(folder: String, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource) {
+    init(folder: String, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal?) {
         self.folder = folder
         self.store = store
         self.alerts = alerts
         self.clock = clock
+        self.journal = journal
     }
 
     /// Captures the state (the only part that holds the store's lock) and writes it out.
     func writeSnapshot() {
         writing.withLock { _ in
+            // Journal segments closed before the capture hold only batches the snapshot includes.
+            let covered = journal?.rotate() ?? []
             let captureStart = DispatchTime.now().uptimeNanoseconds
             let (sequence, storeBytes) = store.snapshot()
             let alertBytes = alerts.snapshot()
@@ -157,6 +161,7 @@ final class SnapshotWriter: Sendable {
             let bytes = SnapshotFile(sequence: sequence, takenAt: clock.now(), store: storeBytes, alerts: alertBytes).encoded()
             do {
                 try SnapshotFile.write(bytes, folder: folder)
+                journal?.delete(covered)
                 let done = DispatchTime.now().uptimeNanoseconds
                 stats.withLock {
                     $0.lastSuccess = clock.now()
@@ -166,6 +171,7 @@ final class SnapshotWriter: Sendable {
                     $0.lastSequence = sequence
                 }
             } catch {
+                journal?.keep(covered)
                 stats.withLock { $0.writeFailures += 1 }
                 Log.error("snapshot not written; trying again at the next interval", ["folder": folder, "err": "\(error)"])
             }
