@@ -1,5 +1,5 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
-// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all]
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all] or scale
 import Alerting
 import Events
 import ExporterApp
@@ -185,3 +185,4 @@ if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }
 if which == "etc" || which == "all" { benchETC() }
 if which == "storage" || which == "all" { benchStorage() }
+if which == "scale" { benchScale() }

@@ -42,6 +42,10 @@ public final class AlertEngine: Sendable {
         /// Agents with a pending or firing alert: they stay in the series sample.
         var agentsWithAlerts: Set<JobAgent> = []
         var lastSent: [AlertKey: [String: Double]] = [:]
+        /// Per job: when its agents were last visited (see `RuleEvaluator.AgentVisit`).
+        var visits: [String: RuleEvaluator.AgentVisit] = [:]
+        /// Bumped by every reload, so visits made under older rules are dropped.
+        var generation = 0
     }
 
     private let store: ProgressStore
@@ -60,17 +64,27 @@ public final class AlertEngine: Sendable {
         state.withLock { state in
             state.setup = setup
             state.evaluator = RuleEvaluator(rules: setup.rules)
+            state.visits = [:]
+            state.generation += 1
         }
     }
 
     /// One evaluation at the store's now; returns the transitions it caused.
     @discardableResult
     public func evaluate() -> [AlertStateMachine.Transition] {
-        let evaluator = state.withLock { $0.evaluator }
+        let (evaluator, lastVisits, generation) = state.withLock { ($0.evaluator, $0.visits, $0.generation) }
         var conditions: [AlertCondition] = []
-        let now = store.forEachJob { job, now in conditions += evaluator.evaluate(job: job, now: now) }
+        var visits: [String: RuleEvaluator.AgentVisit] = [:]
+        visits.reserveCapacity(lastVisits.count)
+        let now = store.forEachJob { job, now in
+            var visit = lastVisits[job.id]
+            conditions += evaluator.evaluate(job: job, now: now, lastVisit: &visit)
+            if let visit { visits[job.id] = visit }
+        }
         var outgoing: [String: [AlertNotification]] = [:]
         let transitions = state.withLock { state -> [AlertStateMachine.Transition] in
+            // A reload in between made new rules: their first evaluation visits every agent.
+            if state.generation == generation { state.visits = visits }
             let transitions = state.machine.update(holding: conditions, now: now)
             let setup = state.setup
             let generatorURL = setup.externalURL + "/api/v1/alerts"

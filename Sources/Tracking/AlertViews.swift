@@ -6,6 +6,8 @@ public struct JobView {
     let now: Double
 
     public var id: String { record.id }
+    /// Sequence number of the last batch that changed the job or any of its agents.
+    public var changedAt: UInt64 { record.changedAt }
     public var status: JobStatus { record.status }
     public var remaining: Int64? { record.remaining }
     public var deadline: Double? { record.deadline }
@@ -36,6 +38,8 @@ public struct AgentView {
     /// The newest progress, or the agent's first event when it has made none yet.
     public var lastProgress: Double { record.lastProgress ?? record.firstSeen }
     public var consecutiveFailures: UInt32 { record.consecutiveFailures }
+    /// When the agent's current item started; nil when it holds none.
+    public var currentItemStart: Double? { record.holdsItem ? record.itemStartTime : nil }
     /// How long the item the agent works on has run; nil when it holds none.
     public var currentItemAge: Double? {
         guard record.holdsItem, let start = record.itemStartTime else { return nil }

@@ -72,9 +72,13 @@ public final class ProgressStore: Sendable {
         }
     }
 
-    /// Removes agents silent for longer than `retention`, keeping the others in their order.
+    /// Removes agents silent for longer than `retention`, keeping the others in their order. The
+    /// oldest `lastSeen` found by the last pass bounds every agent's from below (it only grows), so
+    /// until that bound expires no pass is needed: a tick costs a comparison per job, not per agent.
     private static func expireAgents(of job: JobRecord, now: Double, retention: Double) -> Int {
-        guard job.agents.contains(where: { now - $0.lastSeen > retention }) else { return 0 }
+        guard now - job.oldestSeenBound > retention else { return 0 }
+        job.oldestSeenBound = job.agents.lazy.map(\.lastSeen).min() ?? now
+        guard now - job.oldestSeenBound > retention else { return 0 }
         let before = job.agents.count
         for agent in job.agents where now - agent.lastSeen > retention {
             job.agentsByState[agent.state.ordinal] -= 1
@@ -82,6 +86,7 @@ public final class ProgressStore: Sendable {
         }
         job.agents.removeAll { now - $0.lastSeen > retention }
         job.agentIndex = Dictionary(uniqueKeysWithValues: job.agents.enumerated().map { ($1.id, $0) })
+        job.oldestSeenBound = job.agents.lazy.map(\.lastSeen).min() ?? now
         return before - job.agents.count
     }
 

@@ -26,8 +26,33 @@ public struct RuleEvaluator: Sendable {
 
     /// The conditions that hold for one job and its agents at `now`.
     public func evaluate(job: JobView, now: Double) -> [AlertCondition] {
+        var skip: AgentVisit?
+        return evaluate(job: job, now: now, lastVisit: &skip)
+    }
+
+    /// When a job's agents were last visited and when, at the earliest, a rule could start to hold
+    /// for one of them without an event: until then, a job with no new event and no holding agent
+    /// condition is not visited again. This is what keeps idle agents free (a million of them cost
+    /// a visit per job, not per agent, each second).
+    public struct AgentVisit: Sendable {
+        /// The job's `changedAt` at the visit.
+        var sequence: UInt64
+        /// No agent condition can start before this, unless an event changes the job.
+        var nextCheck: Double
+    }
+
+    /// Longest time a job's agents go unvisited: rules that follow rolling windows (failure
+    /// ratios, peers' rates) can change with time alone, and are seen within this.
+    static let maximumVisitGap: Double = 30
+
+    /// As `evaluate(job:now:)`, skipping the agents when `lastVisit` says nothing can have changed
+    /// for them; updates `lastVisit`.
+    public func evaluate(job: JobView, now: Double, lastVisit: inout AgentVisit?) -> [AlertCondition] {
         // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
-        guard job.status == .running else { return [] }
+        guard job.status == .running else {
+            lastVisit = nil
+            return []
+        }
         var out: [AlertCondition] = []
         let applicable = rules(for: job.id)
         for rule in applicable where !rule.kind.isAgentRule {
@@ -35,13 +60,39 @@ public struct RuleEvaluator: Sendable {
         }
         let agentRules = applicable.filter(\.kind.isAgentRule)
         guard !agentRules.isEmpty else { return out }
+        if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return out }
         let peers = agentRules.contains { $0.kind == .agentSlow } ? PeerSpeeds(job: job, now: now) : nil
+        let before = out.count
+        var nextCheck = now + Self.maximumVisitGap
         for agent in job.agents {
             for rule in agentRules {
-                if let condition = evaluate(rule, job: job, agent: agent, peers: peers, now: now) { out.append(condition) }
+                if let condition = evaluate(rule, job: job, agent: agent, peers: peers, now: now) {
+                    out.append(condition)
+                } else if let deadline = deadline(of: rule, agent: agent, peers: peers) {
+                    nextCheck = min(nextCheck, deadline)
+                }
             }
         }
+        // A holding condition's value moves with time, and it must resolve on time: visit again.
+        if out.count > before { nextCheck = now }
+        lastVisit = AgentVisit(sequence: job.changedAt, nextCheck: nextCheck)
         return out
+    }
+
+    /// The earliest time `rule` could start to hold for `agent` without a new event; nil when only
+    /// an event (or the window gap) can make it hold.
+    private func deadline(of rule: AlertRule, agent: AgentView, peers: PeerSpeeds?) -> Double? {
+        switch rule.kind {
+        case .agentStalled:
+            return agent.state == .running ? agent.lastProgress + rule.after : nil
+        case .agentLost:
+            return agent.state.isFinal ? nil : agent.lastSeen + rule.after
+        case .agentSlow:
+            guard agent.state == .running, let start = agent.currentItemStart, let median = peers?.medianDuration, median > 0 else { return nil }
+            return start + rule.factor * median
+        case .agentFailing, .jobStalled, .jobBehindSchedule:
+            return nil
+        }
     }
 
     /// What agent_slow compares an agent with: the job's median item duration and its running agents'
