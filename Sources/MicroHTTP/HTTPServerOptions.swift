@@ -10,19 +10,38 @@ public struct HTTPServerOptions: Sendable, Equatable {
     public var maxBodyBytes: Int
     /// How long `stop` waits for requests in flight before closing their connections.
     public var shutdownTimeoutSeconds: Double
+    /// Open connections in all; further ones are closed at once. At least 1.
+    public var maxConnections: Int
+    /// Open connections from one client IP address; further ones are closed at once. 0 for no limit.
+    public var maxConnectionsPerIP: Int
+    /// A connection whose full request (headers and body) has not arrived this many seconds after
+    /// it opened, or after its previous request ended, is closed, however steadily bytes trickle in.
+    /// 0 for no deadline.
+    public var requestTimeoutSeconds: Double
+    /// Bytes of request bodies held in memory across all connections; a body that would go over is
+    /// refused with 503 and `Retry-After` before it is read. 0 for no limit, else at least `maxBodyBytes`.
+    public var maxBodyBufferBytes: Int
 
     public init(
         listenAddress: String = ":9464",
         threadPoolSize: Int = 4,
         connectionTimeoutSeconds: Int = 30,
         maxBodyBytes: Int = 16 << 20,
-        shutdownTimeoutSeconds: Double = 5
+        shutdownTimeoutSeconds: Double = 5,
+        maxConnections: Int = 1024,
+        maxConnectionsPerIP: Int = 128,
+        requestTimeoutSeconds: Double = 30,
+        maxBodyBufferBytes: Int = 256 << 20
     ) {
         self.listenAddress = listenAddress
         self.threadPoolSize = threadPoolSize
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.maxBodyBytes = maxBodyBytes
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        self.maxBodyBufferBytes = maxBodyBufferBytes
     }
 
     func validated() throws(HTTPServerError) -> ListenAddress {
@@ -31,6 +50,16 @@ public struct HTTPServerOptions: Sendable, Equatable {
             throw .invalidOption("connectionTimeoutSeconds must not be negative, not \(connectionTimeoutSeconds)")
         }
         guard maxBodyBytes >= 0 else { throw .invalidOption("maxBodyBytes must not be negative, not \(maxBodyBytes)") }
+        guard maxConnections >= 1 else { throw .invalidOption("maxConnections must be at least 1, not \(maxConnections)") }
+        guard maxConnectionsPerIP >= 0 else {
+            throw .invalidOption("maxConnectionsPerIP must not be negative (0 for no limit), not \(maxConnectionsPerIP)")
+        }
+        guard requestTimeoutSeconds >= 0, requestTimeoutSeconds.isFinite else {
+            throw .invalidOption("requestTimeoutSeconds must not be negative (0 for none), not \(requestTimeoutSeconds)")
+        }
+        guard maxBodyBufferBytes == 0 || maxBodyBufferBytes >= maxBodyBytes else {
+            throw .invalidOption("maxBodyBufferBytes (\(maxBodyBufferBytes)) must be 0 (no limit) or at least maxBodyBytes (\(maxBodyBytes))")
+        }
         return try ListenAddress(parsing: listenAddress)
     }
 }
