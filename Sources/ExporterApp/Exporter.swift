@@ -57,6 +57,7 @@ public final class Exporter: Sendable {
             alerting.collect(into: &writer)
             writer.family(Self.oversizedBodies)
             writer.sample(Self.oversizedBodies, .empty, .empty, Double(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 }))
+            HTTPLimitMetrics.write(serverForMetrics.withLock { $0?.limitCounts ?? HTTPServer.LimitCounts() }, into: &writer)
         }
         let events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
         let api = APIEndpoints(store: store)
@@ -78,7 +79,9 @@ public final class Exporter: Sendable {
         server = HTTPServer(
             options: HTTPServerOptions(
                 listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
-                connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes),
+                connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
+                maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
+                requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
             handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in
