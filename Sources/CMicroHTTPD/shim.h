@@ -52,6 +52,24 @@ static inline int pe_mhd_connection_fd(struct MHD_Connection *connection)
     return info == NULL ? -1 : info->connect_fd;
 }
 
+/* Bytes the kernel has received on a TCP socket (Linux 4.1 and later), or -1. Read from
+   TCP_INFO by offset: glibc's struct tcp_info ends before tcpi_bytes_received, and
+   <linux/tcp.h>, which has it, clashes with glibc's. The kernel only ever appends fields. */
+static inline long long pe_tcp_bytes_received(int fd)
+{
+#if defined(__linux__)
+    unsigned char info[256];
+    socklen_t length = sizeof info;
+    unsigned long long bytes;
+    if (getsockopt(fd, 6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info, &length) != 0 || length < 136) return -1;
+    __builtin_memcpy(&bytes, info + 128, sizeof bytes);
+    return (long long)bytes;
+#else
+    (void)fd;
+    return -1;
+#endif
+}
+
 /* glibc's malloc_trim: hands free heap pages back to the kernel (0 when there were none). */
 static inline int pe_malloc_trim(void)
 {

@@ -15,7 +15,7 @@ public struct ExporterOptions: Sendable {
     public var maxConnections = 1024
     /// `--web.max-connections-per-ip`: open HTTP connections from one client address; 0 for no limit.
     public var maxConnectionsPerIP = 128
-    /// `--web.request-timeout`: seconds a connection gets to deliver its full request; 0 for none.
+    /// `--web.request-timeout`: seconds a connection gets to deliver a request it has begun; 0 for none.
     public var requestTimeoutSeconds = 30.0
     /// `--web.max-body-buffer-bytes`: request body bytes held in memory across connections; 0 for no limit.
     public var maxBodyBufferBytes = 256 << 20

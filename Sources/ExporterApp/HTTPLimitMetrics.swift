@@ -10,7 +10,7 @@ enum HTTPLimitMetrics {
         help: "HTTP connections closed on arrival, by the limit they hit: max_connections (--web.max-connections) or max_connections_per_ip (--web.max-connections-per-ip).")
     static let requestTimeouts = MetricFamily(
         "progress_exporter_http_request_timeouts_total", .counter,
-        help: "HTTP connections closed because a full request had not arrived within --web.request-timeout of the connection opening or of its previous answer.")
+        help: "HTTP connections closed because a request they had begun was not in within --web.request-timeout.")
     static let bodiesRefused = MetricFamily(
         "progress_exporter_http_body_buffer_refusals_total", .counter,
         help: "Requests answered 503 because their body would take the bytes buffered over --web.max-body-buffer-bytes.")

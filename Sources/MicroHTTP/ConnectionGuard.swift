@@ -1,3 +1,4 @@
+import CMicroHTTPD
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,19 +14,21 @@ import Darwin
 /// listen backlog instead of refusing it.
 ///
 /// Deadline: MHD's connection timeout is an idle timeout that every received byte resets,
-/// so a client trickling one byte at a time is never idle. Here each connection's clock
-/// starts when it opens (or when the previous request on it completes) and stops when
-/// its full request is in; `sweep` shuts down the socket of any connection past the
-/// deadline, which MHD then sees as a client that went away and closes. The socket stays
-/// open while `sweep` uses it: MHD reports a connection closed (`closed`, under the same
-/// lock) before it closes the socket.
+/// so a client trickling one byte at a time is never idle. Here a connection's first request
+/// must be in within the deadline of the connection opening, and each later one (keep-alive)
+/// within the deadline of its first byte; `sweep` shuts down the socket of any connection past
+/// it, which MHD then sees as a client that went away and closes. A connection that sends
+/// nothing is left to the idle timeout: the sweeper tells idle from slow by the kernel's count
+/// of bytes received (TCP_INFO), and notes a keep-alive request's first byte on its next pass
+/// (at most an interval late). The socket stays open while `sweep` uses it: MHD reports a
+/// connection closed (`closed`, under the same lock) before it closes the socket.
 final class ConnectionGuard: Sendable {
     struct Limits: Sendable, Equatable {
         /// Open connections in all; 0 for no limit.
         var maxConnections: Int
         /// Open connections from one client address; 0 for no limit.
         var maxConnectionsPerClient: Int
-        /// Seconds from a connection's start (or its previous request's end) to its full request; 0 for none.
+        /// Seconds a request may take from the connection's start (first request) or its first byte (later ones); 0 for none.
         var requestTimeoutSeconds: Double
     }
 
@@ -40,10 +43,17 @@ final class ConnectionGuard: Sendable {
     private struct Tracked {
         let descriptor: Int32
         let client: ClientKey?
-        /// When the connection started waiting for its current request.
+        /// When the current request's clock started: the connection's opening for its first
+        /// request, the first byte seen by the sweeper for later ones.
         var since: Double
         /// True until the whole request has been received.
         var waiting = true
+        /// Waiting for the connection's first request (else for a keep-alive one).
+        var first = true
+        /// Bytes of the current request have arrived; until then the connection is idle.
+        var started = false
+        /// Bytes the socket had received when the sweeper first looked after the previous request; nil before that.
+        var baseline: Int64? = 0
         /// The sweeper has shut it down; MHD has yet to close it.
         var cut = false
     }
@@ -114,29 +124,57 @@ final class ConnectionGuard: Sendable {
     func completed(_ connection: OpaquePointer, now: Double) {
         state.withLock { state in
             let key = Self.key(connection)
-            guard state.connections[key] != nil else { return }
-            state.connections[key]?.waiting = true
-            state.connections[key]?.since = now
+            guard var tracked = state.connections[key] else { return }
+            tracked.waiting = true
+            tracked.first = false
+            tracked.started = false
+            tracked.baseline = nil
+            tracked.since = now
+            state.connections[key] = tracked
         }
     }
 
     // MARK: - Sweeper
 
-    /// Shuts down every connection still waiting for its request past the deadline; returns how many.
+    /// Shuts down every connection whose request is not in by its deadline; returns how many.
     @discardableResult
     func sweep(now: Double) -> Int {
         guard limits.requestTimeoutSeconds > 0 else { return 0 }
         return state.withLock { state in
             var cut = 0
-            for (key, tracked) in state.connections
-            where tracked.waiting && !tracked.cut && now - tracked.since >= limits.requestTimeoutSeconds {
-                // MHD reads end-of-file next and closes the connection on its own thread.
-                shutdown(tracked.descriptor, Int32(SHUT_RDWR))
-                state.connections[key]?.cut = true
-                cut += 1
+            for (key, original) in state.connections where original.waiting && !original.cut {
+                var tracked = original
+                if !tracked.started {
+                    Self.notice(&tracked, received: pe_tcp_bytes_received(tracked.descriptor), now: now)
+                }
+                if tracked.started && now - tracked.since >= limits.requestTimeoutSeconds {
+                    // MHD reads end-of-file next and closes the connection on its own thread.
+                    shutdown(tracked.descriptor, Int32(SHUT_RDWR))
+                    tracked.cut = true
+                    cut += 1
+                }
+                state.connections[key] = tracked
             }
             state.counts.timedOut += cut
             return cut
+        }
+    }
+
+    /// Whether bytes of a request have arrived since the connection began waiting for it.
+    private static func notice(_ tracked: inout Tracked, received: Int64, now: Double) {
+        guard received >= 0 else {
+            // No byte count (not TCP?): every waiting connection is on the clock.
+            tracked.started = true
+            return
+        }
+        guard let baseline = tracked.baseline else {
+            tracked.baseline = received
+            return
+        }
+        if received > baseline {
+            tracked.started = true
+            // A first request is timed from the connection's opening, later ones from their first byte.
+            if !tracked.first { tracked.since = now }
         }
     }
 

@@ -26,7 +26,7 @@ public final class HTTPServer: Sendable {
         public var refusedForMaxConnections = 0
         /// Connections closed on arrival because `maxConnectionsPerIP` were open from their address.
         public var refusedForMaxConnectionsPerIP = 0
-        /// Connections closed because their request was not in within `requestTimeoutSeconds`.
+        /// Connections closed because a request they had begun was not in within `requestTimeoutSeconds`.
         public var requestTimeouts = 0
         /// Requests answered 503 because their body did not fit in `maxBodyBufferBytes`.
         public var bodiesRefusedForBuffer = 0

@@ -14,9 +14,10 @@ public struct HTTPServerOptions: Sendable, Equatable {
     public var maxConnections: Int
     /// Open connections from one client IP address; further ones are closed at once. 0 for no limit.
     public var maxConnectionsPerIP: Int
-    /// A connection whose full request (headers and body) has not arrived this many seconds after
-    /// it opened, or after its previous request ended, is closed, however steadily bytes trickle in.
-    /// 0 for no deadline.
+    /// A connection whose first full request (headers and body) has not arrived this many seconds
+    /// after it opened, or whose later keep-alive request has not arrived this many seconds after
+    /// its first byte, is closed, however steadily bytes trickle in. A connection that sends
+    /// nothing is left to the idle timeout. 0 for no deadline.
     public var requestTimeoutSeconds: Double
     /// Bytes of request bodies held in memory across all connections; a body that would go over is
     /// refused with 503 and `Retry-After` before it is read. 0 for no limit, else at least `maxBodyBytes`.

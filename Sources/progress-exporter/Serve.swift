@@ -23,7 +23,7 @@ struct Serve: ParsableCommand {
     var maxConnections = 1024
     @Option(name: .customLong("web.max-connections-per-ip"), help: "Open HTTP connections from one client IP address; further ones are closed on arrival. 0: no limit.")
     var maxConnectionsPerIP = 128
-    @Option(name: .customLong("web.request-timeout"), help: "A connection must deliver each full request (headers and body) within this long of opening or of its previous answer, however steadily it trickles; else it is closed. 0: no deadline.")
+    @Option(name: .customLong("web.request-timeout"), help: "A connection must deliver its full request (headers and body) within this long of opening, and each later keep-alive request within this long of its first byte, however steadily it trickles; else it is closed. 0: no deadline.")
     var requestTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.max-body-buffer-bytes"), help: "Request body bytes held in memory across all connections; a POST that would go over gets 503 with Retry-After before it is read. 0: no limit.")
     var maxBodyBufferBytes = 256 << 20

@@ -81,14 +81,27 @@ struct LimitsTests {
             #expect(cut, "still open after sending the whole request slowly")
             #expect(elapsed >= 0.9, "cut at the deadline, not before: \(elapsed) s")
             #expect(server.limitCounts.requestTimeouts == 1)
-            // A prompt request is answered, on a connection of its own and on a reused one.
-            let prompt = try RawConnection(port: port)
-            try prompt.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
-            #expect(prompt.receive { $0.hasSuffix("hello\n") }.hasPrefix("HTTP/1.1 200 OK\r\n"))
-            try await Task.sleep(for: .milliseconds(600))
-            try prompt.send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            #expect(prompt.receive().hasPrefix("HTTP/1.1 200 OK\r\n"), "the deadline restarts after each answer")
-            #expect(server.limitCounts.requestTimeouts == 1)
+            // A connection that sends nothing is idle, not slow: that is the idle timeout's business.
+            let idle = try RawConnection(port: port)
+            #expect(!idle.closedByPeer(within: 1.4), "a silent connection outlived the deadline")
+            try idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(idle.receive { $0.hasSuffix("hello\n") }.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            // Likewise between keep-alive requests; but the next request, once begun, is on the clock.
+            #expect(!idle.closedByPeer(within: 1.4), "an idle keep-alive connection outlived the deadline")
+            let next = Array("GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: \(String(repeating: "b", count: 200))\r\n\r\n".utf8)
+            let begun = Date()
+            var cutAgain = false
+            for byte in next {
+                if idle.closedByPeer(within: 0.1) {
+                    cutAgain = true
+                    break
+                }
+                do { try idle.send([byte]) } catch { cutAgain = true; break }
+            }
+            let again = Date().timeIntervalSince(begun)
+            #expect(cutAgain, "a trickled keep-alive request went through")
+            #expect(again >= 0.9, "cut at the deadline from its first byte, not before: \(again) s")
+            #expect(server.limitCounts.requestTimeouts == 2)
         }
     }
 
