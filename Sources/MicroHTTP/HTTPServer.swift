@@ -154,7 +154,8 @@ public final class HTTPServer: Sendable {
         // limit is split evenly between the worker threads and, when one worker's share is full,
         // leaves connections waiting in the backlog instead of refusing them; set it out of the way
         // (each worker's share at least the whole limit).
-        let mhdLimit = UInt32(clamping: (options.maxConnections + 1) * options.threadPoolSize)
+        let (product, overflow) = (options.maxConnections + 1).multipliedReportingOverflow(by: options.threadPoolSize)
+        let mhdLimit = overflow ? UInt32.max : UInt32(clamping: product)
         guard let daemon = pe_mhd_start_daemon(
             flags, descriptor, UInt32(options.threadPoolSize), UInt32(clamping: options.connectionTimeoutSeconds),
             mhdLimit, Trampolines.acceptPolicy, cls,

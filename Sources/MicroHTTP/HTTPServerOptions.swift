@@ -45,13 +45,18 @@ public struct HTTPServerOptions: Sendable, Equatable {
         self.maxBodyBufferBytes = maxBodyBufferBytes
     }
 
+    /// Far above what one process can hold open; keeps MHD's own limit (this times the threads) in range.
+    static let maxConnectionsCeiling = 1 << 20
+
     func validated() throws(HTTPServerError) -> ListenAddress {
         guard threadPoolSize >= 1 else { throw .invalidOption("threadPoolSize must be at least 1, not \(threadPoolSize)") }
         guard connectionTimeoutSeconds >= 0 else {
             throw .invalidOption("connectionTimeoutSeconds must not be negative, not \(connectionTimeoutSeconds)")
         }
         guard maxBodyBytes >= 0 else { throw .invalidOption("maxBodyBytes must not be negative, not \(maxBodyBytes)") }
-        guard maxConnections >= 1 else { throw .invalidOption("maxConnections must be at least 1, not \(maxConnections)") }
+        guard (1...Self.maxConnectionsCeiling).contains(maxConnections) else {
+            throw .invalidOption("maxConnections must be 1 to \(Self.maxConnectionsCeiling), not \(maxConnections)")
+        }
         guard maxConnectionsPerIP >= 0 else {
             throw .invalidOption("maxConnectionsPerIP must not be negative (0 for no limit), not \(maxConnectionsPerIP)")
         }

@@ -162,6 +162,7 @@ struct LimitsTests {
 
     @Test func optionsAreValidated() {
         #expect(throws: HTTPServerError.self) { try Self.options { $0.maxConnections = 0 }.validated() }
+        #expect(throws: HTTPServerError.self) { try Self.options { $0.maxConnections = .max }.validated() }
         #expect(throws: HTTPServerError.self) { try Self.options { $0.maxConnectionsPerIP = -1 }.validated() }
         #expect(throws: HTTPServerError.self) { try Self.options { $0.requestTimeoutSeconds = -1 }.validated() }
         #expect(throws: HTTPServerError.self) {
