@@ -95,6 +95,7 @@ public final class Exporter: Sendable {
             alerting,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
+            HTTPLimitCollector { serverForMetrics.withLock { $0?.limitCounts ?? HTTPServer.LimitCounts() } },
         ]
         let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             for collector in selfMetrics { collector.collect(into: &writer) }
@@ -123,7 +124,9 @@ public final class Exporter: Sendable {
         server = HTTPServer(
             options: HTTPServerOptions(
                 listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
-                connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes),
+                connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
+                maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
+                requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
             handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in

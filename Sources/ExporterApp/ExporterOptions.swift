@@ -11,6 +11,14 @@ public struct ExporterOptions: Sendable {
     public var threadPoolSize = 4
     public var connectionTimeoutSeconds = 30
     public var maxBodyBytes = 16 << 20
+    /// `--web.max-connections`: open HTTP connections in all; further ones are closed on arrival.
+    public var maxConnections = 1024
+    /// `--web.max-connections-per-ip`: open HTTP connections from one client address; 0 for no limit.
+    public var maxConnectionsPerIP = 128
+    /// `--web.request-timeout`: seconds a connection gets to deliver a request it has begun; 0 for none.
+    public var requestTimeoutSeconds = 30.0
+    /// `--web.max-body-buffer-bytes`: request body bytes held in memory across connections; 0 for no limit.
+    public var maxBodyBufferBytes = 256 << 20
     /// zlib level (1...9) for gzip-encoded /metrics answers to scrapers that accept gzip; 0 never encodes.
     public var gzipLevel = 1
     /// When set, POST /events needs `Authorization: Bearer <token>`.

@@ -1,5 +1,6 @@
 import EventSources
 import Exposition
+import MicroHTTP
 
 /// A part of the exporter that reports on itself at /metrics (`progress_exporter_*`). The exporter
 /// keeps one list of them; a scrape asks each in turn.
@@ -57,5 +58,14 @@ struct HTTPServerMetrics: SelfMetricsCollector {
     func collect(into w: inout ExpositionWriter) {
         w.family(Self.oversizedBodies)
         w.sample(Self.oversizedBodies, .empty, .empty, Double(server().oversizedBodies))
+    }
+}
+
+/// The HTTP server's limits: open connections, refusals, request timeouts, body budget.
+struct HTTPLimitCollector: SelfMetricsCollector {
+    let counts: @Sendable () -> HTTPServer.LimitCounts
+
+    func collect(into w: inout ExpositionWriter) {
+        HTTPLimitMetrics.write(counts(), into: &w)
     }
 }

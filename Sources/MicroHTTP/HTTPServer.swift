@@ -15,18 +15,43 @@ public final class HTTPServer: Sendable {
         let listenDescriptor: Int32
         let context: ServerContext
         let port: Int
+        let sweeper: Sweeper
+    }
+
+    /// What the server's limits have done since it was made, for self-metrics.
+    public struct LimitCounts: Sendable, Equatable {
+        /// Connections open now.
+        public var openConnections = 0
+        /// Connections closed on arrival because `maxConnections` were open.
+        public var refusedForMaxConnections = 0
+        /// Connections closed on arrival because `maxConnectionsPerIP` were open from their address.
+        public var refusedForMaxConnectionsPerIP = 0
+        /// Connections closed because a request they had begun was not in within `requestTimeoutSeconds`.
+        public var requestTimeouts = 0
+        /// Requests answered 503 because their body did not fit in `maxBodyBufferBytes`.
+        public var bodiesRefusedForBuffer = 0
+        /// Bytes reserved for request bodies now.
+        public var bodyBytesBuffered = 0
+
+        public init() {}
     }
 
     public let options: HTTPServerOptions
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let running = Locked<Running?>(nil)
     private let refusedBodies = Locked(0)
+    private let connectionGuard: ConnectionGuard
+    private let bodyBudget: BodyBudget
     // Serializes start and stop without holding `running`, which handlers may read.
     private let lifecycle = Locked(())
 
     public init(options: HTTPServerOptions = HTTPServerOptions(), handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
         self.options = options
         self.handler = handler
+        connectionGuard = ConnectionGuard(limits: .init(
+            maxConnections: options.maxConnections, maxConnectionsPerClient: options.maxConnectionsPerIP,
+            requestTimeoutSeconds: options.requestTimeoutSeconds))
+        bodyBudget = BodyBudget(limit: options.maxBodyBufferBytes)
     }
 
     public convenience init(options: HTTPServerOptions = HTTPServerOptions(), router: Router) {
@@ -39,6 +64,19 @@ public final class HTTPServer: Sendable {
 
     /// Requests refused with 413 because their body was over `maxBodyBytes`, since the server was made.
     public var oversizedBodies: Int { refusedBodies.withLock { $0 } }
+
+    public var limitCounts: LimitCounts {
+        let connections = connectionGuard.counts
+        let bodies = bodyBudget.counts
+        var counts = LimitCounts()
+        counts.openConnections = connections.open
+        counts.refusedForMaxConnections = connections.refusedTotal
+        counts.refusedForMaxConnectionsPerIP = connections.refusedPerClient
+        counts.requestTimeouts = connections.timedOut
+        counts.bodiesRefusedForBuffer = bodies.refused
+        counts.bodyBytesBuffered = bodies.held
+        return counts
+    }
 
     /// The port the server listens on while running (the real one when asked for port 0), else 0.
     public var boundPort: Int {
@@ -55,7 +93,9 @@ public final class HTTPServer: Sendable {
             guard !isRunning else { throw .alreadyRunning }
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
-            let context = ServerContext(handler: handler, maxBodyBytes: options.maxBodyBytes) { [refusedBodies] in
+            let context = ServerContext(
+                handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget
+            ) { [refusedBodies] in
                 refusedBodies.withLock { $0 += 1 }
             }
             guard let daemon = Self.startDaemon(options, socket.descriptor, context) else {
@@ -63,8 +103,15 @@ public final class HTTPServer: Sendable {
                 close(socket.descriptor)
                 throw .daemon(address.description, reason: reason)
             }
+            // A quarter of the deadline at most late, and often enough to hand memory back soon after a burst.
+            let interval = options.requestTimeoutSeconds > 0 ? min(0.25, options.requestTimeoutSeconds / 4) : 0.25
+            let sweeper = Sweeper(interval: interval) { [connectionGuard, bodyBudget] in
+                connectionGuard.sweep(now: ServerContext.now())
+                bodyBudget.trimIfWorthwhile()
+            }
+            sweeper.start()
             running.withLock {
-                $0 = Running(daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port)
+                $0 = Running(daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper)
             }
         }
     }
@@ -74,6 +121,7 @@ public final class HTTPServer: Sendable {
     public func stop() {
         lifecycle.withLock { _ in
             guard let current = running.withLock({ $0 }) else { return }
+            current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
             current.context.closeStreams()
             let deadline = Self.now() + options.shutdownTimeoutSeconds
@@ -102,9 +150,16 @@ public final class HTTPServer: Sendable {
         let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
         // The context outlives the daemon: `Running` holds it until after MHD_stop_daemon.
         let cls = Unmanaged.passUnretained(context).toOpaque()
+        // The limits are enforced by `ConnectionGuard.admit`, which counts its refusals. MHD's own
+        // limit is split evenly between the worker threads and, when one worker's share is full,
+        // leaves connections waiting in the backlog instead of refusing them; set it out of the way
+        // (each worker's share at least the whole limit).
+        let (product, overflow) = (options.maxConnections + 1).multipliedReportingOverflow(by: options.threadPoolSize)
+        let mhdLimit = overflow ? UInt32.max : UInt32(clamping: product)
         guard let daemon = pe_mhd_start_daemon(
             flags, descriptor, UInt32(options.threadPoolSize), UInt32(clamping: options.connectionTimeoutSeconds),
-            Trampolines.access, cls, Trampolines.completed, cls)
+            mhdLimit, Trampolines.acceptPolicy, cls,
+            Trampolines.access, cls, Trampolines.completed, cls, Trampolines.notifyConnection, cls)
         else { return nil }
         return DaemonHandle(pointer: daemon)
     }

@@ -23,6 +23,8 @@ final class StreamBox {
 extension ServerContext {
     /// Hands `response` to MHD for `connection`.
     func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+        // The request is in (or refused unread): the deadline no longer applies to it.
+        connections.received(connection)
         var response = response
         if case .stream(let stream) = response.body, let refusal = claim(stream, for: connection) {
             response = refusal

@@ -4,6 +4,10 @@ import CMicroHTTPD
 final class RequestState {
     var body: [UInt8] = []
     var bodyTooLarge = false
+    /// The body did not fit in the memory budget; it is drained unread and answered with 503.
+    var overBudget = false
+    /// Bytes of the body budget this request holds.
+    var reserved = 0
 }
 
 extension ServerContext {
@@ -29,10 +33,15 @@ extension ServerContext {
             if let declared, declared > UInt64(maxBodyBytes) {
                 return queue(tooLarge(declared: declared), on: connection)
             }
+            // Likewise a body that does not fit in the memory budget is refused before it is read.
+            if let declared, declared > 0 {
+                guard bodies.reserve(Int(declared)) else { return queue(overBudget(), on: connection) }
+            }
             // Answering on this first call would make MHD close a keep-alive connection,
             // so only remember the request here and answer on a later call.
             let state = RequestState()
-            if let declared {
+            if let declared, declared > 0 {
+                state.reserved = Int(declared)
                 state.body.reserveCapacity(Int(declared))
             }
             requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
@@ -44,11 +53,18 @@ extension ServerContext {
         if size > 0 {
             // MHD cannot queue a response while body data is arriving, so an oversized
             // chunked body is drained and answered with 413 at its end.
-            if !state.bodyTooLarge, let uploadData, state.body.count + size <= maxBodyBytes {
-                state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: size))
-            } else if !state.bodyTooLarge {
+            if state.bodyTooLarge || state.overBudget {
+                // Draining: nothing is kept.
+            } else if let uploadData, state.body.count + size <= maxBodyBytes {
+                if grow(state, toHold: state.body.count + size) {
+                    state.body.append(contentsOf: UnsafeRawBufferPointer(start: uploadData, count: size))
+                } else {
+                    state.overBudget = true
+                    drop(state)
+                }
+            } else {
                 state.bodyTooLarge = true
-                state.body = []
+                drop(state)
             }
             uploadDataSize.pointee = 0
             return .YES
@@ -56,19 +72,49 @@ extension ServerContext {
         if state.bodyTooLarge {
             return queue(tooLarge(declared: nil), on: connection)
         }
+        if state.overBudget {
+            return queue(overBudget(), on: connection)
+        }
         var request = HTTPRequest(method: String(cString: method), path: String(cString: url))
         request.headers = MHDRequestReader.values(of: .HEADER_KIND, connection: connection, lowercasingNames: true)
         request.query = MHDRequestReader.values(of: .GET_ARGUMENT_KIND, connection: connection, lowercasingNames: false)
         request.remoteAddress = MHDRequestReader.remoteAddress(connection)
         request.body = state.body
         state.body = []
-        return queue(handler(request), on: connection)
+        let response = handler(request)
+        // The handler is done with the body: its buffer goes back to malloc, its bytes to the budget.
+        request.body = []
+        bodies.release(state.reserved)
+        state.reserved = 0
+        return queue(response, on: connection)
+    }
+
+    /// Makes room for `count` body bytes, reserving any growth of the buffer in the budget first.
+    private func grow(_ state: RequestState, toHold count: Int) -> Bool {
+        let capacity = state.body.capacity
+        guard count > capacity else { return true }
+        // A chunked body (or one longer than declared) grows geometrically, like an array would.
+        let wanted = min(max(count, capacity * 2, 4096), max(count, maxBodyBytes))
+        let extra = wanted - state.reserved
+        if extra > 0 {
+            guard bodies.reserve(extra) else { return false }
+            state.reserved += extra
+        }
+        state.body.reserveCapacity(wanted)
+        return true
+    }
+
+    private func drop(_ state: RequestState) {
+        state.body = []
+        bodies.release(state.reserved)
+        state.reserved = 0
     }
 
     /// MHD's request-completed notice: runs for finished and aborted requests alike.
     func completed(requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>) {
         guard let slot = requestSlot.pointee else { return }
-        Unmanaged<RequestState>.fromOpaque(slot).release()
+        let state = Unmanaged<RequestState>.fromOpaque(slot).takeRetainedValue()
+        drop(state)
         requestSlot.pointee = nil
         requestFinished()
     }
@@ -83,5 +129,16 @@ extension ServerContext {
     /// bytes that follow cannot be trusted to start a request.
     private static func badFraming(_ reason: String) -> HTTPResponse {
         HTTPResponse.text("bad request framing: \(reason)\n", status: 400).adding(header: "Connection", "close")
+    }
+
+    /// 503 with `Retry-After`: the body would take the bytes buffered by all requests over the budget.
+    private func overBudget() -> HTTPResponse {
+        .text("the server is buffering too many request bodies (over \(bodies.limit) bytes); retry later\n", status: 503)
+            .adding(header: "Retry-After", "1")
+    }
+
+    private static func declaredLength(_ connection: OpaquePointer) -> UInt64? {
+        guard let value = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
+        return UInt64(String(cString: value))
     }
 }

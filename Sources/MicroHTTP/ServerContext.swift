@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What one running daemon's C callbacks share; MHD holds it as their `cls` pointer.
 final class ServerContext: Sendable {
     private struct Live {
@@ -10,12 +16,31 @@ final class ServerContext: Sendable {
     let maxBodyBytes: Int
     /// Called for each request refused with 413, for the server's count.
     let bodyRefused: @Sendable () -> Void
+    /// Connection limits and the request deadline.
+    let connections: ConnectionGuard
+    /// Memory held by request bodies.
+    let bodies: BodyBudget
     private let live = Locked(Live())
 
-    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, maxBodyBytes: Int, bodyRefused: @escaping @Sendable () -> Void = {}) {
+    init(
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+        maxBodyBytes: Int,
+        connections: ConnectionGuard = ConnectionGuard(limits: .init(maxConnections: 0, maxConnectionsPerClient: 0, requestTimeoutSeconds: 0)),
+        bodies: BodyBudget = BodyBudget(limit: 0),
+        bodyRefused: @escaping @Sendable () -> Void = {}
+    ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.connections = connections
+        self.bodies = bodies
         self.bodyRefused = bodyRefused
+    }
+
+    /// Seconds on the monotonic clock.
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     func requestStarted() {

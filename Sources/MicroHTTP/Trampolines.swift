@@ -10,9 +10,29 @@ enum Trampolines {
             uploadData: uploadData, uploadDataSize: uploadDataSize, requestSlot: requestSlot)
     }
 
-    static let completed: MHD_RequestCompletedCallback = { cls, _, requestSlot, _ in
+    static let completed: MHD_RequestCompletedCallback = { cls, connection, requestSlot, _ in
         guard let cls, let requestSlot else { return }
-        Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().completed(requestSlot: requestSlot)
+        let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+        context.completed(requestSlot: requestSlot)
+        if let connection { context.connections.completed(connection, now: ServerContext.now()) }
+    }
+
+    static let acceptPolicy: MHD_AcceptPolicyCallback = { cls, address, _ in
+        guard let cls else { return .YES }
+        return Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections.admit(address) ? .YES : .NO
+    }
+
+    static let notifyConnection: MHD_NotifyConnectionCallback = { cls, connection, _, event in
+        guard let cls, let connection else { return }
+        let connections = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections
+        switch event {
+        case .CONNECTION_NOTIFY_STARTED:
+            connections.opened(
+                connection, descriptor: pe_mhd_connection_fd(connection),
+                address: pe_mhd_client_address(connection), now: ServerContext.now())
+        case .CONNECTION_NOTIFY_CLOSED:
+            connections.closed(connection)
+        }
     }
 
     static let releaseBody: MHD_ContentReaderFreeCallback = { cls in

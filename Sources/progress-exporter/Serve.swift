@@ -19,6 +19,14 @@ struct Serve: ParsableCommand {
     var threads = 4
     @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long.")
     var connectionTimeout = DurationArgument(seconds: 30)
+    @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; further ones are closed on arrival.")
+    var maxConnections = 1024
+    @Option(name: .customLong("web.max-connections-per-ip"), help: "Open HTTP connections from one client IP address; further ones are closed on arrival. 0: no limit.")
+    var maxConnectionsPerIP = 128
+    @Option(name: .customLong("web.request-timeout"), help: "A connection must deliver its full request (headers and body) within this long of opening, and each later keep-alive request within this long of its first byte, however steadily it trickles; else it is closed. 0: no deadline.")
+    var requestTimeout = DurationArgument(seconds: 30)
+    @Option(name: .customLong("web.max-body-buffer-bytes"), help: "Request body bytes held in memory across all connections; a POST that would go over gets 503 with Retry-After before it is read. 0: no limit.")
+    var maxBodyBufferBytes = 256 << 20
     @Option(name: .customLong("web.gzip-level"), help: "gzip level (1 fastest ... 9 smallest) of /metrics answers to scrapers that accept gzip; 0 never compresses.")
     var gzipLevel = 1
     @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
@@ -108,6 +116,10 @@ struct Serve: ParsableCommand {
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         o.enableLifecycle = enableLifecycle
+        o.maxConnections = maxConnections
+        o.maxConnectionsPerIP = maxConnectionsPerIP
+        o.requestTimeoutSeconds = requestTimeout.seconds
+        o.maxBodyBufferBytes = maxBodyBufferBytes
         if let bearerTokenFile {
             do {
                 o.eventsBearerToken = try BearerToken.load(file: bearerTokenFile)
