@@ -24,6 +24,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'.")
     var bearerTokenFile: String?
 
+    @Option(name: .customLong("alerting.shutdown-grace"), help: "On SIGTERM/SIGINT, wait this long for alert deliveries in flight, then cancel them; a second signal exits at once.")
+    var alertingShutdownGrace = DurationArgument(seconds: 5)
+
     @Option(name: .customLong("events.file"), help: "Event file to follow: a path, a glob, a folder of *.jsonl, or - for standard input. Repeatable.")
     var eventFiles: [String] = []
     @Option(name: .customLong("events.format"), help: "Format of --events.file lines: native or prodigy.")
@@ -95,6 +98,7 @@ struct Serve: ParsableCommand {
         o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
+        o.alertingShutdownGrace = alertingShutdownGrace.seconds
         if let bearerTokenFile {
             do {
                 o.eventsBearerToken = try String(contentsOfFile: bearerTokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -163,6 +167,20 @@ struct Serve: ParsableCommand {
             Log.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
             break
         }
-        exporter.stop()
+        // The stop (at most --alerting.shutdown-grace for deliveries in flight) runs beside the signal wait, so a
+        // second SIGINT or SIGTERM exits at once; its end wakes the wait.
+        let stopper = Thread {
+            exporter.stop()
+            SignalWaiter.wake()
+        }
+        stopper.start()
+        while true {
+            let signal = SignalWaiter.next()
+            if signal == SignalWaiter.wakeUp { return }
+            if signal == SIGHUP { continue }
+            Log.warn("second signal: exiting without waiting for the shutdown", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+            fflush(nil)
+            _exit(1)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 
 /// How the dispatcher queues, batches and retries; the defaults suit a live exporter, tests shrink the times.
 public struct DispatcherOptions: Sendable {
@@ -10,18 +11,20 @@ public struct DispatcherOptions: Sendable {
     /// Seconds a batch is retried before it is given up as failed; the evaluator re-sends firing alerts anyway, and a
     /// bound keeps one dead receiver from holding stale alerts forever.
     public var maxRetryDuration: Double
-    /// Seconds `stop()` keeps delivering what is queued.
+    /// Seconds `stop()` keeps delivering what is queued; then a delivery still in flight is cancelled
+    /// (`AlertReceiver.cancelDeliveries()`) and the rest is counted as dropped (`--alerting.shutdown-grace`).
     public var stopGrace: Double
     public var latencyBounds: [Double]
-    /// Monotonic seconds for latency and retry limits.
-    public var clock: @Sendable () -> Double
+    /// Where the lanes take the time for latency, backoff, retry limits and the stop deadline; only differences
+    /// count. A test's manual clock drives them (call `NotificationDispatcher.clockAdvanced()` after moving it).
+    public var clock: any TimeSource
     /// Told of every failed delivery (receiver name, error, whether it will be retried), e.g. to log it.
     public var onFailure: (@Sendable (_ receiver: String, _ error: DeliveryError, _ willRetry: Bool) -> Void)?
 
     public init(
         queueCapacity: Int = 1000, maxBatchSize: Int = 64, backoff: RetryBackoff = RetryBackoff(),
-        maxRetryDuration: Double = 3600, stopGrace: Double = 2, latencyBounds: [Double] = LatencyHistogram.defaultBounds,
-        clock: @escaping @Sendable () -> Double = DispatcherOptions.monotonicSeconds,
+        maxRetryDuration: Double = 3600, stopGrace: Double = 5, latencyBounds: [Double] = LatencyHistogram.defaultBounds,
+        clock: any TimeSource = MonotonicClock(),
         onFailure: (@Sendable (_ receiver: String, _ error: DeliveryError, _ willRetry: Bool) -> Void)? = nil
     ) {
         self.queueCapacity = queueCapacity
@@ -34,8 +37,4 @@ public struct DispatcherOptions: Sendable {
         self.onFailure = onFailure
     }
 
-    /// Seconds since boot, immune to wall-clock steps.
-    public static let monotonicSeconds: @Sendable () -> Double = {
-        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
-    }
 }
