@@ -36,6 +36,20 @@ extension DeliveryTests {
             #expect(dispatcher.stats()[receiver: "scripted"]?.queueLength == 0)
         }
 
+        @Test func fiveThousandAlertsAtOnceFitTheDefaultQueueAndGoInBatches() async {
+            let receiver = ScriptedReceiver()
+            receiver.hold()
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: DispatcherOptions())
+            dispatcher.start()
+            defer { dispatcher.stop() }
+            dispatcher.enqueue((0..<5000).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
+            #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
+            receiver.release()
+            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 5000 })
+            #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
+            #expect(receiver.batches.map(\.count) == Array(repeating: 256, count: 19) + [136])
+        }
+
         @Test func enqueueReturnsWhileTheReceiverIsStuck() async {
             let receiver = ScriptedReceiver()
             receiver.hold()

@@ -3,9 +3,13 @@ import Tracking
 
 /// How the dispatcher queues, batches and retries; the defaults suit a live exporter, tests shrink the times.
 public struct DispatcherOptions: Sendable {
-    /// Notifications each receiver's queue holds before the oldest are dropped.
+    /// Notifications (not requests) each receiver's queue holds before the oldest are dropped. The queue keeps at most
+    /// one firing and one resolved notification per alert, so it grows with the alerts the engine holds anyway; the
+    /// bound is for a long outage of the receiver while alerts come and go. Thousands of alerts at once (a fleet of
+    /// agents stalling together) must fit: at 1000, 5000 stalled agents lost 80 % of their notifications.
     public var queueCapacity: Int
-    /// Notifications handed to a receiver in one delivery.
+    /// Notifications handed to a receiver in one delivery: one POST to each Alertmanager (its API takes an array,
+    /// and Prometheus batches 256 the same way), one POST per group to a webhook, one run of a command.
     public var maxBatchSize: Int
     public var backoff: RetryBackoff
     /// Seconds a batch is retried before it is given up as failed; the evaluator re-sends firing alerts anyway, and a
@@ -22,7 +26,7 @@ public struct DispatcherOptions: Sendable {
     public var onFailure: (@Sendable (_ receiver: String, _ error: DeliveryError, _ willRetry: Bool) -> Void)?
 
     public init(
-        queueCapacity: Int = 1000, maxBatchSize: Int = 64, backoff: RetryBackoff = RetryBackoff(),
+        queueCapacity: Int = 50_000, maxBatchSize: Int = 256, backoff: RetryBackoff = RetryBackoff(),
         maxRetryDuration: Double = 3600, stopGrace: Double = 5, latencyBounds: [Double] = LatencyHistogram.defaultBounds,
         clock: any TimeSource = MonotonicClock(),
         onFailure: (@Sendable (_ receiver: String, _ error: DeliveryError, _ willRetry: Bool) -> Void)? = nil
