@@ -10,7 +10,7 @@ public protocol AlertReceiver: Sendable {
 }
 
 extension AlertReceiver {
-    /// Receivers that finish quickly anyway (the log) or end on their own timeout (a command) need not cancel.
+    /// Receivers that finish quickly anyway (the log) need not cancel.
     public func cancelDeliveries() {}
 }
 

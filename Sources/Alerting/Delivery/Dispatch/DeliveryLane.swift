@@ -77,7 +77,7 @@ final class DeliveryLane: @unchecked Sendable {
 
     /// Waits until the worker has returned or `deadline` (on the clock) passed; then cancels a delivery still in
     /// flight and waits at most `abandonAfter` more seconds of real time for the worker. A receiver that cannot be
-    /// cancelled (a command runs to its own timeout) is left to finish alone: the caller (shutdown, a reload) does
+    /// cancelled at once (a command gets its kill grace) is left to finish alone: the caller (shutdown, a reload) does
     /// not wait past that. Returns whether the worker finished.
     @discardableResult
     func join(deadline: Double, abandonAfter: Double = 1) -> Bool {

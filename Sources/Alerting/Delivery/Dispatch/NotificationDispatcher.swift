@@ -37,7 +37,7 @@ public final class NotificationDispatcher: NotificationSink {
 
     /// Delivers what it can within `DispatcherOptions.stopGrace`, then cancels deliveries still in flight, counts
     /// what is left as dropped and joins the workers; it returns at most about a second after the grace even when a
-    /// receiver cannot be cancelled (a command, which then runs to its own timeout alone). Later `enqueue` calls
+    /// receiver does not end at once when cancelled (a command gets its kill grace). Later `enqueue` calls
     /// count their notifications as dropped.
     public func stop() {
         let deadline = options.clock.now() + options.stopGrace
