@@ -36,6 +36,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libcurl from the system (Debian: libcurl4-openssl-dev), for alert delivery over HTTP.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"]),
         .target(name: "HTTPCompression", dependencies: ["CZlib"]),
         .target(name: "Exposition"),
@@ -47,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "Alerting",
-            dependencies: ["Tracking", "Events", "Exposition", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ExporterApp",

@@ -17,17 +17,20 @@ final class AlertingService: Sendable {
 
     private let configFile: String?
     private let externalURL: String
+    private let shutdownGrace: Double
     let engine: AlertEngine
     private let current: CurrentDispatcher
     private let loop: UpkeepLoop
     private let reloads = Mutex<(successful: Bool, at: Double)>((true, Date().timeIntervalSince1970))
 
     /// Reads the config file (or takes the built-in rules without one); throws with the line and reason.
-    init(configFile: String?, externalURL: String, store: ProgressStore) throws {
+    /// `shutdownGrace`: seconds `stop()` (and a reload, for the old receivers) waits for deliveries in flight.
+    init(configFile: String?, externalURL: String, store: ProgressStore, shutdownGrace: Double = 5) throws {
         self.configFile = configFile
         self.externalURL = externalURL
+        self.shutdownGrace = shutdownGrace
         let config = try Self.load(configFile)
-        let dispatcher = try Self.dispatcher(for: config, externalURL: externalURL)
+        let dispatcher = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace)
         current = CurrentDispatcher(dispatcher)
         let engine = AlertEngine(store: store, setup: config.setup(externalURL: externalURL), sink: current)
         self.engine = engine
@@ -58,9 +61,9 @@ final class AlertingService: Sendable {
         }
     }
 
-    private static func dispatcher(for config: AlertingConfig, externalURL: String) throws -> NotificationDispatcher {
+    private static func dispatcher(for config: AlertingConfig, externalURL: String, shutdownGrace: Double) throws -> NotificationDispatcher {
         let receivers = try config.makeReceivers(externalURL: externalURL)
-        return NotificationDispatcher(receivers: receivers, options: DispatcherOptions(onFailure: { receiver, error, willRetry in
+        return NotificationDispatcher(receivers: receivers, options: DispatcherOptions(stopGrace: shutdownGrace, onFailure: { receiver, error, willRetry in
             Log.warn("alert delivery failed", ["receiver": receiver, "err": error.message, "retry": "\(willRetry)"])
         }))
     }
@@ -84,7 +87,7 @@ final class AlertingService: Sendable {
         let result: Result<Void, ConfigError>
         do {
             let config = try Self.load(configFile)
-            let fresh = try Self.dispatcher(for: config, externalURL: externalURL)
+            let fresh = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace)
             fresh.start()
             let old = current.dispatcher.withLock { dispatcher in
                 defer { dispatcher = fresh }

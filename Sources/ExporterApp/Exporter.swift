@@ -25,7 +25,8 @@ public final class Exporter: Sendable {
         let store = ProgressStore(options: options.store, clock: clock)
         self.store = store
         let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress)
-        let alerting = try AlertingService(configFile: options.configFile, externalURL: externalURL, store: store)
+        let alerting = try AlertingService(
+            configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace)
         self.alerting = alerting
         let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) { alerting.eventsApplied() }
         self.ingestor = ingestor

@@ -44,6 +44,8 @@ public struct ExporterOptions: Sendable {
     public var configFile: String?
     /// The URL operators reach the exporter at, for links in alerts; default `http://<hostname>:<port>`.
     public var externalURL: String?
+    /// `--alerting.shutdown-grace`: seconds a stop waits for alert deliveries in flight before cancelling them.
+    public var alertingShutdownGrace = 5.0
     /// Seconds between upkeep passes (ETC smoothing, expiry).
     public var tickInterval = 1.0
     /// `--shard.index` / `--shard.count`: keep only the jobs this shard owns; nil keeps every job.

@@ -34,6 +34,9 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Allow POST /-/reload (as Prometheus's flag); without it the endpoint answers 403. SIGHUP reloads either way.")
     var enableLifecycle = false
 
+    @Option(name: .customLong("alerting.shutdown-grace"), help: "On SIGTERM/SIGINT, wait this long for alert deliveries in flight, then cancel them; a second signal exits at once.")
+    var alertingShutdownGrace = DurationArgument(seconds: 5)
+
     @Option(name: .customLong("events.file"), help: "Event file to follow: a path, a glob, a folder of *.jsonl, or - for standard input. Repeatable.")
     var eventFiles: [String] = []
     @Option(name: .customLong("events.format"), help: "Format of --events.file lines: native or prodigy.")
@@ -120,6 +123,7 @@ struct Serve: ParsableCommand {
         o.maxConnectionsPerIP = maxConnectionsPerIP
         o.requestTimeoutSeconds = requestTimeout.seconds
         o.maxBodyBufferBytes = maxBodyBufferBytes
+        o.alertingShutdownGrace = alertingShutdownGrace.seconds
         if let bearerTokenFile {
             do {
                 o.eventsBearerToken = try BearerToken.load(file: bearerTokenFile)
@@ -201,6 +205,20 @@ struct Serve: ParsableCommand {
             Log.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
             break
         }
-        exporter.stop()
+        // The stop (at most --alerting.shutdown-grace for deliveries in flight) runs beside the signal wait, so a
+        // second SIGINT or SIGTERM exits at once; its end wakes the wait.
+        let stopper = Thread {
+            exporter.stop()
+            SignalWaiter.wake()
+        }
+        stopper.start()
+        while true {
+            let signal = SignalWaiter.next()
+            if signal == SignalWaiter.wakeUp { return }
+            if signal == SIGHUP { continue }
+            Log.warn("second signal: exiting without waiting for the shutdown", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+            fflush(nil)
+            _exit(1)
+        }
     }
 }

@@ -33,7 +33,16 @@ enum SignalWaiter {
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
-    /// Blocks until one of the installed signals arrives; returns its number.
+    /// What `next()` returns after `wake()`: no signal has this number.
+    static let wakeUp: Int32 = 0
+
+    /// Makes `next()` return `wakeUp`, from any thread (the end of a shutdown running beside the wait).
+    static func wake() {
+        var byte: UInt8 = 0
+        _ = write(signalPipeWriteEnd, &byte, 1)
+    }
+
+    /// Blocks until one of the installed signals arrives, or `wake()`; returns the signal's number (or `wakeUp`).
     static func next() -> Int32 {
         var byte: UInt8 = 0
         while true {

@@ -4,6 +4,14 @@ public protocol AlertReceiver: Sendable {
     var name: String { get }
     /// Delivers one batch of notifications, blocking until done or failed; called from one worker thread at a time.
     func deliver(_ batch: [AlertNotification]) throws(DeliveryError)
+    /// Ends a delivery in flight at once (it fails) and fails later ones at once: the dispatcher calls it at
+    /// shutdown when the grace is over. Called from another thread than `deliver`'s.
+    func cancelDeliveries()
+}
+
+extension AlertReceiver {
+    /// Receivers that finish quickly anyway (the log) need not cancel.
+    public func cancelDeliveries() {}
 }
 
 /// Why a delivery failed, and whether trying again may help (5xx, timeouts: yes; 4xx: no).

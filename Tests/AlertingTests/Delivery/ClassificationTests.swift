@@ -1,7 +1,5 @@
+import CCurl
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
 @testable import Alerting
 
@@ -33,11 +31,12 @@ extension DeliveryTests {
         }
 
         @Test(arguments: [
-            (URLError.Code.cannotConnectToHost, true), (.timedOut, true), (.networkConnectionLost, true),
-            (.cannotFindHost, true), (.badURL, false), (.unsupportedURL, false),
+            (CURLE_COULDNT_CONNECT, true), (CURLE_OPERATION_TIMEDOUT, true), (CURLE_RECV_ERROR, true),
+            (CURLE_COULDNT_RESOLVE_HOST, true), (CURLE_GOT_NOTHING, true), (CURLE_URL_MALFORMAT, false),
+            (CURLE_UNSUPPORTED_PROTOCOL, false),
         ])
-        func transportFailuresAreRetriedUnlessTheURLIsUnusable(code: URLError.Code, retryable: Bool) {
-            #expect(DeliveryClassification.transportFailure(URLError(code), endpoint: "x").retryable == retryable)
+        func transportFailuresAreRetriedUnlessTheURLIsUnusable(code: CURLcode, retryable: Bool) {
+            #expect(DeliveryClassification.transportFailure(code, endpoint: "x").retryable == retryable)
         }
 
         @Test func endpointsInMessagesCarryNoCredentials() {

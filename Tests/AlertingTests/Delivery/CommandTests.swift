@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Alerting
 
@@ -16,6 +17,28 @@ extension DeliveryTests {
             #expect(message["receiver"] as? String == "page")
             #expect((message["alerts"] as? [Any])?.count == 2)
             #expect(try String(contentsOfFile: out + ".env", encoding: .utf8) == "AgentLost 2")
+        }
+
+        @Test func cancelStopsARunningProgramAtOnceAndLaterRunsFailAtOnce() throws {
+            let receiver = try CommandReceiver(name: "page", config: CommandConfig(argv: ["sleep", "60"], timeout: 60, killGrace: 0.5))
+            let outcome = Mutex<(error: DeliveryError?, seconds: Double)?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                let started = Date()
+                var failure: DeliveryError?
+                do throws(DeliveryError) { try receiver.deliver([DeliveryTests.notification()]) } catch { failure = error }
+                outcome.withLock { $0 = (failure, Date().timeIntervalSince(started)) }
+                done.signal()
+            }.start()
+            Thread.sleep(forTimeInterval: 0.5)
+            #expect(outcome.withLock { $0 } == nil, "sleep 60 still runs")
+            receiver.cancelDeliveries()
+            #expect(done.wait(timeout: .now() + 10) == .success, "cancel must stop the program long before its 60 s")
+            let (error, seconds) = try #require(outcome.withLock { $0 })
+            #expect(error?.retryable == true && error?.message.contains("cancelled") == true, "\(String(describing: error))")
+            #expect(seconds < 10)
+            let later = #expect(throws: DeliveryError.self) { try receiver.deliver([DeliveryTests.notification()]) }
+            #expect(later?.message.contains("cancelled") == true)
         }
 
         @Test func nonZeroExitIsRetryableWithItsStderr() throws {

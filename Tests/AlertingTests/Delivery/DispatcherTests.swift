@@ -1,16 +1,21 @@
 import Foundation
 import Synchronization
 import Testing
+import Tracking
 @testable import Alerting
 
 extension DeliveryTests {
     @Suite struct Dispatcher {
         /// Backoff short enough for tests; everything else as in production unless a test says otherwise.
-        static func options(capacity: Int = 1000, batch: Int = 64, clock: (@Sendable () -> Double)? = nil) -> DispatcherOptions {
+        static func options(capacity: Int = 1000, batch: Int = 64, clock: ManualClock? = nil) -> DispatcherOptions {
             var options = DispatcherOptions(
                 queueCapacity: capacity, maxBatchSize: batch,
                 backoff: RetryBackoff(initial: 0.01, factor: 2, maximum: 0.05), stopGrace: 2)
-            if let clock { options.clock = clock }
+            if let clock {
+                options.clock = clock
+                // The grace is on the clock too, and a manual clock stands still: stop at once.
+                options.stopGrace = 0
+            }
             return options
         }
 
@@ -29,6 +34,20 @@ extension DeliveryTests {
             #expect(receiver.batches.map(\.count) == [64, 64, 22])
             #expect(receiver.batches.flatMap { $0 }.map { $0.labels["agent"]! } == (0..<150).map { "a\($0)" })
             #expect(dispatcher.stats()[receiver: "scripted"]?.queueLength == 0)
+        }
+
+        @Test func fiveThousandAlertsAtOnceFitTheDefaultQueueAndGoInBatches() async {
+            let receiver = ScriptedReceiver()
+            receiver.hold()
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: DispatcherOptions())
+            dispatcher.start()
+            defer { dispatcher.stop() }
+            dispatcher.enqueue((0..<5000).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
+            #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
+            receiver.release()
+            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 5000 })
+            #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
+            #expect(receiver.batches.map(\.count) == Array(repeating: 256, count: 19) + [136])
         }
 
         @Test func enqueueReturnsWhileTheReceiverIsStuck() async {
@@ -123,10 +142,10 @@ extension DeliveryTests {
         }
 
         @Test func latencyRunsFromEnqueueToDelivery() async {
-            let clock = DeliveryTests.StepClock(100)
+            let clock = ManualClock(100)
             let receiver = ScriptedReceiver()
             receiver.hold()
-            let dispatcher = NotificationDispatcher(receivers: [receiver], options: Self.options(clock: { clock.now }))
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: Self.options(clock: clock))
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b")], to: "scripted")
@@ -188,6 +207,96 @@ extension DeliveryTests {
             #expect(stats.receivers.map(\.receiver) == ["scripted", "healthy"])
         }
 
+        @Test func backoffWaitsOnTheInjectedClock() async {
+            // Retry n waits half of 10 x 2^(n-1) seconds on the clock: 5 s, then 10 s; no real time passes.
+            let clock = ManualClock(1000)
+            let receiver = ScriptedReceiver(outcomes: [Self.retryable, Self.retryable])
+            var options = Self.options(clock: clock)
+            options.backoff = RetryBackoff(initial: 10, factor: 2, maximum: 60, random: { 0.5 })
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: options)
+            dispatcher.start()
+            defer { dispatcher.stop() }
+            dispatcher.enqueue([DeliveryTests.notification()], to: "scripted")
+            #expect(await DeliveryTests.eventually { receiver.batches.count == 1 })
+            func stillWaiting(_ attempts: Int) async -> Bool {
+                try? await Task.sleep(for: .milliseconds(300))
+                return receiver.batches.count == attempts
+            }
+            #expect(await stillWaiting(1), "no retry before the clock moves")
+            clock.set(1004.9)
+            dispatcher.clockAdvanced()
+            #expect(await stillWaiting(1), "4.9 s of a 5 s backoff")
+            clock.set(1005)
+            dispatcher.clockAdvanced()
+            #expect(await DeliveryTests.eventually { receiver.batches.count == 2 }, "retry 1 after 5 s")
+            #expect(await stillWaiting(2))
+            clock.set(1014.9)
+            dispatcher.clockAdvanced()
+            #expect(await stillWaiting(2), "9.9 s of a 10 s backoff")
+            clock.set(1015)
+            dispatcher.clockAdvanced()
+            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
+            let stats = dispatcher.stats()[receiver: "scripted"]!
+            #expect(stats.retried == 2)
+            #expect(stats.latency.sum == 15, "queued at 1000, delivered at 1015 on the clock")
+        }
+
+        @Test func retryLimitCountsOnTheInjectedClock() async {
+            let clock = ManualClock(0)
+            let receiver = ScriptedReceiver(outcomes: Array(repeating: Self.retryable, count: 100))
+            var options = Self.options(clock: clock)
+            options.backoff = RetryBackoff(initial: 60, factor: 1, maximum: 60, random: { 0.5 })
+            options.maxRetryDuration = 100
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: options)
+            dispatcher.start()
+            defer { dispatcher.stop() }
+            dispatcher.enqueue([DeliveryTests.notification()], to: "scripted")
+            #expect(await DeliveryTests.eventually { receiver.batches.count == 1 }, "attempt 1 at 0 s")
+            for (time, attempts) in [(30.0, 2), (60, 3), (90, 4)] {
+                clock.set(time)
+                dispatcher.clockAdvanced()
+                #expect(await DeliveryTests.eventually { receiver.batches.count == attempts }, "attempt \(attempts) at \(time) s")
+            }
+            #expect(dispatcher.stats()[receiver: "scripted"]?.failed == 0)
+            clock.set(120)
+            dispatcher.clockAdvanced()
+            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.failed == 1 },
+                    "the attempt at 120 s is past 100 s of failing and gives up")
+            #expect(receiver.batches.count == 5)
+        }
+
+        @Test func stopCancelsADeliveryStillInFlightAfterTheGrace() {
+            let receiver = ScriptedReceiver()
+            receiver.hold()
+            var options = Self.options()
+            options.stopGrace = 0.3
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: options)
+            dispatcher.start()
+            dispatcher.enqueue((1...3).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
+            let inside = Date().addingTimeInterval(5)
+            while !receiver.isInside, Date() < inside { Thread.sleep(forTimeInterval: 0.01) }
+            let started = Date()
+            dispatcher.stop()
+            let took = Date().timeIntervalSince(started)
+            #expect(receiver.wasCancelled)
+            #expect(took >= 0.25 && took < 5, "grace 0.3 s; took \(took) s")
+            #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 3)
+        }
+
+        @Test func stopDoesNotWaitForAReceiverThatIgnoresCancellation() {
+            let receiver = StubbornReceiver()
+            var options = Self.options()
+            options.stopGrace = 0.2
+            let dispatcher = NotificationDispatcher(receivers: [receiver], options: options)
+            dispatcher.start()
+            dispatcher.enqueue([DeliveryTests.notification()], to: "stubborn")
+            let started = Date()
+            dispatcher.stop()
+            let took = Date().timeIntervalSince(started)
+            #expect(took < 5, "grace 0.2 s plus about a second; took \(took) s")
+            receiver.finish()
+        }
+
         @Test func unknownReceiverAndEmptyBatchesQueueNothing() {
             let receiver = ScriptedReceiver()
             let dispatcher = NotificationDispatcher(receivers: [receiver], options: Self.options())
@@ -198,12 +307,14 @@ extension DeliveryTests {
             dispatcher.stop()
         }
     }
-
-    /// A clock the test sets; reads come from the worker thread.
-    final class StepClock: Sendable {
-        private let value: Mutex<Double>
-        init(_ start: Double) { value = Mutex(start) }
-        var now: Double { value.withLock { $0 } }
-        func set(_ time: Double) { value.withLock { $0 = time } }
+    /// A receiver whose delivery ignores cancellation and ends only when the test says (a command running to its
+    /// own timeout).
+    final class StubbornReceiver: AlertReceiver {
+        let name = "stubborn"
+        private let done = DispatchSemaphore(value: 0)
+        func deliver(_ batch: [AlertNotification]) throws(DeliveryError) {
+            _ = done.wait(timeout: .now() + 30)
+        }
+        func finish() { done.signal() }
     }
 }

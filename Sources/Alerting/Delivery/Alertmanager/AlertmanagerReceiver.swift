@@ -42,4 +42,7 @@ public struct AlertmanagerReceiver: AlertReceiver {
         let summary = failures.map(\.message).joined(separator: "; ")
         throw DeliveryError(retryable: retryable, summary, statusCode: failures.count == 1 ? failures[0].statusCode : nil)
     }
+
+    /// Ends a POST in flight at once and fails later ones: shutdown is past its grace.
+    public func cancelDeliveries() { poster.cancel() }
 }

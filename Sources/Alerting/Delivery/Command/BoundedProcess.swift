@@ -7,6 +7,32 @@ enum BoundedProcess {
     enum Ending: Equatable {
         case exited(status: Int32, stderr: String)
         case killedAtTimeout(stderr: String)
+        /// Stopped early by `Cancellation.cancel()` (shutdown past its grace).
+        case cancelled(stderr: String)
+    }
+
+    /// Stops a run from another thread: SIGTERM to the program's group, SIGKILL after the kill grace. Once
+    /// cancelled, later runs are refused before they start.
+    final class Cancellation: Sendable {
+        /// Whether `cancel()` was called, and the semaphore the run under way waits on (signalled to wake it).
+        private let state = Mutex<(cancelled: Bool, waiter: DispatchSemaphore?)>((false, nil))
+
+        func cancel() {
+            state.withLock { state in
+                state.cancelled = true
+                state.waiter?.signal()
+            }
+        }
+
+        var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+        /// false when already cancelled.
+        fileprivate func register(_ waiter: DispatchSemaphore?) -> Bool {
+            state.withLock { state in
+                state.waiter = waiter
+                return !state.cancelled
+            }
+        }
     }
 
     /// How much standard error is kept for the error message.
@@ -14,7 +40,8 @@ enum BoundedProcess {
 
     /// Throws only when the program cannot be started at all.
     static func run(
-        executable: URL, arguments: [String], environment: [String: String], input: Data, timeout: Double, killGrace: Double
+        executable: URL, arguments: [String], environment: [String: String], input: Data, timeout: Double, killGrace: Double,
+        cancellation: Cancellation? = nil
     ) throws -> Ending {
         let process = Process()
         process.executableURL = executable
@@ -29,16 +56,22 @@ enum BoundedProcess {
         let stderrPipe = Pipe()
         process.standardError = stderrPipe
 
+        // Signalled when the program exits, or by a cancellation.
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
+        if let cancellation, !cancellation.register(exited) { return .cancelled(stderr: "") }
+        defer { _ = cancellation?.register(nil) }
         try process.run()
         // The child's copy is enough; ours would keep the pipe open and the reader waiting after the child exits.
         try? stderrPipe.fileHandleForWriting.close()
         let stderr = StderrCollector(stderrPipe.fileHandleForReading)
 
         var timedOut = false
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
+        var cancelled = false
+        let waited = exited.wait(timeout: .now() + timeout)
+        if waited == .success, process.isRunning, cancellation?.isCancelled == true { cancelled = true }
+        if waited == .timedOut || cancelled {
+            timedOut = !cancelled
             signal(process, SIGTERM)
             if exited.wait(timeout: .now() + killGrace) == .timedOut {
                 signal(process, SIGKILL)
@@ -47,6 +80,7 @@ enum BoundedProcess {
         }
         // A background child of the program may still hold stderr open; do not wait on it for long.
         let text = stderr.text(waitingAtMost: 0.5)
+        if cancelled { return .cancelled(stderr: text) }
         return timedOut ? .killedAtTimeout(stderr: text) : .exited(status: process.terminationStatus, stderr: text)
     }
 

@@ -5,6 +5,7 @@ public struct CommandReceiver: AlertReceiver {
     public let name: String
     public let config: CommandConfig
     private let executable: URL
+    private let cancellation = BoundedProcess.Cancellation()
 
     public init(name: String, config: CommandConfig) throws(ReceiverConfigError) {
         self.name = name
@@ -29,7 +30,7 @@ public struct CommandReceiver: AlertReceiver {
         do {
             ending = try BoundedProcess.run(
                 executable: executable, arguments: Array(config.argv.dropFirst()), environment: environment,
-                input: input, timeout: config.timeout, killGrace: config.killGrace)
+                input: input, timeout: config.timeout, killGrace: config.killGrace, cancellation: cancellation)
         } catch {
             throw DeliveryError(retryable: false, "\(config.argv[0]) cannot run: \(error.localizedDescription)")
         }
@@ -40,8 +41,14 @@ public struct CommandReceiver: AlertReceiver {
             throw DeliveryError(retryable: true, "\(config.argv[0]) exited with \(status)" + Self.excerpt(stderr))
         case .killedAtTimeout(let stderr):
             throw DeliveryError(retryable: true, "\(config.argv[0]) ran past \(config.timeout) s and was killed" + Self.excerpt(stderr))
+        case .cancelled(let stderr):
+            throw DeliveryError(retryable: true, "\(config.argv[0]) stopped: cancelled at shutdown" + Self.excerpt(stderr))
         }
     }
+
+    /// Stops a program still running (SIGTERM to its group, SIGKILL after the kill grace) and runs no more: shutdown
+    /// is past its grace.
+    public func cancelDeliveries() { cancellation.cancel() }
 
     private static func excerpt(_ stderr: String) -> String {
         let text = DeliveryClassification.excerpt(of: Data(stderr.utf8))

@@ -1,14 +1,20 @@
 import Foundation
+import Tracking
 
 /// One receiver's queue, counters and worker thread.
 ///
 /// `@unchecked Sendable`: every mutable property is read and written only with `condition` locked; the worker
-/// releases it while a delivery runs, so `enqueue` only ever waits for a few queue operations.
+/// releases it while a delivery runs, so `enqueue` only ever waits for a few queue operations. (`NSCondition` is
+/// the one lock here that a thread can sleep on with a deadline; `Mutex` has no condition variable.)
+///
+/// Every time comes from `options.clock`, so a test can drive backoff, retry limits and the stop deadline with a
+/// manual clock; waits sleep on the condition for the clock's remaining time and re-check when woken, and
+/// `clockAdvanced()` wakes them after a clock that jumps.
 final class DeliveryLane: @unchecked Sendable {
     private enum Phase {
         case idle, running
-        /// Delivering what is queued until the deadline.
-        case stopping(deadline: Date)
+        /// Delivering what is queued until the deadline (seconds on the clock).
+        case stopping(deadline: Double)
         case finished
     }
 
@@ -26,6 +32,8 @@ final class DeliveryLane: @unchecked Sendable {
         stats = ReceiverDeliveryStats(receiver: receiver.name, latencyBounds: options.latencyBounds)
     }
 
+    private var now: Double { options.clock.now() }
+
     func start() {
         condition.lock()
         defer { condition.unlock() }
@@ -37,7 +45,7 @@ final class DeliveryLane: @unchecked Sendable {
     }
 
     func enqueue(_ notifications: [AlertNotification]) {
-        let now = options.clock()
+        let now = self.now
         condition.lock()
         defer { condition.unlock() }
         switch phase {
@@ -49,8 +57,9 @@ final class DeliveryLane: @unchecked Sendable {
         }
     }
 
-    /// Asks the worker to finish within `grace` seconds; `join()` waits for it.
-    func beginStop(grace: Double) {
+    /// Asks the worker to deliver what is queued until `deadline` (on the clock) and then end; `join(deadline:)`
+    /// waits for it.
+    func beginStop(deadline: Double) {
         condition.lock()
         defer { condition.unlock() }
         switch phase {
@@ -59,21 +68,38 @@ final class DeliveryLane: @unchecked Sendable {
             stats.dropped += UInt64(queue.removeAll())
             phase = .finished
         case .running:
-            phase = .stopping(deadline: Date().addingTimeInterval(grace))
+            phase = .stopping(deadline: deadline)
             condition.broadcast()
         case .stopping, .finished:
             break
         }
     }
 
-    /// Waits until the worker has returned; a delivery under way still runs to its own timeout.
-    func join() {
+    /// Waits until the worker has returned or `deadline` (on the clock) passed; then cancels a delivery still in
+    /// flight and waits at most `abandonAfter` more seconds of real time for the worker. A receiver that cannot be
+    /// cancelled at once (a command gets its kill grace) is left to finish alone: the caller (shutdown, a reload) does
+    /// not wait past that. Returns whether the worker finished.
+    @discardableResult
+    func join(deadline: Double, abandonAfter: Double = 1) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while true {
-            if case .finished = phase { return }
-            condition.wait()
+        while !isFinished {
+            if !wait(until: deadline) { break }
         }
+        if isFinished { return true }
+        condition.unlock()
+        receiver.cancelDeliveries()
+        condition.lock()
+        let giveUp = Date(timeIntervalSinceNow: abandonAfter)
+        while !isFinished, condition.wait(until: giveUp) {}
+        return isFinished
+    }
+
+    /// Wakes the waits so they re-read the clock: for clocks that jump (a test's manual clock).
+    func clockAdvanced() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
     }
 
     func snapshot() -> ReceiverDeliveryStats {
@@ -84,6 +110,20 @@ final class DeliveryLane: @unchecked Sendable {
         return copy
     }
 
+    /// With the lock held.
+    private var isFinished: Bool {
+        if case .finished = phase { return true }
+        return false
+    }
+
+    /// With the lock held: sleeps until signalled or the clock reaches `deadline`; false once it has.
+    private func wait(until deadline: Double) -> Bool {
+        let remaining = deadline - now
+        guard remaining > 0 else { return false }
+        _ = condition.wait(until: Date(timeIntervalSinceNow: remaining))
+        return true
+    }
+
     private func work() {
         var attempt = 0
         var failingSince: Double?
@@ -92,7 +132,7 @@ final class DeliveryLane: @unchecked Sendable {
             condition.unlock()
             var failure: DeliveryError?
             do { try receiver.deliver(batch.map(\.notification)) } catch { failure = error }
-            let now = options.clock()
+            let now = self.now
             if let failure {
                 let since = failingSince ?? now
                 let willRetry = failure.retryable && now - since < options.maxRetryDuration
@@ -102,7 +142,7 @@ final class DeliveryLane: @unchecked Sendable {
                     failingSince = since
                     attempt += 1
                     stats.retried += 1
-                    sleep(seconds: options.backoff.delay(beforeRetry: attempt))
+                    backoff(seconds: options.backoff.delay(beforeRetry: attempt))
                 } else {
                     failingSince = nil
                     attempt = 0
@@ -133,7 +173,7 @@ final class DeliveryLane: @unchecked Sendable {
                 if !queue.isEmpty { return queue.head(options.maxBatchSize) }
                 condition.wait()
             case .stopping(let deadline):
-                if !queue.isEmpty && Date() < deadline { return queue.head(options.maxBatchSize) }
+                if !queue.isEmpty && now < deadline { return queue.head(options.maxBatchSize) }
                 stats.dropped += UInt64(queue.removeAll())
                 phase = .finished
                 return nil
@@ -142,13 +182,12 @@ final class DeliveryLane: @unchecked Sendable {
     }
 
     /// With the lock held: the backoff wait, cut short by a stop's deadline.
-    private func sleep(seconds: Double) {
-        let wake = Date().addingTimeInterval(seconds)
+    private func backoff(seconds: Double) {
+        let wake = now + seconds
         while true {
             var until = wake
             if case .stopping(let deadline) = phase { until = min(wake, deadline) }
-            if Date() >= until { return }
-            _ = condition.wait(until: until)
+            if !wait(until: until) { return }
         }
     }
 }

@@ -16,7 +16,8 @@ public final class NotificationDispatcher: NotificationSink {
 
     /// Without `stop()`, the workers would wait for work forever; this lets them end, dropping what is queued.
     deinit {
-        for lane in lanes { lane.beginStop(grace: 0) }
+        let now = options.clock.now()
+        for lane in lanes { lane.beginStop(deadline: now) }
     }
 
     /// The receivers' names, in the order given.
@@ -34,11 +35,20 @@ public final class NotificationDispatcher: NotificationSink {
         lane.enqueue(notifications)
     }
 
-    /// Delivers what it can within `DispatcherOptions.stopGrace`, counts the rest as dropped, and joins the workers.
-    /// Later `enqueue` calls count their notifications as dropped.
+    /// Delivers what it can within `DispatcherOptions.stopGrace`, then cancels deliveries still in flight, counts
+    /// what is left as dropped and joins the workers; it returns at most about a second after the grace even when a
+    /// receiver does not end at once when cancelled (a command gets its kill grace). Later `enqueue` calls
+    /// count their notifications as dropped.
     public func stop() {
-        for lane in lanes { lane.beginStop(grace: options.stopGrace) }
-        for lane in lanes { lane.join() }
+        let deadline = options.clock.now() + options.stopGrace
+        for lane in lanes { lane.beginStop(deadline: deadline) }
+        for lane in lanes { lane.join(deadline: deadline) }
+    }
+
+    /// Wakes the workers' timed waits (backoff, the stop deadline) to re-read the clock: for a clock that jumps, such
+    /// as a test's manual clock. The real clocks never need it.
+    public func clockAdvanced() {
+        for lane in lanes { lane.clockAdvanced() }
     }
 
     /// Counters, latency and queue length of every receiver, in the order given.

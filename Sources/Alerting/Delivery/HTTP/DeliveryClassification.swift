@@ -1,7 +1,5 @@
+import CCurl
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The one place that decides what an HTTP answer means for delivery, as Alertmanager's `notify/util.go` does:
 /// 2xx delivered; 5xx, 429, timeouts and connection errors worth retrying; any other answer final.
@@ -20,19 +18,18 @@ enum DeliveryClassification {
         return DeliveryError(retryable: retryable, message, statusCode: status)
     }
 
-    /// A request that got no HTTP answer: a malformed URL is final, anything else (refused, reset, timed out) may pass.
-    static func transportFailure(_ error: any Error, endpoint: String) -> DeliveryError {
-        if let urlError = error as? URLError {
-            switch urlError.code {
-            case .badURL, .unsupportedURL:
-                return DeliveryError(retryable: false, "\(endpoint): unusable URL (\(urlError.code.rawValue))")
-            case .timedOut:
-                return DeliveryError(retryable: true, "\(endpoint): timed out")
-            default:
-                return DeliveryError(retryable: true, "\(endpoint): \(urlError.localizedDescription) (\(urlError.code.rawValue))")
-            }
+    /// A request that got no HTTP answer (a libcurl error): a malformed URL or a scheme other than http(s) is
+    /// final, anything else (refused, reset, timed out, name not resolved) may pass.
+    static func transportFailure(_ code: CURLcode, endpoint: String) -> DeliveryError {
+        let reason = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            return DeliveryError(retryable: false, "\(endpoint): unusable URL (\(reason))")
+        case CURLE_OPERATION_TIMEDOUT:
+            return DeliveryError(retryable: true, "\(endpoint): timed out")
+        default:
+            return DeliveryError(retryable: true, "\(endpoint): \(reason) (curl error \(code.rawValue))")
         }
-        return DeliveryError(retryable: true, "\(endpoint): \(error.localizedDescription)")
     }
 
     /// The first bytes of a body on one line, so a log line stays a line.

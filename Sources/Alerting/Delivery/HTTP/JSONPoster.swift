@@ -1,10 +1,12 @@
+import CCurl
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Synchronization
 
-/// POSTs JSON with URLSession from a worker thread, blocking until every answer is in or the timeout passes.
+/// POSTs JSON with libcurl's multi interface on the calling worker thread, blocking until every answer is in, the
+/// timeout passes or `cancel()` is called.
+///
+/// While it waits it sleeps in `curl_multi_poll` (poll(2) on the transfers' sockets): a receiver that accepts the
+/// connection and never answers costs no CPU until the timeout. `cancel()` wakes that poll from another thread.
 final class JSONPoster: Sendable {
     /// One POST: where, and what.
     struct Request: Sendable {
@@ -12,60 +14,100 @@ final class JSONPoster: Sendable {
         var body: Data
     }
 
+    /// Seconds a POST may take in all: connecting, sending, waiting for and reading the answer.
     let timeout: Double
+    /// Seconds the TCP (and TLS) connection may take; at most `timeout`.
+    let connectTimeout: Double
     private let authorization: HTTPAuthorization?
-    private let session: URLSession
+    /// Whether `cancel()` was called, and the multi handle of the transfer under way (its address, for
+    /// `curl_multi_wakeup`, which libcurl allows from any thread). The worker clears the address under this
+    /// lock before it frees the handle, so a wakeup never reaches a freed one.
+    private let state = Mutex<(cancelled: Bool, active: UInt?)>((false, nil))
 
-    init(timeout: Double, authorization: HTTPAuthorization? = nil) {
+    init(timeout: Double, connectTimeout: Double = 10, authorization: HTTPAuthorization? = nil) {
+        _ = Self.globalInit
         self.timeout = timeout
+        self.connectTimeout = min(timeout, connectTimeout)
         self.authorization = authorization
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
     }
 
-    deinit { session.invalidateAndCancel() }
+    /// `curl_global_init` once per process, before the first handle (a Swift `static let` runs once, thread-safely).
+    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+    /// Ends a transfer under way at once (it fails as retryable) and makes every later `post` fail at once: for
+    /// shutdown, when the grace for deliveries in flight is over.
+    func cancel() {
+        state.withLock { state in
+            state.cancelled = true
+            if let active = state.active, let multi = UnsafeMutableRawPointer(bitPattern: active) { curl_multi_wakeup(multi) }
+        }
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
 
     /// Sends every request at once (several Alertmanagers, several webhook groups) and returns one outcome each,
     /// nil meaning delivered.
     func post(_ requests: [Request]) -> [DeliveryError?] {
-        let outcomes = Outcomes(count: requests.count)
-        let tasks = requests.enumerated().map { index, request in
-            let endpoint = Self.endpoint(request.url)
-            let task = session.dataTask(with: urlRequest(request)) { data, response, error in
-                let outcome: DeliveryError?
-                if let error {
-                    outcome = DeliveryClassification.transportFailure(error, endpoint: endpoint)
-                } else if let http = response as? HTTPURLResponse {
-                    outcome = DeliveryClassification.httpStatus(http.statusCode, body: data ?? Data(), endpoint: endpoint)
-                } else {
-                    outcome = DeliveryError(retryable: true, "\(endpoint): no HTTP response")
-                }
-                outcomes.set(index, outcome)
-            }
-            task.resume()
-            return task
+        guard !requests.isEmpty else { return [] }
+        guard let multi = curl_multi_init() else {
+            return requests.map { DeliveryError(retryable: true, "\(Self.endpoint($0.url)): libcurl could not start a transfer") }
         }
-        // URLSession's own timeout is an idle timeout on Linux; this is the hard bound a worker relies on.
-        let deadline = DispatchTime.now() + timeout + 1
-        for (index, task) in tasks.enumerated() where outcomes.wait(index, until: deadline) == false {
-            task.cancel()
-            outcomes.set(index, DeliveryError(retryable: true, "\(Self.endpoint(requests[index].url)): timed out after \(timeout) s"))
+        let registered = state.withLock { state in
+            guard !state.cancelled else { return false }
+            state.active = UInt(bitPattern: multi)
+            return true
         }
-        return outcomes.values
-    }
+        guard registered else {
+            curl_multi_cleanup(multi)
+            return requests.map { DeliveryError(retryable: true, "\(Self.endpoint($0.url)): cancelled at shutdown") }
+        }
+        defer {
+            state.withLock { $0.active = nil }
+            curl_multi_cleanup(multi)
+        }
 
-    private func urlRequest(_ request: Request) -> URLRequest {
-        var urlRequest = URLRequest(url: request.url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        urlRequest.httpMethod = "POST"
-        urlRequest.httpBody = request.body
-        urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        urlRequest.setValue("progress-exporter", forHTTPHeaderField: "User-Agent")
-        if let authorization { urlRequest.setValue(authorization.headerValue, forHTTPHeaderField: "Authorization") }
-        return urlRequest
+        var outcomes = [DeliveryError??](repeating: nil, count: requests.count)
+        var transfers: [Transfer] = []
+        for (index, request) in requests.enumerated() {
+            switch Transfer.make(request, index: index, options: self) {
+            case .success(let transfer):
+                curl_multi_add_handle(multi, transfer.easy)
+                transfers.append(transfer)
+            case .failure(let error):
+                outcomes[index] = .some(error)
+            }
+        }
+        defer {
+            for transfer in transfers {
+                curl_multi_remove_handle(multi, transfer.easy)
+                transfer.free()
+            }
+        }
+
+        var running: Int32 = 0
+        while true {
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE,
+                      let transfer = transfers.first(where: { $0.easy == message.pointee.easy_handle })
+                else { continue }
+                outcomes[transfer.index] = .some(transfer.outcome(pe_curl_message_result(message), timeout: timeout))
+            }
+            if running == 0 { break }
+            if isCancelled {
+                for transfer in transfers where outcomes[transfer.index] == nil {
+                    outcomes[transfer.index] = .some(DeliveryError(retryable: true, "\(transfer.endpoint): cancelled at shutdown"))
+                }
+                break
+            }
+            // Sleeps until a socket is ready, libcurl's next timer (its own timeouts) or `cancel()`; one second
+            // at most, as a bound in case a wakeup were ever missed.
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        return outcomes.enumerated().map { index, outcome in
+            outcome ?? DeliveryError(retryable: true, "\(Self.endpoint(requests[index].url)): no outcome from libcurl")
+        }
     }
 
     /// The URL without user info or query, so errors and logs never carry credentials.
@@ -77,30 +119,71 @@ final class JSONPoster: Sendable {
         return components.string ?? "receiver"
     }
 
-    /// Where completion handlers on URLSession's queue leave their outcomes for the waiting worker.
-    private final class Outcomes: Sendable {
-        private let slots: Mutex<[DeliveryError??]>
-        private let signals: [DispatchSemaphore]
+    /// One easy handle with what it owns: the header list and the buffer for the answer's first bytes.
+    private struct Transfer {
+        let index: Int
+        let endpoint: String
+        let easy: UnsafeMutableRawPointer
+        let headers: UnsafeMutablePointer<curl_slist>?
+        let excerpt: UnsafeMutablePointer<pe_curl_excerpt>
 
-        init(count: Int) {
-            slots = Mutex(Array(repeating: nil, count: count))
-            signals = (0..<count).map { _ in DispatchSemaphore(value: 0) }
-        }
-
-        /// Keeps the first outcome: a late answer after the timeout must not overwrite the timeout.
-        func set(_ index: Int, _ outcome: DeliveryError?) {
-            let first = slots.withLock { slots in
-                guard slots[index] == nil else { return false }
-                slots[index] = .some(outcome)
-                return true
+        static func make(_ request: Request, index: Int, options: JSONPoster) -> Result<Transfer, DeliveryError> {
+            let endpoint = JSONPoster.endpoint(request.url)
+            guard let easy = curl_easy_init() else {
+                return .failure(DeliveryError(retryable: true, "\(endpoint): libcurl could not start a transfer"))
             }
-            if first { signals[index].signal() }
+            var headers: UnsafeMutablePointer<curl_slist>?
+            var lines = ["Content-Type: application/json", "Expect:"]
+            if let authorization = options.authorization { lines.append("Authorization: \(authorization.headerValue)") }
+            for line in lines { headers = curl_slist_append(headers, line) }
+            let excerpt = UnsafeMutablePointer<pe_curl_excerpt>.allocate(capacity: 1)
+            excerpt.initialize(to: pe_curl_excerpt())
+            let transfer = Transfer(index: index, endpoint: endpoint, easy: easy, headers: headers, excerpt: excerpt)
+
+            var code = pe_curl_setopt_string(easy, CURLOPT_URL, request.url.absoluteString)
+            let settings: [(CURLoption, Int)] = [
+                // No signals from libcurl's resolver or timeouts: this is a multi-threaded process.
+                (CURLOPT_NOSIGNAL, 1),
+                (CURLOPT_TIMEOUT_MS, max(1, Int(options.timeout * 1000))),
+                (CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(options.connectTimeout * 1000))),
+                (CURLOPT_FOLLOWLOCATION, 0),
+            ]
+            for (option, value) in settings where code == CURLE_OK { code = pe_curl_setopt_long(easy, option, value) }
+            if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https") }
+            if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_USERAGENT, "progress-exporter") }
+            if code == CURLE_OK { code = pe_curl_setopt_headers(easy, headers) }
+            if code == CURLE_OK { code = pe_curl_capture_excerpt(easy, excerpt) }
+            if code == CURLE_OK {
+                var body = request.body
+                if body.isEmpty { body = Data([0]) }
+                let count = request.body.count
+                code = body.withUnsafeBytes { bytes in
+                    pe_curl_set_body(easy, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), curl_off_t(count))
+                }
+            }
+            guard code == CURLE_OK else {
+                transfer.free()
+                return .failure(DeliveryClassification.transportFailure(code, endpoint: endpoint))
+            }
+            return .success(transfer)
         }
 
-        func wait(_ index: Int, until deadline: DispatchTime) -> Bool {
-            signals[index].wait(timeout: deadline) == .success
+        func outcome(_ result: CURLcode, timeout: Double) -> DeliveryError? {
+            guard result == CURLE_OK else {
+                if result == CURLE_OPERATION_TIMEDOUT {
+                    return DeliveryError(retryable: true, "\(endpoint): timed out after \(timeout) s")
+                }
+                return DeliveryClassification.transportFailure(result, endpoint: endpoint)
+            }
+            let body = withUnsafeBytes(of: excerpt.pointee.bytes) { Data($0.prefix(excerpt.pointee.length)) }
+            return DeliveryClassification.httpStatus(pe_curl_response_code(easy), body: body, endpoint: endpoint)
         }
 
-        var values: [DeliveryError?] { slots.withLock { $0.map { $0 ?? nil } } }
+        func free() {
+            curl_easy_cleanup(easy)
+            curl_slist_free_all(headers)
+            excerpt.deinitialize(count: 1)
+            excerpt.deallocate()
+        }
     }
 }

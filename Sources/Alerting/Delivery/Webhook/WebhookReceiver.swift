@@ -28,4 +28,7 @@ public struct WebhookReceiver: AlertReceiver {
         let failures = poster.post(requests).compactMap { $0 }
         if let failure = failures.first(where: \.retryable) ?? failures.first { throw failure }
     }
+
+    /// Ends a POST in flight at once and fails later ones: shutdown is past its grace.
+    public func cancelDeliveries() { poster.cancel() }
 }

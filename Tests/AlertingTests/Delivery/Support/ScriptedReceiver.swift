@@ -11,6 +11,7 @@ extension DeliveryTests {
             var batches: [[AlertNotification]] = []
             var held = false
             var inside = 0
+            var cancelled = false
         }
 
         let name: String
@@ -23,14 +24,19 @@ extension DeliveryTests {
 
         func deliver(_ batch: [AlertNotification]) throws(DeliveryError) {
             state.withLock { $0.inside += 1 }
-            while state.withLock({ $0.held }) { Thread.sleep(forTimeInterval: 0.005) }
+            while state.withLock({ $0.held && !$0.cancelled }) { Thread.sleep(forTimeInterval: 0.005) }
             let outcome = state.withLock { state -> DeliveryError? in
                 state.inside -= 1
+                if state.cancelled { return DeliveryError(retryable: true, "cancelled") }
                 state.batches.append(batch)
                 return state.outcomes.isEmpty ? nil : state.outcomes.removeFirst()
             }
             if let outcome { throw outcome }
         }
+
+        /// Ends a held delivery (it fails) and fails later ones, as the HTTP receivers do.
+        func cancelDeliveries() { state.withLock { $0.cancelled = true } }
+        var wasCancelled: Bool { state.withLock { $0.cancelled } }
 
         /// Makes the next deliveries wait until `release()`.
         func hold() { state.withLock { $0.held = true } }
