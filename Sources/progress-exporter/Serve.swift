@@ -3,10 +3,18 @@ import ExporterApp
 import Tracking
 import Foundation
 
-/// `progress-exporter serve` (the default): run the exporter until SIGINT or SIGTERM.
+/// `progress-exporter serve`: run the exporter until SIGINT or SIGTERM. The same as
+/// `progress-exporter` without a subcommand, which takes the same options.
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the exporter (the default command).")
+    static let configuration = CommandConfiguration(abstract: "Run the exporter (what progress-exporter does without a subcommand).")
 
+    @OptionGroup var options: ServeOptions
+
+    func run() throws { try options.run() }
+}
+
+/// The exporter's flags, shared by `progress-exporter` and `progress-exporter serve`.
+struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("config.file"), help: "Alerting config (YAML): rules, receivers, routes. Without it the built-in rules log their alerts.")
     var configFile: String?
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics, /events and the API.")
@@ -17,7 +25,7 @@ struct Serve: ParsableCommand {
     var maxBodyBytes = 16 << 20
     @Option(name: .customLong("web.threads"), help: "HTTP worker threads.")
     var threads = 4
-    @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long.")
+    @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long. (default: 30s)", transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.gzip-level"), help: "gzip level (1 fastest ... 9 smallest) of /metrics answers to scrapers that accept gzip; 0 never compresses.")
     var gzipLevel = 1
@@ -36,7 +44,7 @@ struct Serve: ParsableCommand {
     var maxLineBytes = 1 << 20
     @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
     var maxIDBytes = 1024
-    @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored.")
+    @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored. (default: 10m)", transform: DurationArgument.parse)
     var dedupWindow = DurationArgument(seconds: 600)
 
     @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")
@@ -47,15 +55,20 @@ struct Serve: ParsableCommand {
     var jobMaxSeries: [String] = []
     @Option(name: .customLong("agents.max-tracked"), help: "Agents tracked at all; events of further agents count for their job only.")
     var maxTrackedAgents = 1_000_000
-    @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten.")
+    @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten. (default: 1h)", transform: DurationArgument.parse)
     var agentRetention = DurationArgument(seconds: 3600)
-    @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended.")
+    @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended. (default: 1h)", transform: DurationArgument.parse)
     var jobRetention = DurationArgument(seconds: 3600)
 
     @Option(name: .customLong("shard.index"), help: "This exporter's shard, 0 to --shard.count - 1: it keeps the jobs whose id hashes to it (FNV-1a 64 of the UTF-8 id, modulo the count) and ignores the rest.")
     var shardIndex: Int?
     @Option(name: .customLong("shard.count"), help: "How many exporters share the jobs; give it with --shard.index.")
     var shardCount: Int?
+
+    @Option(name: .customLong("log.level"), help: "Least severe log level written: debug, info, warn or error.")
+    var logLevel = LogLevel.info
+    @Option(name: .customLong("log.format"), help: "Log line format on standard error: logfmt or json (one object per line).")
+    var logFormat = LogFormat.logfmt
 
     @Flag(name: .customLong("demo"), help: "Feed the exporter from a built-in simulation of job runners.")
     var demo = false
@@ -74,6 +87,8 @@ struct Serve: ParsableCommand {
         }
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
+        guard threads >= 1 else { throw ValidationError("--web.threads must be 1 or more (HTTP worker threads), not \(threads)") }
+        guard maxBodyBytes >= 1 else { throw ValidationError("--web.max-body-bytes must be 1 or more, not \(maxBodyBytes)") }
         _ = try shard()
     }
 
@@ -145,6 +160,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        Log.configure(level: logLevel, format: logFormat)
         let options = try options()
         SignalWaiter.install([SIGINT, SIGTERM, SIGHUP])
         let exporter: Exporter

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// Writes one logfmt line per alert, on standard error unless given another sink; never fails.
@@ -25,7 +26,7 @@ public struct LogReceiver: AlertReceiver {
     /// labels an alert lacks (agent, for job alerts) are left out.
     static func line(for notification: AlertNotification, at time: Double) -> String {
         let firing = notification.status == .firing
-        var line = "ts=\(RFC3339Text.milliseconds(time)) level=\(firing ? "warn" : "info")"
+        var line = "ts=\(Logfmt.timestamp(time)) level=\(firing ? "warn" : "info")"
         line += " msg=\(quoted(firing ? "alert firing" : "alert resolved"))"
         for name in ["alertname", AlertLabels.job, AlertLabels.agent, "severity"] {
             if let value = notification.labels[name] { line += " \(name)=\(quoted(value))" }
@@ -34,15 +35,8 @@ public struct LogReceiver: AlertReceiver {
         return line
     }
 
-    /// Quotes a value only when logfmt needs it, as the exporter's own log lines do.
-    private static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else {
-            return value
-        }
-        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-        return "\"\(escaped)\""
-    }
+    /// Values are quoted by the exporter's one logfmt writer, as its own log lines are.
+    private static func quoted(_ value: String) -> String { Logfmt.value(value) }
 
     /// The default sink: one write per line, so lines from several threads do not interleave.
     public static let standardError: @Sendable (String) -> Void = { line in
