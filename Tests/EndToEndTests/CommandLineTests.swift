@@ -14,6 +14,13 @@ import TestSupport
         #expect(output.contains("(default: 1h)"), "duration defaults are shown")
     }
 
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScriptsKnowTheFlagsAndSubcommands(shell: String) throws {
+        let (status, output) = try ExporterProcess.runToExit(["--generate-completion-script", shell])
+        #expect(status == 0)
+        #expect(output.contains("log.level") && output.contains("events.file") && output.contains("simulate") && output.contains("check-config"))
+    }
+
     @Test func versionPrintsTheVersionAndBuildInfo() throws {
         let (status, output) = try ExporterProcess.runToExit(["--version"])
         #expect(status == 0)
@@ -110,5 +117,25 @@ import TestSupport
         exporter.stop()
         let line = try #require(exporter.fullLog().split(separator: "\n").first { $0.contains("msg=listening") })
         #expect(line.range(of: #"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg=listening "#, options: .regularExpression) != nil, "\(line)")
+    }
+}
+
+@Suite struct ManualPageTests {
+    @Test func theManPageNamesEveryFlagHelpLists() throws {
+        let page = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("docs/progress-exporter.1"), encoding: .utf8)
+        for command in [["--help"], ["simulate", "--help"], ["check-config", "--help"]] {
+            let help = try ExporterProcess.runToExit(command).output
+            var flags = Set<String>()
+            for line in help.split(separator: "\n") {
+                guard let range = line.range(of: #"^  (-h, )?--[a-z][a-z0-9.-]*[a-z0-9]"#, options: .regularExpression) else { continue }
+                flags.insert(String(line[range].split(separator: " ").last!))
+            }
+            #expect(flags.count >= 2 && flags.contains("--help"))
+            for flag in flags {
+                #expect(page.contains("Fl -" + flag.dropFirst(2)), "\(flag) is not in docs/progress-exporter.1: run scripts/generate-manual.sh")
+            }
+        }
     }
 }
