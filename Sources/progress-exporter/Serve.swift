@@ -87,8 +87,15 @@ struct ServeOptions: ParsableArguments {
         }
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
-        guard threads >= 1 else { throw ValidationError("--web.threads must be 1 or more (HTTP worker threads), not \(threads)") }
-        guard maxBodyBytes >= 1 else { throw ValidationError("--web.max-body-bytes must be 1 or more, not \(maxBodyBytes)") }
+        let counts: [(flag: String, value: Int, least: Int)] = [
+            ("--web.threads", threads, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
+            ("--events.max-line-bytes", maxLineBytes, 1), ("--events.max-id-bytes", maxIDBytes, 1),
+            ("--agents.max-series", maxAgentSeries, 0), ("--agents.max-tracked", maxTrackedAgents, 0),
+            ("--demo.jobs", demoJobs, 1), ("--demo.agents", demoAgents, 1), ("--demo.items", demoItems, 1),
+        ]
+        for count in counts where count.value < count.least {
+            throw ValidationError("\(count.flag) must be \(count.least) or more, not \(count.value)")
+        }
         _ = try shard()
     }
 

@@ -49,8 +49,10 @@ import TestSupport
     @Test func zeroWebThreadsNamesTheFlag() throws {
         let (status, output) = try ExporterProcess.runToExit(["--web.threads", "0"])
         #expect(status == 64)
-        #expect(output.contains("--web.threads must be 1 or more"), "\(output)")
+        #expect(output.contains("--web.threads must be 1 or more, not 0"), "\(output)")
         #expect(!output.contains("threadPoolSize"))
+        let negative = try ExporterProcess.runToExit(["--agents.max-series=-5"])
+        #expect(negative.status == 64 && negative.output.contains("--agents.max-series must be 0 or more, not -5"), "\(negative.output)")
     }
 
     @Test func aBadRegularExpressionNamesTheFlagAndRE2sReason() throws {
