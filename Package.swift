@@ -48,7 +48,10 @@ let package = Package(
         ),
         .target(
             name: "Alerting",
-            dependencies: ["Tracking", "Events", "Exposition", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "Tracking", "Events", "Exposition", .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "ExporterApp",
@@ -79,7 +82,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
-        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17
