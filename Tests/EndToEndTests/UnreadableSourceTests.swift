@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A followed folder the exporter may not read is reported as such, not as "no file matches yet".
 @Suite struct UnreadableSourceTests {
@@ -20,6 +21,8 @@ import Testing
         let patterns = [locked.path, locked.path + "/*.jsonl", locked.path + "/a.jsonl"]
         let exporter = try ExporterProcess(patterns.flatMap { ["--events.file", $0] }, launcher: launcher)
         defer { exporter.stop() }
+        // Readiness says "not scanned yet" until the tailer's first scan.
+        #expect(try await eventually(within: 10) { try await !exporter.request("GET", "/-/ready").body.contains("not scanned yet") })
         let ready = try await exporter.request("GET", "/-/ready")
         #expect(ready.status == 503)
         #expect(ready.body.contains("cannot read folder \(locked.path): Permission denied"), "\(ready.body)")
