@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // libmicrohttpd from the system (Debian: libmicrohttpd-dev).
@@ -53,17 +54,24 @@ let package = Package(
         ),
         .target(
             name: "Alerting",
-            dependencies: ["Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "ExporterApp",
-            dependencies: ["MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting"]
+            dependencies: [
+                "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
                 "ExporterApp", "Events", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -80,7 +88,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
-        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp"]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -42,6 +42,8 @@ final class FileFollower {
     private var nextSequence = 0
     private var everOpened: [Bool]
     private var openErrors: [Int32?]
+    /// Per pattern index, what the latest scan could not read (a folder without permission).
+    private var scanProblems: [Int: String] = [:]
     private var lastSaved: [FileIdentity: ResumePoint]?
 
     init(
@@ -135,7 +137,9 @@ final class FileFollower {
     }
 
     private func scanPatterns() {
-        candidates = scanner.scan()
+        let scan = scanner.scan()
+        candidates = scan.candidates
+        scanProblems = scan.problems
         candidateOrder = candidates.keys.sorted()
         // A vacated path is remembered while its old file is still followed, so the
         // successor counts as a rotation even if a scan ran in the gap.
@@ -332,6 +336,8 @@ final class FileFollower {
             if !everOpened[index] {
                 if let error = openErrors[index], matched[index] > 0 {
                     problem = "cannot open a matching file: " + String(cString: strerror(error))
+                } else if let scanProblem = scanProblems[index] {
+                    problem = scanProblem
                 } else {
                     problem = "no file matches yet"
                 }

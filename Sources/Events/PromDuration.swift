@@ -18,4 +18,19 @@ public enum PromDuration {
         }
         return total
     }
+
+    /// Seconds as Prometheus writes a duration: `1h30m`, `5m`, `250ms`, `1d`, `0s` (largest units
+    /// first, each unit at most once, to the millisecond), so `parse(format(x)) == x` for whole milliseconds.
+    public static func format(_ seconds: Double) -> String {
+        var millis = Int64((seconds * 1000).rounded())
+        guard millis != 0 else { return "0s" }
+        var text = millis < 0 ? "-" : ""
+        millis = abs(millis)
+        let units: [(String, Int64)] = [("y", 31_536_000_000), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        for (unit, size) in units where millis >= size {
+            text += "\(millis / size)\(unit)"
+            millis %= size
+        }
+        return text
+    }
 }

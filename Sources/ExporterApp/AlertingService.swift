@@ -21,7 +21,12 @@ final class AlertingService: Sendable {
     let engine: AlertEngine
     private let current: CurrentDispatcher
     private let loop: UpkeepLoop
-    private let reloads = Mutex<(successful: Bool, at: Double)>((true, Date().timeIntervalSince1970))
+    /// Whether the last load succeeded, and when the last successful one was (a failed reload leaves
+    /// that time alone, as Prometheus's `..._last_reload_success_timestamp_seconds`).
+    private let reloads = Mutex<(successful: Bool, lastSuccessAt: Double)>((true, Date().timeIntervalSince1970))
+
+    /// False when the exporter runs the built-in rules without `--config.file`: a reload has nothing to read.
+    var hasConfigFile: Bool { configFile != nil }
 
     /// Reads the config file (or takes the built-in rules without one); throws with the line and reason.
     /// `shutdownGrace`: seconds `stop()` (and a reload, for the old receivers) waits for deliveries in flight.
@@ -84,6 +89,10 @@ final class AlertingService: Sendable {
     /// Re-reads the config file; a bad file is refused with its line and reason and the running config stays.
     @discardableResult
     func reload() -> Result<Void, ConfigError> {
+        guard let configFile else {
+            Log.info("no configuration file to reload; the built-in rules keep running", ["hint": "start with --config.file to use one"])
+            return .success(())
+        }
         let result: Result<Void, ConfigError>
         do {
             let config = try Self.load(configFile)
@@ -96,14 +105,18 @@ final class AlertingService: Sendable {
             engine.replace(config.setup(externalURL: externalURL))
             old.stop()
             result = .success(())
-            Log.info("configuration reloaded", ["file": configFile ?? "(built-in)"])
+            Log.info("configuration reloaded", ["file": configFile])
         } catch let error as ConfigError {
             result = .failure(error)
         } catch {
             result = .failure(ConfigError(line: nil, "\(error)"))
         }
         if case .failure(let error) = result { Log.error("configuration not reloaded; the old one keeps running", ["err": error.description]) }
-        reloads.withLock { $0 = (result.isSuccess, Date().timeIntervalSince1970) }
+        let now = Date().timeIntervalSince1970
+        reloads.withLock { reload in
+            reload.successful = result.isSuccess
+            if result.isSuccess { reload.lastSuccessAt = now }
+        }
         return result
     }
 
@@ -111,7 +124,7 @@ final class AlertingService: Sendable {
     static let latency = MetricFamily("progress_exporter_alert_notification_latency_seconds", .histogram, help: "Time from queueing a notification to its delivery.")
     static let queueLength = MetricFamily("progress_exporter_alert_queue_length", .gauge, help: "Notifications waiting per receiver.")
     static let reloadOK = MetricFamily("progress_exporter_config_last_reload_successful", .gauge, help: "1 if the last configuration load succeeded.")
-    static let reloadTime = MetricFamily("progress_exporter_config_last_reload_success_timestamp_seconds", .gauge, help: "Unix time of the last configuration load.")
+    static let reloadTime = MetricFamily("progress_exporter_config_last_reload_success_timestamp_seconds", .gauge, help: "Unix time of the last successful configuration load.")
 
     func collect(into w: inout ExpositionWriter) {
         engine.collect(into: &w)
@@ -135,7 +148,7 @@ final class AlertingService: Sendable {
         w.family(Self.reloadOK)
         w.sample(Self.reloadOK, .empty, .empty, reload.successful ? 1 : 0)
         w.family(Self.reloadTime)
-        w.sample(Self.reloadTime, .empty, .empty, reload.at)
+        w.sample(Self.reloadTime, .empty, .empty, reload.lastSuccessAt)
     }
 }
 

@@ -14,6 +14,8 @@ public final class Exporter: Sendable {
     public let store: ProgressStore
     public let ingestor: Ingestor
     public let readiness = Readiness()
+    /// Jobs that ended longer than `--jobs.retention` ago when they arrived: logged and counted.
+    let forgotten = ForgottenJobs()
     private let server: HTTPServer
     private let tailer: FileTailer?
     private let alerting: AlertingService
@@ -97,6 +99,7 @@ public final class Exporter: Sendable {
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
             HTTPLimitCollector { serverForMetrics.withLock { $0?.limitCounts ?? HTTPServer.LimitCounts() } },
+            forgotten,
         ]
         let metrics = MetricsEndpoint(store: store, shard: options.shard, keepAgents: { engine.agentsWithAlerts() }, gzipLevel: options.gzipLevel) { writer in
             for collector in selfMetrics { collector.collect(into: &writer) }
@@ -115,6 +118,7 @@ public final class Exporter: Sendable {
         router.route("POST", "/-/reload") { _ in
             // As Prometheus: a state-changing endpoint that anyone who reaches the port could call is off by default.
             guard lifecycleEnabled else { return Self.lifecycleDisabled }
+            guard alerting.hasConfigFile else { return Self.nothingToReload }
             switch alerting.reload() {
             case .success: return .text("Configuration reloaded.\n")
             case .failure(let error): return .text("Configuration not reloaded; the old one keeps running: \(error)\n", status: 500)
@@ -130,8 +134,8 @@ public final class Exporter: Sendable {
                 requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
             handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
-        let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness] in
-            store.tick()
+        let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
+            forgotten.record(store.tick(), retention: options.store.jobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 
@@ -165,6 +169,9 @@ public final class Exporter: Sendable {
         "Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle to allow POST /-/reload (SIGHUP reloads either way).\n",
         status: 403)
 
+    /// 200, not an error: a deploy that reloads every exporter should not fail on one without a config file.
+    static let nothingToReload = HTTPResponse.text(
+        "No configuration file to reload: the exporter was started without --config.file, so the built-in rules keep running unchanged.\n")
 
     /// Starts every service in order: event sources, upkeep, alerting, then HTTP.
     public func start() throws { try services.start() }
@@ -182,10 +189,10 @@ public final class Exporter: Sendable {
     /// Loads a config file as `serve` would and says what is in it, or throws its first error.
     public static func checkConfig(_ path: String) throws -> String {
         let config = try AlertingService.load(path, logWarnings: false)
-        var lines = ["\(path): OK", "evaluation_interval: \(config.evaluationInterval)s", "rules:"]
+        var lines = ["\(path): OK", "evaluation_interval: \(PromDuration.format(config.evaluationInterval))", "rules:"]
         for rule in config.rules {
-            var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(rule.forDuration)s"
-            if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled { line += " after=\(rule.after)s" }
+            var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(PromDuration.format(rule.forDuration))"
+            if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled { line += " after=\(PromDuration.format(rule.after))" }
             if let jobs = rule.jobs { line += " jobs=\(jobs.source)" }
             if !rule.enabled { line += " disabled" }
             lines.append(line)

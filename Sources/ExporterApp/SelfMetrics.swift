@@ -1,6 +1,9 @@
 import EventSources
+import Events
 import Exposition
 import MicroHTTP
+import Synchronization
+import Tracking
 
 /// A part of the exporter that reports on itself at /metrics (`progress_exporter_*`). The exporter
 /// keeps one list of them; a scrape asks each in turn.
@@ -67,5 +70,33 @@ struct HTTPLimitCollector: SelfMetricsCollector {
 
     func collect(into w: inout ExpositionWriter) {
         HTTPLimitMetrics.write(counts(), into: &w)
+    }
+}
+
+/// Jobs forgotten as soon as they arrived, because they had ended longer than `--jobs.retention`
+/// ago (an old log read late): each is logged once, when it is forgotten, and counted.
+final class ForgottenJobs: SelfMetricsCollector {
+    private let count = Atomic<UInt64>(0)
+
+    static let family = MetricFamily(
+        "progress_exporter_jobs_forgotten_on_arrival_total", .counter,
+        help: "Jobs forgotten at once because they had ended longer than --jobs.retention ago when their events arrived.")
+
+    var total: UInt64 { count.load(ordering: .relaxed) }
+
+    func record(_ jobs: [ProgressStore.ForgottenOnArrival], retention: Double) {
+        guard !jobs.isEmpty else { return }
+        count.add(UInt64(jobs.count), ordering: .relaxed)
+        for job in jobs {
+            Log.warn("job forgotten on arrival: it ended longer ago than --jobs.retention", [
+                "job_name": job.job, "ended": Logfmt.timestamp(job.endTime), "retention": PromDuration.format(retention),
+                "hint": "raise --jobs.retention to keep old jobs from a replayed log",
+            ])
+        }
+    }
+
+    func collect(into w: inout ExpositionWriter) {
+        w.family(Self.family)
+        w.sample(Self.family, .empty, .empty, Double(total))
     }
 }

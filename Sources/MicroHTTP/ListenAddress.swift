@@ -42,12 +42,12 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             host = .ipv6(String(hostPart))
         } else {
             guard let colon = text.lastIndex(of: ":") else {
-                throw invalid("missing \":port\" (for example :9464 or 127.0.0.1:9464)")
+                throw invalid("missing \":port\" (for example :9465 or 127.0.0.1:9465)")
             }
             hostPart = text[..<colon]
             portPart = text[text.index(after: colon)...]
             if hostPart.contains(":") {
-                throw invalid("an IPv6 address needs brackets, like [::1]:9464")
+                throw invalid("an IPv6 address needs brackets, like [::1]:9465")
             } else if hostPart.isEmpty {
                 host = .any
             } else if Self.isIPv4(hostPart) {

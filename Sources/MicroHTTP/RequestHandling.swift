@@ -121,8 +121,8 @@ extension ServerContext {
 
     private func tooLarge(declared: UInt64?) -> HTTPResponse {
         bodyRefused()
-        let size = declared.map { "\($0) bytes" } ?? "the body"
-        return .text("request body too large: \(size) over the limit of \(maxBodyBytes) bytes\n", status: 413)
+        let body = declared.map { "a body of \($0) bytes" } ?? "the body received so far"
+        return .text("request body too large: \(body) is over the limit of \(maxBodyBytes) bytes\n", status: 413)
     }
 
     /// Answered before the body is read, and the connection is closed: after a framing error the

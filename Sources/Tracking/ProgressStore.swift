@@ -44,15 +44,31 @@ public final class ProgressStore: Sendable {
         }
     }
 
-    /// Periodic upkeep: expires ended jobs and silent agents.
-    public func tick() {
+    /// A job forgotten by the tick that first saw it: it had ended longer than `--jobs.retention`
+    /// ago when its events arrived (an old log read late), so no scrape may ever have seen it.
+    public struct ForgottenOnArrival: Sendable, Equatable {
+        public let job: String
+        public let endTime: Double
+    }
+
+    /// Periodic upkeep: expires ended jobs and silent agents. Returns the expired jobs that were
+    /// already past their retention at the previous tick (so they arrived expired), for the caller
+    /// to say so; a job expiring in the normal way crosses its retention between two ticks.
+    @discardableResult
+    public func tick() -> [ForgottenOnArrival] {
         let now = clock.now()
-        state.withLock { state in
+        return state.withLock { state in
             var expiredJobs: [String] = []
+            var forgottenOnArrival: [ForgottenOnArrival] = []
+            let previousTick = state.lastTick
+            state.lastTick = now
             for job in state.jobs.values {
                 let ended = job.status.hasEnded && job.endTime.map { now - $0 > options.jobRetention } == true
                 if ended || now - job.lastEventTime > options.silentJobRetention {
                     expiredJobs.append(job.id)
+                    if ended, let end = job.endTime, previousTick.map({ $0 - end > options.jobRetention }) ?? true {
+                        forgottenOnArrival.append(ForgottenOnArrival(job: job.id, endTime: end))
+                    }
                 } else {
                     state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)
                 }
@@ -69,6 +85,7 @@ public final class ProgressStore: Sendable {
                     state.removedJobs.removeFirst(state.removedJobs.count - StoreState.removedJobsKept)
                 }
             }
+            return forgottenOnArrival.sorted { $0.job < $1.job }
         }
     }
 
@@ -108,6 +125,8 @@ struct StoreState {
     /// Jobs forgotten by retention, with the sequence number of their removal, for the change feed.
     var removedJobs: [(id: String, sequence: UInt64)] = []
     static let removedJobsKept = 1_000
+    /// When `tick` last ran; nil before the first.
+    var lastTick: Double?
 
     mutating func orderedJobs() -> [JobRecord] {
         if jobOrder == nil { jobOrder = jobs.keys.sorted() }

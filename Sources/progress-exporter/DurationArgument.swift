@@ -13,10 +13,14 @@ struct DurationArgument: ExpressibleByArgument {
         self.seconds = seconds
     }
 
-    var defaultValueDescription: String {
-        let whole = Int(seconds)
-        if whole % 3600 == 0 { return "\(whole / 3600)h" }
-        if whole % 60 == 0 { return "\(whole / 60)m" }
-        return "\(whole)s"
+    /// For `@Option(transform:)`: a value that is not a duration is refused with the syntax it needs
+    /// (ArgumentParser prints "The value '5 minutes' is invalid for '--jobs.retention <...>': ...").
+    static func parse(_ argument: String) throws -> DurationArgument {
+        guard let value = DurationArgument(argument: argument) else { throw ValidationError(syntax) }
+        return value
     }
+
+    static let syntax = "not a duration; use Prometheus's syntax, a number and a unit, e.g. 30s, 5m, 1h30m (units ms, s, m, h, d, w, y)"
+
+    var defaultValueDescription: String { PromDuration.format(seconds) }
 }

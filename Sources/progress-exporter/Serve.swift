@@ -3,10 +3,18 @@ import ExporterApp
 import Tracking
 import Foundation
 
-/// `progress-exporter serve` (the default): run the exporter until SIGINT or SIGTERM.
+/// `progress-exporter serve`: run the exporter until SIGINT or SIGTERM. The same as
+/// `progress-exporter` without a subcommand, which takes the same options.
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the exporter (the default command).")
+    static let configuration = CommandConfiguration(abstract: "Run the exporter (what progress-exporter does without a subcommand).")
 
+    @OptionGroup var options: ServeOptions
+
+    func run() throws { try options.run() }
+}
+
+/// The exporter's flags, shared by `progress-exporter` and `progress-exporter serve`.
+struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("config.file"), help: "Alerting config (YAML): rules, receivers, routes. Without it the built-in rules log their alerts.")
     var configFile: String?
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics, /events and the API.")
@@ -17,7 +25,7 @@ struct Serve: ParsableCommand {
     var maxBodyBytes = 16 << 20
     @Option(name: .customLong("web.threads"), help: "HTTP worker threads.")
     var threads = 4
-    @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long.")
+    @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long. (default: 30s)", transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; further ones are closed on arrival.")
     var maxConnections = 1024
@@ -53,7 +61,7 @@ struct Serve: ParsableCommand {
     var maxLineBytes = 1 << 20
     @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
     var maxIDBytes = 1024
-    @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored.")
+    @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored. (default: 10m)", transform: DurationArgument.parse)
     var dedupWindow = DurationArgument(seconds: 600)
 
     @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")
@@ -64,9 +72,9 @@ struct Serve: ParsableCommand {
     var jobMaxSeries: [String] = []
     @Option(name: .customLong("agents.max-tracked"), help: "Agents tracked at all; events of further agents count for their job only.")
     var maxTrackedAgents = 1_000_000
-    @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten.")
+    @Option(name: .customLong("agents.retention"), help: "An agent with no event for this long is forgotten. (default: 1h)", transform: DurationArgument.parse)
     var agentRetention = DurationArgument(seconds: 3600)
-    @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended.")
+    @Option(name: .customLong("jobs.retention"), help: "An ended job is forgotten this long after it ended. (default: 1h)", transform: DurationArgument.parse)
     var jobRetention = DurationArgument(seconds: 3600)
     @Option(name: .customLong("jobs.silent-retention"), help: "A job of any status with no event for this long is forgotten, so abandoned jobs do not hold memory.")
     var silentJobRetention = DurationArgument(seconds: 86_400)
@@ -77,6 +85,11 @@ struct Serve: ParsableCommand {
     var shardIndex: Int?
     @Option(name: .customLong("shard.count"), help: "How many exporters share the jobs; give it with --shard.index.")
     var shardCount: Int?
+
+    @Option(name: .customLong("log.level"), help: "Least severe log level written: debug, info, warn or error.")
+    var logLevel = LogLevel.info
+    @Option(name: .customLong("log.format"), help: "Log line format on standard error: logfmt or json (one object per line).")
+    var logFormat = LogFormat.logfmt
 
     @Flag(name: .customLong("demo"), help: "Feed the exporter from a built-in simulation of job runners.")
     var demo = false
@@ -95,6 +108,15 @@ struct Serve: ParsableCommand {
         }
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
+        let counts: [(flag: String, value: Int, least: Int)] = [
+            ("--web.threads", threads, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
+            ("--events.max-line-bytes", maxLineBytes, 1), ("--events.max-id-bytes", maxIDBytes, 1),
+            ("--agents.max-series", maxAgentSeries, 0), ("--agents.max-tracked", maxTrackedAgents, 0),
+            ("--demo.jobs", demoJobs, 1), ("--demo.agents", demoAgents, 1), ("--demo.items", demoItems, 1),
+        ]
+        for count in counts where count.value < count.least {
+            throw ValidationError("\(count.flag) must be \(count.least) or more, not \(count.value)")
+        }
         _ = try shard()
     }
 
@@ -179,6 +201,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        Log.configure(level: logLevel, format: logFormat)
         let options = try options()
         SignalWaiter.install([SIGINT, SIGTERM, SIGHUP])
         let exporter: Exporter

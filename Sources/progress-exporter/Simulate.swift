@@ -16,10 +16,22 @@ struct Simulate: ParsableCommand {
     @Option(name: .customLong("item-seconds"), help: "Mean seconds per item.") var itemSeconds = 2.0
     @Option(name: .customLong("failure-rate"), help: "Chance that an attempt fails.") var failureRate = 0.05
     @Option(help: "Seed of the generator; the same seed gives the same events.") var seed: UInt64 = 42
-    @Option(help: "Stop after this much simulated time (e.g. 10m); absent: run until interrupted.")
+    @Option(help: "Stop after this much simulated time (e.g. 10m); absent: run until interrupted.", transform: DurationArgument.parse)
     var duration: DurationArgument?
-    @Option(help: "Simulated seconds per real second; 0 runs as fast as possible.") var speed = 1.0
+    @Option(
+        parsing: .unconditional,
+        help: "Simulated seconds per real second; 0 runs as fast as possible (needs --duration; the simulated time then ends now).")
+    var speed = 1.0
     @Option(help: "POST the events to this /events URL instead of printing them.") var url: String?
+
+    func validate() throws {
+        guard speed >= 0, speed.isFinite else {
+            throw ValidationError("--speed must be 0 (as fast as possible) or a positive number of simulated seconds per real second, not \(speed)")
+        }
+        if speed == 0 && duration == nil {
+            throw ValidationError("--speed 0 needs --duration (e.g. --duration 10m): as fast as possible, an endless stream would run ahead of the clock")
+        }
+    }
 
     func run() throws {
         var options = DemoOptions()
@@ -32,8 +44,11 @@ struct Simulate: ParsableCommand {
         var simulation = Simulation(options: options)
         let wallStart = Date().timeIntervalSince1970
         let step = 0.25
-        var simulated = wallStart
-        let end = duration.map { wallStart + $0.seconds }
+        // As fast as possible, the simulated time ends now (its events lie in the past, as a replay's
+        // do); paced, it starts now and follows the clock at `speed`.
+        let simulatedStart = speed == 0 ? wallStart - (duration?.seconds ?? 0) : wallStart
+        var simulated = simulatedStart
+        let end = duration.map { simulatedStart + $0.seconds }
         let sink = try url.map { try EventPoster(url: $0) }
         while end.map({ simulated <= $0 }) ?? true {
             let events = simulation.advance(to: simulated)
@@ -43,7 +58,7 @@ struct Simulate: ParsableCommand {
             }
             simulated += step
             if speed > 0 {
-                let due = wallStart + (simulated - wallStart) / speed
+                let due = wallStart + (simulated - simulatedStart) / speed
                 let wait = due - Date().timeIntervalSince1970
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
@@ -78,6 +93,14 @@ struct EventPoster {
             done.signal()
         }.resume()
         done.wait()
-        if let failure { throw ValidationError("POST \(url): \(failure)") }
+        if let failure { throw PostFailure(url: url, reason: failure) }
     }
+}
+
+/// A POST that failed: not a usage error, so ArgumentParser prints "Error: ..." without the usage
+/// and exits 1.
+struct PostFailure: Error, CustomStringConvertible {
+    let url: URL
+    let reason: String
+    var description: String { "could not send events to \(url): \(reason)" }
 }

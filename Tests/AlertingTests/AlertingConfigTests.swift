@@ -7,8 +7,13 @@ import Testing
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("examples/progress-exporter.yml")
         let config = try AlertingConfig(yaml: String(contentsOf: url, encoding: .utf8))
-        #expect(config.rules.count == 8)
+        #expect(config.rules.count == 9)
+        #expect(Set(config.rules.map(\.kind)).count == 6, "the six built-in kinds are all written out")
         #expect(config.receivers.map(\.name) == ["log", "am", "hook", "page"])
+        #expect(Set(config.routes.map(\.receiver)) == Set(config.receivers.map(\.name)), "every receiver is routed")
+        for rule in config.rules {
+            if let deadline = rule.deadline { #expect(deadline > Date().timeIntervalSince1970, "an example deadline in the past makes every matching job late") }
+        }
         #expect(config.routes.first == AlertRoute(receiver: "am", match: ["severity": "critical"], continueMatching: true))
         let setup = config.setup(externalURL: "http://x")
         #expect(setup.resendIntervals == ["am": 60])

@@ -66,14 +66,20 @@ import FoundationNetworking
         try "rules:\n  - kind: agent_lost\n    after: 1h\n".write(to: config, atomically: true, encoding: .utf8)
         let exporter = try ExporterProcess(["--config.file", config.path, "--web.enable-lifecycle"])
         defer { exporter.stop() }
+        let loadedAt = try #require(sample(try await exporter.metrics(), "progress_exporter_config_last_reload_success_timestamp_seconds"))
+        try await Task.sleep(for: .milliseconds(20))
         try "rules:\n  - kind: agent_lost\n    after: soon\n".write(to: config, atomically: true, encoding: .utf8)
         let refused = try await exporter.request("POST", "/-/reload")
         #expect(refused.status == 500)
         #expect(refused.body.contains("line 3") && refused.body.contains("\"soon\" is not a duration"))
         #expect(sample(try await exporter.metrics(), "progress_exporter_config_last_reload_successful") == 0)
+        #expect(
+            sample(try await exporter.metrics(), "progress_exporter_config_last_reload_success_timestamp_seconds") == loadedAt,
+            "only a successful reload moves the success timestamp, as in Prometheus")
         try "rules:\n  - kind: agent_lost\n    after: 2h\n".write(to: config, atomically: true, encoding: .utf8)
         kill(exporter.process.processIdentifier, SIGHUP)
         #expect(try await eventually(within: 5) { sample(try await exporter.metrics(), "progress_exporter_config_last_reload_successful") == 1 })
+        #expect(try sample(await exporter.metrics(), "progress_exporter_config_last_reload_success_timestamp_seconds").map { $0 > loadedAt } == true)
 
         let check = Process()
         check.executableURL = try ExporterProcess.binary
@@ -84,7 +90,9 @@ import FoundationNetworking
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         check.waitUntilExit()
         #expect(check.terminationStatus == 0)
-        #expect(printed.contains("AgentLost (agent_lost)") && printed.contains("after=7200"))
+        #expect(printed.contains("AgentLost (agent_lost)") && printed.contains("after=2h"), "\(printed)")
+        #expect(printed.contains("evaluation_interval: 1s") && printed.contains("for=0s"), "durations as Prometheus writes them: \(printed)")
+        #expect(!printed.contains(".0s"))
         #expect(!printed.contains("warning"))
 
         // The job label's old name still loads in routes, and check-config says where to change it.
@@ -99,6 +107,15 @@ import FoundationNetworking
         deprecated.waitUntilExit()
         #expect(deprecated.terminationStatus == 0)
         #expect(warned.contains(#"warning: line 2: routes[0].match: "job" is deprecated, write "job_name""#), "\(warned)")
+    }
+
+    @Test func reloadWithoutAConfigFileSaysThereIsNothingToReload() async throws {
+        let exporter = try ExporterProcess(["--web.enable-lifecycle"])
+        defer { exporter.stop() }
+        let answer = try await exporter.request("POST", "/-/reload")
+        #expect(answer.status == 200)
+        #expect(answer.body.contains("No configuration file to reload") && answer.body.contains("--config.file"), "\(answer.body)")
+        #expect(!answer.body.contains("reloaded."))
     }
 
     func startAlertmanager(port: Int, folder: URL) throws -> Process {

@@ -26,14 +26,22 @@ final class ExporterProcess {
         }
     }
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = try Self.binary
-        process.arguments = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
+    /// `launcher`: a command that runs the binary, e.g. `setpriv` with its options to run it as another user.
+    init(_ arguments: [String], launcher: [String] = []) throws {
+        let serve = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [try Self.binary.path] + serve
+        } else {
+            process.executableURL = try Self.binary
+            process.arguments = serve
+        }
         process.standardError = stderr
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // The exporter logs `msg=listening ... port=N` once it serves; wait for it, at most 20 s.
+        // The exporter logs `msg=listening ... port=N` (`"port":"N"` with --log.format json) once it
+        // serves; wait for it, at most 20 s.
         var log = ""
         let deadline = Date().addingTimeInterval(20)
         var found: Int?
@@ -41,8 +49,8 @@ final class ExporterProcess {
             let chunk = stderr.fileHandleForReading.availableData
             if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05); continue }
             log += String(decoding: chunk, as: UTF8.self)
-            if let range = log.range(of: #"port=(\d+)"#, options: .regularExpression) {
-                found = Int(log[range].dropFirst("port=".count))
+            if let range = log.range(of: #"port"?[=:]"?\d+"#, options: .regularExpression) {
+                found = Int(log[range].drop { !$0.isNumber })
             }
         }
         guard let found else {

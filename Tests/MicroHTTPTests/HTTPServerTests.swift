@@ -135,7 +135,7 @@ struct HTTPServerTests {
             let text = connection.receive { $0.contains("\r\n\r\n") && $0.contains("limit") }
             #expect(text.hasPrefix("HTTP/1.1 413 "))
             #expect(!text.contains("100 Continue"))
-            #expect(text.contains("request body too large: 100000000 bytes over the limit of 1024 bytes"))
+            #expect(text.contains("request body too large: a body of 100000000 bytes is over the limit of 1024 bytes"))
         }
         #expect(calls.count == 0)
     }

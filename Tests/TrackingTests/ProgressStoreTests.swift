@@ -235,3 +235,41 @@ import Testing
         #expect(summaries.reduce(0) { $0 + ($1.agents["running"] ?? 0) } == 8 * 20)
     }
 }
+
+@Suite struct ForgottenOnArrivalTests {
+    let clock = ManualClock(1_800_000_000)
+    var t0: Double { 1_800_000_000 }
+
+    func store() -> ProgressStore {
+        var options = StoreOptions()
+        options.jobRetention = 3600
+        return ProgressStore(options: options, clock: clock)
+    }
+
+    @Test func aJobThatEndedLongerAgoThanTheRetentionIsReportedWhenItIsForgotten() {
+        let s = store()
+        #expect(s.tick().isEmpty)
+        s.apply([E.jobStarted("old", total: 1, at: t0 - 9000), E.ended("old", at: t0 - 7200), E.jobStarted("live", total: 1, at: t0)], source: "file")
+        clock.advance(1)
+        #expect(s.tick() == [ProgressStore.ForgottenOnArrival(job: "old", endTime: t0 - 7200)])
+        #expect(s.jobSummaries().map(\.job) == ["live"])
+        clock.advance(1)
+        #expect(s.tick().isEmpty, "reported once")
+    }
+
+    @Test func aJobExpiringInTheNormalWayIsNotReported() {
+        let s = store()
+        s.apply([E.jobStarted("j", total: 1, at: t0), E.ended("j", at: t0 + 10)], source: "http")
+        for _ in 0..<3700 {
+            clock.advance(1)
+            #expect(s.tick().isEmpty)
+        }
+        #expect(s.jobSummaries().isEmpty, "expired")
+    }
+
+    @Test func theFirstTickReportsJobsThatArrivedExpired() {
+        let s = store()
+        s.apply([E.jobStarted("old", total: 1, at: t0 - 9000), E.ended("old", at: t0 - 7200)], source: "file")
+        #expect(s.tick().map(\.job) == ["old"])
+    }
+}

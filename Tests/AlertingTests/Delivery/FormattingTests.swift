@@ -27,7 +27,7 @@ extension DeliveryTests {
 
         @Test func logLineNamesTheAlertInLogfmt() {
             let firing = DeliveryTests.notification(summary: "worker-1 of etl made no progress for 6m")
-            #expect(LogReceiver.line(for: firing, at: 1_700_000_000.123) == #"ts=2023-11-14T22:13:20.123Z level=warn msg="alert firing" alertname=AgentStalled job_name=etl agent=worker-1 severity=warning summary="worker-1 of etl made no progress for 6m""#)
+            #expect(LogReceiver.line(for: firing, at: 1_700_000_000.123) == #"ts=2023-11-14T22:13:20.123Z level=warn msg="alert firing" agent=worker-1 alertname=AgentStalled job_name=etl severity=warning summary="worker-1 of etl made no progress for 6m""#)
             let resolved = DeliveryTests.notification("JobStalled", agent: nil, status: .resolved, summary: "ok")
             #expect(LogReceiver.line(for: resolved, at: 0) == #"ts=1970-01-01T00:00:00.000Z level=info msg="alert resolved" alertname=JobStalled job_name=etl severity=warning summary=ok"#)
         }

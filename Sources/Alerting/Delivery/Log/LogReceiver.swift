@@ -1,51 +1,62 @@
+import Events
 import Foundation
+import Logging
 
-/// Writes one logfmt line per alert, on standard error unless given another sink; never fails.
+/// Writes one log line per alert; never fails. By default each alert is a message through
+/// swift-log, so the exporter's `--log.level` and `--log.format` apply to it as to its other lines;
+/// given a sink, it writes logfmt lines there instead (the same text the exporter's handler writes).
 public struct LogReceiver: AlertReceiver {
     public let name: String
     private let now: @Sendable () -> Double
-    private let sink: @Sendable (String) -> Void
+    private let sink: (@Sendable (String) -> Void)?
+    private let logger: Logger?
 
-    /// `now` gives Unix seconds for `ts`; `sink` takes each line without its newline.
+    /// `sink` takes each line without its newline, and `now` gives Unix seconds for its `ts`;
+    /// without a sink, lines go to `logger`, by default a swift-log logger made at delivery (so it
+    /// has the handler swift-log was bootstrapped with, which stamps the lines).
     public init(
         name: String = "log", now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        sink: @escaping @Sendable (String) -> Void = LogReceiver.standardError
+        sink: (@Sendable (String) -> Void)? = nil, logger: Logger? = nil
     ) {
         self.name = name
         self.now = now
         self.sink = sink
+        self.logger = logger
     }
 
     public func deliver(_ batch: [AlertNotification]) throws(DeliveryError) {
-        let time = now()
-        for notification in batch { sink(Self.line(for: notification, at: time)) }
+        if let sink {
+            let time = now()
+            for notification in batch { sink(Self.line(for: notification, at: time)) }
+            return
+        }
+        let logger = logger ?? Logger(label: "progress-exporter.alerts")
+        for notification in batch {
+            let entry = Self.entry(for: notification)
+            var metadata: Logger.Metadata = [:]
+            for (key, value) in entry.fields { metadata[key] = .string(value) }
+            logger.log(level: entry.firing ? .warning : .info, "\(entry.message)", metadata: metadata)
+        }
     }
 
-    /// `ts=... level=warn msg="alert firing" alertname=... job_name=... agent=... severity=... summary=...`;
-    /// labels an alert lacks (agent, for job alerts) are left out.
-    static func line(for notification: AlertNotification, at time: Double) -> String {
+    /// What one alert's line says: firing alerts are warnings, resolved ones info; the labels an
+    /// alert lacks (agent, for job alerts) are left out.
+    static func entry(for notification: AlertNotification) -> (firing: Bool, message: String, fields: [(key: String, value: String)]) {
         let firing = notification.status == .firing
-        var line = "ts=\(RFC3339Text.milliseconds(time)) level=\(firing ? "warn" : "info")"
-        line += " msg=\(quoted(firing ? "alert firing" : "alert resolved"))"
+        var fields: [(key: String, value: String)] = []
         for name in ["alertname", AlertLabels.job, AlertLabels.agent, "severity"] {
-            if let value = notification.labels[name] { line += " \(name)=\(quoted(value))" }
+            if let value = notification.labels[name] { fields.append((name, value)) }
         }
-        if let summary = notification.annotations["summary"] { line += " summary=\(quoted(summary))" }
-        return line
+        if let summary = notification.annotations["summary"] { fields.append(("summary", summary)) }
+        return (firing, firing ? "alert firing" : "alert resolved", fields.sorted { $0.key < $1.key })
     }
 
-    /// Quotes a value only when logfmt needs it, as the exporter's own log lines do.
-    private static func quoted(_ value: String) -> String {
-        guard value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline }) else {
-            return value
-        }
-        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
-        return "\"\(escaped)\""
-    }
-
-    /// The default sink: one write per line, so lines from several threads do not interleave.
-    public static let standardError: @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    /// `ts=... level=warn msg="alert firing" agent=... alertname=... job_name=... severity=... summary=...`:
+    /// the fields sorted by name, as the exporter's log handler writes them, and quoted by the same
+    /// logfmt writer.
+    static func line(for notification: AlertNotification, at time: Double) -> String {
+        let entry = entry(for: notification)
+        let head: [(key: String, value: String)] = [("ts", Logfmt.timestamp(time)), ("level", entry.firing ? "warn" : "info"), ("msg", entry.message)]
+        return Logfmt.line(head + entry.fields)
     }
 }

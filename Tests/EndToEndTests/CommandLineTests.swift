@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// What the binary says for help, version and flags it refuses: what was wrong and what is accepted.
+@Suite struct CommandLineTests {
+    @Test func helpWithoutASubcommandShowsTheServeFlagsAndTheSubcommands() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--help"])
+        #expect(status == 0)
+        for flag in ["--web.listen-address", "--events.file", "--jobs.retention", "--log.level", "--log.format", "--version"] {
+            #expect(output.contains(flag), "\(flag) missing from --help")
+        }
+        #expect(output.contains("simulate") && output.contains("check-config"))
+        #expect(output.contains("(default: 1h)"), "duration defaults are shown")
+    }
+
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScriptsKnowTheFlagsAndSubcommands(shell: String) throws {
+        let (status, output) = try ExporterProcess.runToExit(["--generate-completion-script", shell])
+        #expect(status == 0)
+        #expect(output.contains("log.level") && output.contains("events.file") && output.contains("simulate") && output.contains("check-config"))
+    }
+
+    @Test func versionPrintsTheVersionAndBuildInfo() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--version"])
+        #expect(status == 0)
+        #expect(output.hasPrefix("progress-exporter, version 0."))
+        #expect(output.contains("swift version: 6.") && output.contains("platform: linux/"))
+    }
+
+    @Test func aBadDurationSaysTheSyntax() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--jobs.retention", "5 minutes"])
+        #expect(status == 64)
+        #expect(output.contains("'5 minutes'") && output.contains("--jobs.retention"))
+        #expect(output.contains("30s, 5m, 1h30m"), "\(output)")
+        let simulate = try ExporterProcess.runToExit(["simulate", "--duration", "ten"])
+        #expect(simulate.status == 64 && simulate.output.contains("30s, 5m, 1h30m"))
+    }
+
+    @Test func aNegativeSpeedIsRefusedForWhatItIs() throws {
+        let (status, output) = try ExporterProcess.runToExit(["simulate", "--speed", "-1"])
+        #expect(status == 64)
+        #expect(!output.contains("Missing value"), "\(output)")
+        #expect(output.contains("--speed must be 0") && output.contains("not -1"), "\(output)")
+        let endless = try ExporterProcess.runToExit(["simulate", "--speed", "0"])
+        #expect(endless.status == 64 && endless.output.contains("--speed 0 needs --duration"))
+    }
+
+    @Test func zeroWebThreadsNamesTheFlag() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--web.threads", "0"])
+        #expect(status == 64)
+        #expect(output.contains("--web.threads must be 1 or more, not 0"), "\(output)")
+        #expect(!output.contains("threadPoolSize"))
+        let negative = try ExporterProcess.runToExit(["--agents.max-series=-5"])
+        #expect(negative.status == 64 && negative.output.contains("--agents.max-series must be 0 or more, not -5"), "\(negative.output)")
+    }
+
+    @Test func aBadRegularExpressionNamesTheFlagAndRE2sReason() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--agents.keep", "w-(a"])
+        #expect(status != 0 && status != nil)
+        #expect(output.contains("--agents.keep") && output.contains("missing )"), "\(output)")
+    }
+
+    @Test func aBadLogLevelListsTheAcceptedOnes() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--log.level", "verbose"])
+        #expect(status == 64)
+        #expect(output.contains("'debug', 'info', 'warn' or 'error'"), "\(output)")
+        let format = try ExporterProcess.runToExit(["--log.format", "text"])
+        #expect(format.status == 64 && format.output.contains("'logfmt' and 'json'"), "\(format.output)")
+    }
+
+    @Test func aListenAddressErrorGivesExamplesWithTheDefaultPort() throws {
+        let (status, output) = try ExporterProcess.runToExit(["--web.listen-address", "localhost"])
+        #expect(status != 0)
+        #expect(output.contains(":9465") && !output.contains("9464"), "\(output)")
+    }
+
+    @Test func simulateToADeadPortSaysItCouldNotConnectWithoutTheUsage() throws {
+        let port = try freePort()
+        let (status, output) = try ExporterProcess.runToExit(["simulate", "--url", "http://127.0.0.1:\(port)/events", "--duration", "1m"])
+        #expect(status == 1)
+        #expect(output.contains("could not send events to http://127.0.0.1:\(port)/events"), "\(output)")
+        #expect(!output.contains("Usage:") && !output.contains("USAGE:"), "\(output)")
+    }
+
+    @Test func simulateAsFastAsPossibleEndsNowNotInTheFuture() throws {
+        let before = Date().timeIntervalSince1970
+        let process = Process()
+        process.executableURL = try ExporterProcess.binary
+        process.arguments = ["simulate", "--speed", "0", "--duration", "10m", "--jobs", "1", "--agents", "3"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let after = Date().timeIntervalSince1970
+        let times = text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["ts"] as? Double
+        }
+        #expect(process.terminationStatus == 0)
+        #expect(times.count > 10)
+        #expect((times.max() ?? .infinity) <= after + 1, "no event after the real end")
+        #expect((times.min() ?? 0) >= before - 600 - 1 && (times.min() ?? 0) < before - 500, "the simulated 10 minutes end now")
+    }
+
+    @Test func jsonLogLinesCarryTheSameFields() throws {
+        let exporter = try ExporterProcess(["--log.format", "json"])
+        exporter.stop()
+        let lines = exporter.fullLog().split(separator: "\n").map(String.init)
+        let listening = try #require(lines.first { $0.contains("listening") })
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(listening.utf8)) as? [String: String])
+        #expect(object["level"] == "info" && object["msg"] == "listening" && object["port"] == "\(exporter.port)")
+        let ts = try #require(object["ts"])
+        #expect(ts.count == 24 && ts.hasSuffix("Z") && ts.contains("."), "RFC 3339, UTC, milliseconds: \(ts)")
+    }
+
+    @Test func logfmtIsTheDefaultWithTheSameTimestamps() throws {
+        let exporter = try ExporterProcess([])
+        exporter.stop()
+        let line = try #require(exporter.fullLog().split(separator: "\n").first { $0.contains("msg=listening") })
+        #expect(line.range(of: #"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg=listening "#, options: .regularExpression) != nil, "\(line)")
+    }
+}
+
+@Suite struct ManualPageTests {
+    @Test func theManPageNamesEveryFlagHelpLists() throws {
+        let page = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("docs/progress-exporter.1"), encoding: .utf8)
+        for command in [["--help"], ["simulate", "--help"], ["check-config", "--help"]] {
+            let help = try ExporterProcess.runToExit(command).output
+            var flags = Set<String>()
+            for line in help.split(separator: "\n") {
+                guard let range = line.range(of: #"^  (-h, )?--[a-z][a-z0-9.-]*[a-z0-9]"#, options: .regularExpression) else { continue }
+                flags.insert(String(line[range].split(separator: " ").last!))
+            }
+            #expect(flags.count >= 2 && flags.contains("--help"))
+            for flag in flags {
+                #expect(page.contains("Fl -" + flag.dropFirst(2)), "\(flag) is not in docs/progress-exporter.1: run scripts/generate-manual.sh")
+            }
+        }
+    }
+}
