@@ -50,7 +50,10 @@ let package = Package(
         .target(name: "EventSources"),
         .target(
             name: "Tracking",
-            dependencies: ["Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections")]
+            dependencies: [
+                "Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         .target(
             name: "Alerting",

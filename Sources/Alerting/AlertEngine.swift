@@ -149,10 +149,12 @@ public final class AlertEngine: Sendable {
 
     /// A test for "this agent has a pending or firing alert" over a copy taken now, for one scrape:
     /// such agents are always in the series sample.
-    public func agentsWithAlerts() -> @Sendable (_ job: String, _ agent: String) -> Bool {
+    public func agentsWithAlerts() -> KeptAgents {
         let agents = state.withLock { $0.agentsWithAlerts }
-        if agents.isEmpty { return { _, _ in false } }
-        return { job, agent in agents.contains(JobAgent(job: job, agent: agent)) }
+        if agents.isEmpty { return .none }
+        var byJob: [String: Set<String>] = [:]
+        for pair in agents { byJob[pair.job, default: []].insert(pair.agent) }
+        return KeptAgents(byJob: byJob)
     }
 
     static let activeFamily = MetricFamily(

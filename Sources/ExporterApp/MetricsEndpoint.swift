@@ -11,7 +11,7 @@ final class MetricsEndpoint: Sendable {
     /// The `index` and `count` labels of `progress_exporter_shard_info`, when this exporter is one shard of several.
     private let shardLabels: LabelSet?
     /// Per scrape: which agents must stay in the sample (those with alerts).
-    private let keepAgents: @Sendable () -> @Sendable (String, String) -> Bool
+    private let keepAgents: @Sendable () -> KeptAgents
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
     /// nil when gzip is off (`--web.gzip-level 0`).
     private let gzip: GzipEncoder?
@@ -32,7 +32,7 @@ final class MetricsEndpoint: Sendable {
     init(
         store: ProgressStore,
         shard: ShardFilter? = nil,
-        keepAgents: @escaping @Sendable () -> @Sendable (String, String) -> Bool = { { _, _ in false } },
+        keepAgents: @escaping @Sendable () -> KeptAgents = { .none },
         gzipLevel: Int = 1,
         extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
     ) {

@@ -1,9 +1,17 @@
+import HeapModule
+
 /// Chooses the agents whose own series are exported: at most `maxAgentSeries` (and at most a job's own
 /// limit where one is set), always those with alerts or matching `alwaysKeepAgents`, the rest by lowest
 /// stable hash, so the same agents stay in the sample from scrape to scrape.
+///
+/// A scrape looks at each job's sample candidates (its agents with the smallest hashes, kept as
+/// agents register) and its forced agents, not at every agent: with a million tracked agents and
+/// the default sample it visits about a thousand per job at most. A job whose candidates include a
+/// forced agent (rare: an agent with an alert among the smallest hashes) is looked at whole, so the
+/// choice stays exactly the one a full pass would make.
 struct AgentSampler {
     let options: StoreOptions
-    let mustKeep: (String, String) -> Bool
+    let mustKeep: KeptAgents
 
     /// Which hashes a cut lets through.
     enum Limit {
@@ -18,34 +26,70 @@ struct AgentSampler {
             }
         }
 
-        /// The `room` smallest of `hashes`, or all when they fit.
+        /// The `room` smallest of `hashes`, or all when they fit: a bounded max-heap, so this costs
+        /// n × log(room), not a sort of every candidate.
         static func keeping(_ room: Int, of hashes: [UInt64]) -> Limit {
             guard hashes.count > room else { return .all }
             guard room > 0 else { return .none }
+            var smallest = Heap<UInt64>()
+            for hash in hashes {
+                if smallest.count < room {
+                    smallest.insert(hash)
+                } else if hash < smallest.max! {
+                    _ = smallest.replaceMax(with: hash)
+                }
+            }
             // The room-th smallest hash is the cut; ties at the cut are vanishingly rare with 64-bit hashes.
-            return .upTo(hashes.sorted()[room - 1])
+            return .upTo(smallest.max!)
         }
     }
 
-    /// The cuts of one scrape: a candidate is kept when both its job's cut and the global cut admit it.
+    /// The cuts of one scrape and, per job, what to visit: a candidate is kept when both its job's
+    /// cut and the global cut admit it.
     struct Cut {
         var global = Limit.all
         var perJob: [String: Limit] = [:]
+        /// Jobs to visit whole (their candidates could not decide alone).
+        var wholeJobs: Set<ObjectIdentifier> = []
+        /// Forced agents of each job, when known without visiting every agent.
+        var forced: [ObjectIdentifier: [AgentRecord]] = [:]
     }
 
     func isForced(_ job: JobRecord, _ agent: AgentRecord) -> Bool {
         mustKeep(job.id, agent.id) || options.alwaysKeepAgents.contains { $0.matches(agent.id) }
     }
 
-    /// Looks at every agent once (under the store's lock) and finds the cuts.
+    /// Finds the cuts, under the store's lock.
     func cut(_ jobs: [JobRecord]) -> Cut {
         var cut = Cut()
         var candidates: [UInt64] = []
-        var forced = 0
+        var forcedCount = 0
         for job in jobs {
             var own: [UInt64] = []
-            for agent in job.agents {
-                if isForced(job, agent) { forced += 1 } else { own.append(agent.sampleHash) }
+            if let byJob = mustKeep.byJob {
+                job.candidates.ensure(job.agents, options: options)
+                var forced: [AgentRecord] = job.candidates.alwaysKept
+                var forcedIDs = Set(forced.map(ObjectIdentifier.init))
+                for id in byJob[job.id] ?? [] {
+                    guard let index = job.agentIndex[id] else { continue }
+                    let agent = job.agents[index]
+                    if forcedIDs.insert(ObjectIdentifier(agent)).inserted { forced.append(agent) }
+                }
+                forcedCount += forced.count
+                cut.forced[ObjectIdentifier(job)] = forced
+                var decided = true
+                for entry in job.candidates.heap.unordered {
+                    if forcedIDs.contains(ObjectIdentifier(entry.agent)) { decided = false } else { own.append(entry.hash) }
+                }
+                if !decided && job.agents.count > job.candidates.heap.count {
+                    cut.wholeJobs.insert(ObjectIdentifier(job))
+                    own = job.agents.filter { !forcedIDs.contains(ObjectIdentifier($0)) }.map(\.sampleHash)
+                }
+            } else {
+                cut.wholeJobs.insert(ObjectIdentifier(job))
+                for agent in job.agents {
+                    if isForced(job, agent) { forcedCount += 1 } else { own.append(agent.sampleHash) }
+                }
             }
             if let limit = options.jobMaxAgentSeries.first(where: { $0.jobs.matches(job.id) })?.limit {
                 let jobCut = Limit.keeping(limit, of: own)
@@ -54,12 +98,26 @@ struct AgentSampler {
             }
             candidates.append(contentsOf: own)
         }
-        cut.global = .keeping(max(0, options.maxAgentSeries - forced), of: candidates)
+        cut.global = .keeping(max(0, options.maxAgentSeries - forcedCount), of: candidates)
         return cut
     }
 
-    func keeps(_ job: JobRecord, _ agent: AgentRecord, _ cut: Cut) -> Bool {
-        if isForced(job, agent) { return true }
-        return (cut.perJob[job.id] ?? .all).admits(agent.sampleHash) && cut.global.admits(agent.sampleHash)
+    /// The kept agents of one job, in registration order.
+    func kept(_ job: JobRecord, _ cut: Cut) -> [AgentRecord] {
+        let jobCut = cut.perJob[job.id] ?? .all
+        func admitted(_ agent: AgentRecord) -> Bool { jobCut.admits(agent.sampleHash) && cut.global.admits(agent.sampleHash) }
+        if cut.wholeJobs.contains(ObjectIdentifier(job)) {
+            return job.agents.filter { isForced(job, $0) || admitted($0) }
+        }
+        let forced = cut.forced[ObjectIdentifier(job)] ?? []
+        var chosen = forced
+        var seen = Set(forced.map(ObjectIdentifier.init))
+        for entry in job.candidates.heap.unordered where admitted(entry.agent) && seen.insert(ObjectIdentifier(entry.agent)).inserted {
+            chosen.append(entry.agent)
+        }
+        return chosen
+            .map { (index: job.agentIndex[$0.id] ?? Int.max, agent: $0) }
+            .sorted { $0.index < $1.index }
+            .map(\.agent)
     }
 }

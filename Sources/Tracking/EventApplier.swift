@@ -145,6 +145,7 @@ struct EventApplier {
         job.agents.append(agent)
         job.agentIndex[id] = job.agents.count - 1
         job.agentsByState[initial.ordinal] += 1
+        job.candidates.offer(agent, options: options)
         state.trackedAgents += 1
         return job.agents.count - 1
     }

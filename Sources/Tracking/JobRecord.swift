@@ -44,6 +44,8 @@ final class JobRecord {
     var agentsByState: [Int] = Array(repeating: 0, count: AgentState.allCases.count)
     /// Agents working on an item (`AgentRecord.holdsItem`), kept exact as events arrive.
     var itemsInFlight = 0
+    /// The agents with the smallest sample hashes, for scrapes (see `AgentSampler`).
+    var candidates = SampleCandidates()
     /// No agent's `lastSeen` is older than this (agent expiry skips jobs until it is).
     var oldestSeenBound = -Double.infinity
 

@@ -103,6 +103,7 @@ public final class ProgressStore: Sendable {
         }
         job.agents.removeAll { now - $0.lastSeen > retention }
         job.agentIndex = Dictionary(uniqueKeysWithValues: job.agents.enumerated().map { ($1.id, $0) })
+        job.candidates.invalidate()
         job.oldestSeenBound = job.agents.lazy.map(\.lastSeen).min() ?? now
         return before - job.agents.count
     }

@@ -12,13 +12,11 @@ extension ProgressStore {
     /// `sections` are the per-family buffers the jobs are rendered into; pass the same ones on every
     /// scrape (one scrape at a time) to reuse their memory.
     public func collect(
-        into writer: inout ExpositionWriter, mustKeep: @Sendable (String, String) -> Bool = { _, _ in false },
+        into writer: inout ExpositionWriter, mustKeep: KeptAgents = .none,
         sections: CollectSections = CollectSections()
     ) {
         let now = clock.now()
-        withoutActuallyEscaping(mustKeep) { mustKeep in
-            collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep), sections: sections.sections)
-        }
+        collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep), sections: sections.sections)
     }
 
     private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: [SampleSection]) {
@@ -31,7 +29,7 @@ extension ProgressStore {
         for job in jobs {
             state.withLock { _ in
                 Self.writeJob(job, now: now, into: sections)
-                kept += Self.writeAgents(of: job, now: now, into: sections) { sampler.keeps(job, $0, cut) }
+                kept += Self.writeAgents(sampler.kept(job, cut), now: now, into: sections)
             }
         }
         for (family, section) in zip(Self.families, sections) {
@@ -97,9 +95,7 @@ extension ProgressStore {
 
     /// Writes the kept agents of one job; returns how many it kept. The hottest loop of a scrape
     /// (18 lines per agent), so it reads each shared family and label set once, not per agent.
-    private static func writeAgents(
-        of job: JobRecord, now: Double, into s: [SampleSection], keeps: (AgentRecord) -> Bool
-    ) -> Int {
+    private static func writeAgents(_ agents: [AgentRecord], now: Double, into s: [SampleSection]) -> Int {
         let states = M.states, outcomes = M.outcomes
         let completed = outcomes[0].labels, failed = outcomes[1].labels, deadLettered = outcomes[2].labels
         let stateSection = s[Section.agentState], ratioSection = s[Section.agentRatio], etaSection = s[Section.agentETA]
@@ -107,7 +103,7 @@ extension ProgressStore {
         let retriesSection = s[Section.agentRetries], failuresSection = s[Section.agentConsecutiveFailures]
         let lastSeenSection = s[Section.agentLastSeen], lastProgressSection = s[Section.agentLastProgress]
         var kept = 0
-        for agent in job.agents where keeps(agent) {
+        for agent in agents {
             kept += 1
             let labels = agent.labels
             let current = agent.state.ordinal

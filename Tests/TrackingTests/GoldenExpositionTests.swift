@@ -110,7 +110,7 @@ import Testing
         store.apply((0..<100).map { E.heartbeat("j\($0 % 3)", "agent-\($0)", at: Self.t0) }, source: "test")
         func agentsExported(mustKeep: @escaping @Sendable (String, String) -> Bool = { _, _ in false }) -> (Set<String>, String) {
             var writer = ExpositionWriter(format: .prometheusText)
-            store.collect(into: &writer, mustKeep: mustKeep)
+            store.collect(into: &writer, mustKeep: KeptAgents(mustKeep))
             let text = String(decoding: writer.finish(), as: UTF8.self)
             let agents = text.split(separator: "\n").filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }
             return (Set(agents.map(String.init)), text)
