@@ -26,6 +26,8 @@ public struct EventSourceStats: Sendable, Equatable {
     public var readErrors: UInt64 = 0
     /// Failed loads or saves of the offsets file.
     public var offsetFileErrors: UInt64 = 0
+    /// Completed polls of the followed files (tests wait on it to know the tailer looked again).
+    public var pollCycles: UInt64 = 0
 
     public init(source: String) {
         self.source = source

@@ -88,6 +88,7 @@ final class FileFollower {
         // Files that left their path are drained first, so a rotated file's last lines come
         // before the first lines of its successor.
         let orphansHaveMore = drainOrphans(present: present, now: now)
+        defer { stats.update { $0.pollCycles += 1 } }
         let presentHaveMore = readPresentFiles(present, now: now)
         publish(present: present)
         return orphansHaveMore || presentHaveMore

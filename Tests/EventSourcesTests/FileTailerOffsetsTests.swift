@@ -25,7 +25,7 @@ struct FileTailerOffsetsTests {
         after.start()
         defer { after.stop() }
         #expect(await eventually { second.lines == ["three", "four"] })
-        await settle()
+        await settle(after)
         #expect(second.lines == ["three", "four"])
     }
 

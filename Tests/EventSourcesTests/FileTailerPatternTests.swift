@@ -23,7 +23,7 @@ struct FileTailerPatternTests {
 
         #expect(await eventually { collector.lines == ["fresh"] })
         #expect(await eventually { tailer.isReady })
-        await settle()
+        await settle(tailer)
         #expect(collector.lines == ["fresh"])
         let status = try #require(tailer.patternStatuses.first)
         #expect(status == PatternStatus(pattern: pattern, matchedFiles: 1, followedFiles: 1, isReady: true, problem: nil))
@@ -45,7 +45,7 @@ struct FileTailerPatternTests {
 
         #expect(await eventually { collector.lines == ["{\"event\":1}"] })
         #expect(collector.origins.map(\.path) == [path] && collector.origins.map(\.source) == ["file"])
-        await settle()
+        await settle(tailer)
         #expect(collector.lines == ["{\"event\":1}"])
         #expect(tailer.isReady)
     }
@@ -69,7 +69,7 @@ struct FileTailerPatternTests {
 
         // Readiness does not flap while a rotation leaves the path empty.
         try FileManager.default.removeItem(atPath: missing)
-        await settle()
+        await settle(tailer)
         #expect(tailer.isReady)
     }
 }

@@ -22,7 +22,7 @@ struct FileTailerRotationTests {
         append("d\ne\n", to: path)
 
         #expect(await eventually { collector.lines.count >= 5 })
-        await settle()
+        await settle(tailer)
         #expect(collector.lines == ["a", "b", "c", "d", "e"])
         #expect(collector.origins.allSatisfy { $0.path == path })
         #expect(tailer.stats.rotations == 1)
@@ -43,7 +43,7 @@ struct FileTailerRotationTests {
         append("b\n", to: path)
 
         #expect(await eventually { collector.lines.count >= 2 })
-        await settle()
+        await settle(tailer)
         #expect(collector.lines == ["a", "b"])
     }
 
@@ -99,11 +99,11 @@ struct FileTailerRotationTests {
         #expect(await eventually { collector.lines == ["old"] })
 
         try FileManager.default.removeItem(atPath: path)
-        await settle()
+        await settle(tailer)
         append("new\n", to: path)
 
         #expect(await eventually { collector.lines == ["old", "new"] })
-        await settle()
+        await settle(tailer)
         #expect(collector.lines == ["old", "new"])
     }
 }

@@ -1,6 +1,8 @@
 import EventSources
 import Foundation
 import Synchronization
+import TestSupport
+import Testing
 
 /// A folder under the system temporary directory, removed when the test is done with it.
 final class TemporaryFolder {
@@ -81,9 +83,12 @@ final class Collector: Sendable {
     var ends: [StandardInputReader.End] { state.withLock { $0.ends } }
 }
 
-/// Lets a fast-polling source run a few more cycles, so a duplicate would have had time to show.
-func settle() async {
-    try? await Task.sleep(for: .milliseconds(150))
+/// Waits until the tailer has polled its files three more times, so a duplicate or a line that
+/// should not come would have shown: a check after it cannot pass just because nothing ran.
+func settle(_ tailer: FileTailer) async {
+    let start = tailer.stats.pollCycles
+    let polled = await eventually(within: 10) { tailer.stats.pollCycles >= start + 3 }
+    #expect(polled, "the tailer kept polling")
 }
 
 extension FileTailer {

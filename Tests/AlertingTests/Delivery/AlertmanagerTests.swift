@@ -11,7 +11,7 @@ extension DeliveryTests {
             defer { alertmanager.stop() }
             try #require(await alertmanager.waitUntilReady())
             // A second, dead Alertmanager: one that took the alert is enough.
-            let deadPort = try DeliveryTests.freePort()
+            let deadPort = try freePort()
             let receiver = try AlertmanagerReceiver(
                 name: "am", config: AlertmanagerConfig(urls: [alertmanager.base, "http://127.0.0.1:\(deadPort)"], resendInterval: 60, timeout: 5))
             let started = Date().timeIntervalSince1970 - 120
@@ -19,7 +19,7 @@ extension DeliveryTests {
             try receiver.deliver([firing])
 
             var listed: [String: Any]?
-            #expect(try await DeliveryTests.eventually {
+            #expect(try await eventually {
                 listed = try alertmanager.alerts().first { ($0["labels"] as? [String: String])?["agent"] == "w7" }
                 return listed != nil
             })
@@ -36,7 +36,7 @@ extension DeliveryTests {
             resolved.status = .resolved
             resolved.endsAt = Date().timeIntervalSince1970
             try receiver.deliver([resolved])
-            #expect(try await DeliveryTests.eventually {
+            #expect(try await eventually {
                 try !alertmanager.alerts("?active=true").contains { ($0["labels"] as? [String: String])?["agent"] == "w7" }
             })
         }

@@ -68,7 +68,7 @@ extension DeliveryTests {
             #expect(error?.message.contains("was killed") == true)
             #expect(elapsed < 5)
             let sleepPid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-            #expect(await DeliveryTests.eventually(within: 5) { !Self.isAlive(sleepPid) })
+            #expect(await eventually(within: 5) { !Self.isAlive(sleepPid) })
         }
 
         @Test func programThatCannotStartIsFinal() throws {

@@ -30,7 +30,7 @@ extension DeliveryTests {
             defer { dispatcher.stop() }
             dispatcher.enqueue((0..<150).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 150 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 150 })
             #expect(receiver.batches.map(\.count) == [64, 64, 22])
             #expect(receiver.batches.flatMap { $0 }.map { $0.labels["agent"]! } == (0..<150).map { "a\($0)" })
             #expect(dispatcher.stats()[receiver: "scripted"]?.queueLength == 0)
@@ -45,7 +45,7 @@ extension DeliveryTests {
             dispatcher.enqueue((0..<5000).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
             #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 5000 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 5000 })
             #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 0)
             #expect(receiver.batches.map(\.count) == Array(repeating: 256, count: 19) + [136])
         }
@@ -57,14 +57,14 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "first")], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.isInside })
+            #expect(await eventually { receiver.isInside })
             for index in 0..<1000 { dispatcher.enqueue([DeliveryTests.notification(agent: "a\(index)")], to: "scripted") }
             // Getting here at all is the point: the worker is inside `deliver` and nothing was delivered.
             let stuck = dispatcher.stats()[receiver: "scripted"]
             #expect(stuck?.queueLength == 1001)
             #expect(stuck?.success == 0)
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1001 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1001 })
         }
 
         @Test func fullQueueDropsTheOldestAndCountsThem() async {
@@ -74,11 +74,11 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "first")], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.isInside })
+            #expect(await eventually { receiver.isInside })
             dispatcher.enqueue((1...15).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
             #expect(dispatcher.stats()[receiver: "scripted"]?.dropped == 6)
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 10 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 10 })
             // The batch under way had been pushed out; it was delivered but counts once, as dropped.
             let delivered = receiver.batches.dropFirst().flatMap { $0 }.map { $0.labels["agent"]! }
             #expect(delivered == (6...15).map { "a\($0)" })
@@ -94,7 +94,7 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "a")], to: "scripted")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
             let stats = dispatcher.stats()[receiver: "scripted"]
             #expect(stats?.retried == 2)
             #expect(stats?.failed == 0)
@@ -108,9 +108,9 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b")], to: "scripted")
-            #expect(await DeliveryTests.eventually { !receiver.batches.isEmpty })
+            #expect(await eventually { !receiver.batches.isEmpty })
             dispatcher.enqueue([DeliveryTests.notification(agent: "c")], to: "scripted")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 3 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 3 })
             let batches = receiver.batches.map { $0.map { $0.labels["agent"]! } }
             #expect(batches.dropLast().allSatisfy { $0 == ["a", "b"] })
             #expect(batches.last == ["c"])
@@ -122,7 +122,7 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue((1...3).map { DeliveryTests.notification(agent: "a\($0)") }, to: "scripted")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
             let stats = dispatcher.stats()[receiver: "scripted"]
             #expect(stats?.failed == 2)
             #expect(stats?.retried == 0)
@@ -137,7 +137,7 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification()], to: "scripted")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.failed == 1 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.failed == 1 })
             #expect((dispatcher.stats()[receiver: "scripted"]?.retried ?? 0) >= 1)
         }
 
@@ -149,10 +149,10 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b")], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.isInside })
+            #expect(await eventually { receiver.isInside })
             clock.set(100.3)
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 2 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 2 })
             let latency = dispatcher.stats()[receiver: "scripted"]!.latency
             #expect(latency.bounds == LatencyHistogram.defaultBounds)
             #expect(latency.cumulativeCounts == [0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2])
@@ -167,12 +167,12 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "busy")], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.isInside })
+            #expect(await eventually { receiver.isInside })
             dispatcher.enqueue([DeliveryTests.notification(agent: "a", summary: "5m")], to: "scripted")
             dispatcher.enqueue([DeliveryTests.notification(agent: "a", summary: "6m")], to: "scripted")
             #expect(dispatcher.stats()[receiver: "scripted"]?.queueLength == 2)
             receiver.release()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 2 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 2 })
             #expect(receiver.batches.last?.map { $0.annotations["summary"]! } == ["6m"])
         }
 
@@ -217,7 +217,7 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification()], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.batches.count == 1 })
+            #expect(await eventually { receiver.batches.count == 1 })
             func stillWaiting(_ attempts: Int) async -> Bool {
                 try? await Task.sleep(for: .milliseconds(300))
                 return receiver.batches.count == attempts
@@ -228,14 +228,14 @@ extension DeliveryTests {
             #expect(await stillWaiting(1), "4.9 s of a 5 s backoff")
             clock.set(1005)
             dispatcher.clockAdvanced()
-            #expect(await DeliveryTests.eventually { receiver.batches.count == 2 }, "retry 1 after 5 s")
+            #expect(await eventually { receiver.batches.count == 2 }, "retry 1 after 5 s")
             #expect(await stillWaiting(2))
             clock.set(1014.9)
             dispatcher.clockAdvanced()
             #expect(await stillWaiting(2), "9.9 s of a 10 s backoff")
             clock.set(1015)
             dispatcher.clockAdvanced()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.success == 1 })
             let stats = dispatcher.stats()[receiver: "scripted"]!
             #expect(stats.retried == 2)
             #expect(stats.latency.sum == 15, "queued at 1000, delivered at 1015 on the clock")
@@ -251,16 +251,16 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification()], to: "scripted")
-            #expect(await DeliveryTests.eventually { receiver.batches.count == 1 }, "attempt 1 at 0 s")
+            #expect(await eventually { receiver.batches.count == 1 }, "attempt 1 at 0 s")
             for (time, attempts) in [(30.0, 2), (60, 3), (90, 4)] {
                 clock.set(time)
                 dispatcher.clockAdvanced()
-                #expect(await DeliveryTests.eventually { receiver.batches.count == attempts }, "attempt \(attempts) at \(time) s")
+                #expect(await eventually { receiver.batches.count == attempts }, "attempt \(attempts) at \(time) s")
             }
             #expect(dispatcher.stats()[receiver: "scripted"]?.failed == 0)
             clock.set(120)
             dispatcher.clockAdvanced()
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "scripted"]?.failed == 1 },
+            #expect(await eventually { dispatcher.stats()[receiver: "scripted"]?.failed == 1 },
                     "the attempt at 120 s is past 100 s of failing and gives up")
             #expect(receiver.batches.count == 5)
         }

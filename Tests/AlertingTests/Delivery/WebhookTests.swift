@@ -68,7 +68,7 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification()], to: "hook")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "hook"]?.success == 1 })
+            #expect(await eventually { dispatcher.stats()[receiver: "hook"]?.success == 1 })
             let stats = dispatcher.stats()[receiver: "hook"]
             #expect(stats?.retried == 1)
             #expect(stats?.failed == 0)
@@ -87,25 +87,25 @@ extension DeliveryTests {
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b")], to: "hook")
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "hook"]?.failed == 2 })
+            #expect(await eventually { dispatcher.stats()[receiver: "hook"]?.failed == 2 })
             #expect(dispatcher.stats()[receiver: "hook"]?.retried == 0)
             #expect(try server.requests().count == 1)
             #expect(failures.all.first?.hasPrefix("400 false http://127.0.0.1:\(server.port)/hook answered HTTP 400: refused by test second line") == true)
         }
 
         @Test func receiverThatWasDownGetsTheQueuedNotificationsWhenItComesBack() async throws {
-            let port = try DeliveryTests.freePort()
+            let port = try freePort()
             let dispatcher = NotificationDispatcher(
                 receivers: [try WebhookReceiver(name: "hook", config: WebhookConfig(url: "http://127.0.0.1:\(port)/hook"))],
                 options: Dispatcher.options())
             dispatcher.start()
             defer { dispatcher.stop() }
             dispatcher.enqueue((1...3).map { DeliveryTests.notification(agent: "a\($0)") }, to: "hook")
-            #expect(await DeliveryTests.eventually { (dispatcher.stats()[receiver: "hook"]?.retried ?? 0) >= 2 })
+            #expect(await eventually { (dispatcher.stats()[receiver: "hook"]?.retried ?? 0) >= 2 })
             #expect(dispatcher.stats()[receiver: "hook"]?.success == 0)
             let server = try HookServer(port: port)
             defer { server.stop() }
-            #expect(await DeliveryTests.eventually { dispatcher.stats()[receiver: "hook"]?.success == 3 })
+            #expect(await eventually { dispatcher.stats()[receiver: "hook"]?.success == 3 })
             let alerts = try server.acceptedBodies().flatMap { $0["alerts"] as? [[String: Any]] ?? [] }
             #expect(alerts.map { ($0["labels"] as? [String: String])?["agent"] } == ["a1", "a2", "a3"])
             #expect(dispatcher.stats()[receiver: "hook"]?.queueLength == 0)

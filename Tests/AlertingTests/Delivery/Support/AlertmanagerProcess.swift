@@ -16,7 +16,7 @@ extension DeliveryTests {
             directory = try DeliveryTests.temporaryDirectory()
             let config = directory.appendingPathComponent("alertmanager.yml")
             try Data("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n".utf8).write(to: config)
-            port = try DeliveryTests.freePort()
+            port = try freePort()
             process.executableURL = URL(fileURLWithPath: Self.binary)
             process.arguments = [
                 "--config.file=\(config.path)", "--storage.path=\(directory.appendingPathComponent("data").path)",
@@ -32,7 +32,7 @@ extension DeliveryTests {
         /// Polls `/-/ready` for at most 10 s.
         /// Alertmanager takes a few seconds to start on a busy machine; 30 s bounds it.
         func waitUntilReady() async -> Bool {
-            await DeliveryTests.eventually(within: 30) {
+            await eventually(within: 30) {
                 (try? self.get("/-/ready").status) == 200
             }
         }

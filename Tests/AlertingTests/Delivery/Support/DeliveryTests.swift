@@ -27,36 +27,6 @@ enum DeliveryTests {
             generatorURL: "http://127.0.0.1:9465/api/v1/alerts")
     }
 
-    /// Polls `condition` every 20 ms for at most `seconds`; returns whether it held.
-    static func eventually(within seconds: Double = 10, _ condition: () throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            // A poll that fails (a slow answer on a busy machine) counts as "not yet"; only the
-            // last poll's error is reported.
-            if (try? condition()) == true { return true }
-            try? await Task.sleep(nanoseconds: 20_000_000)
-        }
-        return try condition()
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago, for servers that must be told their port.
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure("socket: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw Failure("bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> URL {
