@@ -23,6 +23,21 @@ struct APIEndpoints: Sendable {
         return encode(Agents(job: job, agents: agents))
     }
 
+    /// GET /api/v1/jobs/:job/history: `{"job", "interval_seconds", "points": [...]}`, 404 for an unknown job.
+    func history(_ request: HTTPRequest) -> HTTPResponse {
+        struct History: Encodable {
+            let job: String
+            let interval: Double
+            let points: [JobHistoryPoint]
+            enum CodingKeys: String, CodingKey { case job, points; case interval = "interval_seconds" }
+        }
+        let job = request.pathParameters["job"] ?? ""
+        guard let history = store.history(job: job) else {
+            return .json(#"{"error":"no such job"}"#, status: 404)
+        }
+        return encode(History(job: job, interval: history.interval, points: history.points))
+    }
+
     /// GET /api/v1/alerts: pending and firing alerts of the built-in rules.
     static func alerts(_ engine: AlertEngine) -> HTTPResponse {
         struct Alert: Encodable {

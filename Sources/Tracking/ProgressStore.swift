@@ -54,6 +54,7 @@ public final class ProgressStore: Sendable {
                     expiredJobs.append(job.id)
                 } else {
                     state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)
+                    job.recordHistory(now: now)
                 }
             }
             for id in expiredJobs {
