@@ -42,6 +42,9 @@ public final class AlertEngine: Sendable {
         /// Agents with a pending or firing alert: they stay in the series sample.
         var agentsWithAlerts: Set<JobAgent> = []
         var lastSent: [AlertKey: [String: Double]] = [:]
+        /// Which alerts are active and in which state, and a number that grows when that changes.
+        var activeStates: [AlertKey: AlertStateMachine.State] = [:]
+        var activeVersion: UInt64 = 0
     }
 
     private let store: ProgressStore
@@ -107,6 +110,11 @@ public final class AlertEngine: Sendable {
                     state.lastSent[alert.condition.key, default: [:]][receiver] = now
                 }
             }
+            let activeStates = state.machine.active.mapValues(\.state)
+            if activeStates != state.activeStates {
+                state.activeStates = activeStates
+                state.activeVersion += 1
+            }
             state.agentsWithAlerts = Set(state.machine.active.values.compactMap { alert in
                 alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
             })
@@ -117,6 +125,10 @@ public final class AlertEngine: Sendable {
         }
         return transitions
     }
+
+    /// Grows whenever an alert becomes pending, fires or goes away: live views re-read
+    /// `activeAlerts()` only when it moved.
+    public var activeVersion: UInt64 { state.withLock { $0.activeVersion } }
 
     /// Pending and firing alerts, in label order.
     public func activeAlerts() -> [AlertStateMachine.Active] {

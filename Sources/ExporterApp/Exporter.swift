@@ -27,7 +27,11 @@ public final class Exporter: Sendable {
         let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress)
         let alerting = try AlertingService(configFile: options.configFile, externalURL: externalURL, store: store)
         self.alerting = alerting
-        let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) { alerting.eventsApplied() }
+        let liveStream = LiveStream(store: store, alerts: alerting.engine)
+        let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) {
+            alerting.eventsApplied()
+            liveStream.eventsApplied()
+        }
         self.ingestor = ingestor
 
         let filePatterns = options.eventFiles.filter { $0 != "-" }
@@ -66,6 +70,7 @@ public final class Exporter: Sendable {
         // Every part's self-metrics, in one list.
         let selfMetrics: [any SelfMetricsCollector] = [
             alerting,
+            liveStream,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
         ]
@@ -92,6 +97,7 @@ public final class Exporter: Sendable {
             }
         }
         router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
+        router.route("GET", "/api/v1/stream", liveStream.handle)
         router.route("GET", "/") { _ in LandingPage.response(store: store) }
         server = HTTPServer(
             options: HTTPServerOptions(
@@ -121,6 +127,7 @@ public final class Exporter: Sendable {
         if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
         services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
         services.append(ClosureService("alerting", start: { alerting.start() }, stop: { alerting.stop() }))
+        services.append(ClosureService("stream", start: { liveStream.start() }, stop: { liveStream.stop() }))
         services.append(ClosureService("events.ready", start: { readiness.set("events", problem: nil) }, stop: {}))
         let server = self.server
         services.append(ClosureService("http", start: { try server.start() }, stop: { server.stop() }))
