@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
-        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp"]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "MicroHTTP"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17
