@@ -98,7 +98,9 @@ public final class Exporter: Sendable {
         }
         router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
         router.route("GET", "/api/v1/stream", liveStream.handle)
-        router.route("GET", "/") { _ in LandingPage.response(store: store) }
+        router.route("GET", "/") { _ in LivePage.page() }
+        router.route("GET", "/static/live.js") { _ in LivePage.script() }
+        router.route("GET", "/static/live.css") { _ in LivePage.stylesheet() }
         server = HTTPServer(
             options: HTTPServerOptions(
                 listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
