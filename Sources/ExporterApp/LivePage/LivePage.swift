@@ -68,7 +68,7 @@ enum LivePage {
       <thead><tr>
         <th data-key="agent">Agent</th><th data-key="state">State</th><th data-key="item">Item</th><th data-key="step">Step</th>
         <th data-key="progress_ratio">Progress</th><th data-key="last_progress_timestamp">Last progress</th>
-        <th data-key="consecutive_failures">Failures</th><th data-key="completed">Done</th>
+        <th data-key="consecutive_failures" title="failed attempts in a row / in all">Failures</th><th data-key="completed">Done</th>
       </tr></thead>
       <tbody id="agent-rows"></tbody>
     </table>

@@ -29,8 +29,10 @@ extension LivePage {
     if (m > 0) return m + "m " + String(sec).padStart(2, "0") + "s";
     return sec + "s";
   }
+  function compact(s) { return duration(s).replace(/ /g, ""); }
   function rate(r) {
     if (r === undefined || r === null || !isFinite(r)) return "–";
+    if (r === 0) return "0/s";
     if (r >= 10) return r.toFixed(0) + "/s";
     if (r >= 1) return r.toFixed(1) + "/s";
     if (r * 60 >= 1) return (r * 60).toFixed(1) + "/min";
@@ -224,14 +226,14 @@ extension LivePage {
     setText(f.finished.value, int(job.completed));
     setText(f.finished.sub, job.dead_lettered ? int(job.dead_lettered) + " dead-lettered" : "");
     setText(f.failed.value, int(job.failed));
-    setText(f.failed.sub, job.retries ? int(job.retries) + " retries" : "attempts");
+    setText(f.failed.sub, job.retries ? int(job.retries) + (job.retries === 1 ? " retry" : " retries") : "attempts");
     setText(f.remaining.value, job.remaining === undefined ? "–" : int(job.remaining));
     const windows = job.throughput_by_window || {};
     setText(f.throughput.value, rate(windows["1m"]));
     setText(f.throughput.sub, "5m " + rate(windows["5m"]));
     setText(f.eta.value, isEnded ? "ended" : duration(job.eta_seconds));
     setText(f.eta.sub, job.eta_lower_bound_seconds !== undefined
-      ? duration(job.eta_lower_bound_seconds) + " – " + duration(job.eta_upper_bound_seconds) : "");
+      ? compact(job.eta_lower_bound_seconds) + " – " + compact(job.eta_upper_bound_seconds) : "");
     setText(f.finish.value, isEnded ? clock(job.last_event_timestamp) : clock(job.estimated_completion_timestamp));
     setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded
       ? clock(now() + job.eta_lower_bound_seconds).replace(/:\d\d$/, "") + " – " + clock(now() + job.eta_upper_bound_seconds).replace(/:\d\d$/, "") : "");

@@ -44,6 +44,7 @@ h2 { font-size: 15px; margin: 18px 0 8px; }
 .chip.state-retrying { background: #fff3dc; }
 canvas.burn { width: 100%; height: 130px; display: block; margin-top: 6px; }
 .single canvas.burn { height: 220px; }
+.single .stats { grid-template-columns: repeat(8, minmax(0, 1fr)); }
 .legend { font-size: 11px; color: var(--muted); display: flex; gap: 12px; }
 .legend i { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
 .alerts { list-style: none; padding: 0; margin: 0 0 8px; }
