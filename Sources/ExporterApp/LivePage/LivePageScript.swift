@@ -44,6 +44,11 @@ extension LivePage {
     const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
     return d.toDateString() === now.toDateString() ? time : d.toLocaleDateString() + " " + time;
   }
+  // A clock-time range, to the minute unless both ends fall in the same minute.
+  function band(from, to) {
+    const a = clock(from), b = clock(to), short = (t) => t.replace(/:\d\d$/, "");
+    return short(a) === short(b) ? a + " – " + b.replace(/^.* /, "") : short(a) + " – " + short(b);
+  }
   function pct(r) { return r === undefined || r === null ? "–" : (r * 100).toFixed(1) + "%"; }
   // The exporter's clock, from the newest summary (estimated completion − ETC), else ours.
   function now() { return Date.now() / 1000 + state.offset; }
@@ -236,7 +241,7 @@ extension LivePage {
       ? compact(job.eta_lower_bound_seconds) + " – " + compact(job.eta_upper_bound_seconds) : "");
     setText(f.finish.value, isEnded ? clock(job.last_event_timestamp) : clock(job.estimated_completion_timestamp));
     setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded
-      ? clock(now() + job.eta_lower_bound_seconds).replace(/:\d\d$/, "") + " – " + clock(now() + job.eta_upper_bound_seconds).replace(/:\d\d$/, "") : "");
+      ? band(now() + job.eta_lower_bound_seconds, now() + job.eta_upper_bound_seconds) : "");
     const end = isEnded ? job.last_event_timestamp : now();
     setText(f.elapsed.value, duration(end - job.start_timestamp));
     setText(f.elapsed.sub, "since " + clock(job.start_timestamp));
