@@ -251,7 +251,7 @@ final class LiveStream: Sendable {
     /// `{"sequence":N,"jobs":[...],"removed":[...]}`, cut at `eventBytes`.
     private func encodeJobs(after cursor: FeedCursor) -> Encoded {
         let page = store.jobChanges(after: cursor, limit: limits.jobsPerEvent)
-        let (items, next) = encodeEntries(page.entries, next: page.next)
+        let (items, next) = encodeEntries(page.entries, next: page.next, StreamJSON.job)
         if items.isEmpty && page.removed.isEmpty { return Encoded(data: [], next: next) }
         let removed = (try? JSONEncoder.api.encode(page.removed)).map(Array.init) ?? Array("[]".utf8)
         let data = Array(#"{"sequence":\#(next.complete),"jobs":["#.utf8) + items + Array(#"],"removed":"#.utf8) + removed + [UInt8(ascii: "}")]
@@ -261,9 +261,11 @@ final class LiveStream: Sendable {
     /// `{"job":...,"sequence":N,"agents":[...],"complete":bool}`; nil for an unknown job.
     private func encodeAgents(job: String, after cursor: FeedCursor) -> Encoded? {
         guard let page = store.agentChanges(job: job, after: cursor, limit: limits.agentsPerEvent) else { return nil }
-        let (items, next) = encodeEntries(page.entries, next: page.next)
+        let (items, next) = encodeEntries(page.entries, next: page.next, StreamJSON.agent)
         if items.isEmpty { return Encoded(data: [], next: next) }
-        let name = (try? JSONEncoder.api.encode(job)).map(Array.init) ?? Array("\"\"".utf8)
+        var writer = StreamJSON.Writer(out: [])
+        writer.string(job)
+        let name = writer.out
         let data = Array(#"{"job":"#.utf8) + name + Array(#","sequence":\#(next.complete),"complete":\#(next.id == nil),"agents":["#.utf8) + items + Array("]}".utf8)
         return Encoded(data: data, next: next)
     }
@@ -273,23 +275,23 @@ final class LiveStream: Sendable {
         let jobs = store.runningJobSummaries(limit: limits.jobsPerEvent)
         guard !jobs.isEmpty else { return [] }
         var items: [UInt8] = []
-        for job in jobs {
-            guard items.count < limits.eventBytes, let bytes = try? JSONEncoder.api.encode(job) else { continue }
+        for job in jobs where items.count < limits.eventBytes {
             if !items.isEmpty { items.append(UInt8(ascii: ",")) }
-            items += bytes
+            StreamJSON.job(job, into: &items)
         }
         return Array(#"{"sequence":null,"jobs":["#.utf8) + items + Array(#"],"removed":[]}"#.utf8)
     }
 
     /// Comma-separated JSON of the entries up to `eventBytes` (at least one), and where to go on from.
-    private func encodeEntries<Item: Encodable>(_ entries: [(after: FeedCursor, item: Item)], next: FeedCursor) -> ([UInt8], FeedCursor) {
+    private func encodeEntries<Item>(
+        _ entries: [(after: FeedCursor, item: Item)], next: FeedCursor, _ encode: (Item, inout [UInt8]) -> Void
+    ) -> ([UInt8], FeedCursor) {
         var items: [UInt8] = []
-        let encoder = JSONEncoder.api
+        items.reserveCapacity(min(limits.eventBytes, entries.count * 400))
         for (index, entry) in entries.enumerated() {
             if !items.isEmpty && items.count >= limits.eventBytes { return (items, entries[index - 1].after) }
-            guard let bytes = try? encoder.encode(entry.item) else { continue }
             if !items.isEmpty { items.append(UInt8(ascii: ",")) }
-            items += bytes
+            encode(entry.item, &items)
         }
         return (items, next)
     }

@@ -223,4 +223,44 @@ import Tracking
         let refused = h.stream.handle(HTTPRequest(method: "GET", path: "/api/v1/stream"))
         #expect(refused.status == 503)
     }
+
+    @Test func theStreamsJSONEqualsTheAPIsForHostileStringsAndEveryField() throws {
+        let hostile = "a\"b\\c\n\r\t\u{0}\u{1f}</script><img src=x>\u{2028}é😀/"
+        let h = Harness()
+        let escaped = #""j\"<x>""#
+        h.post([
+            #"{"type":"job_started","job":\#(escaped),"total_items":10,"ts":1799999990}"#,
+            #"{"type":"agent_started","job":\#(escaped),"agent":\#(escaped),"item":"\u007fx","ts":1799999991}"#,
+            #"{"type":"agent_progress","job":\#(escaped),"agent":\#(escaped),"progress":0.5,"ts":1799999992.5}"#,
+            #"{"type":"item_completed","job":\#(escaped),"agent":"other","item":"i","ts":1799999993}"#,
+            #"{"type":"item_failed","job":\#(escaped),"agent":"other","item":"j","retryable":true,"ts":1799999994}"#,
+        ])
+        h.clock.advance(3.25)
+        var job = try #require(h.store.jobSummaries().first)
+        let agentID = job.job
+        // Strings the decoder would refuse as ids (control characters) still must come out right.
+        job.job = hostile
+        job.deadline = 1_800_000_100
+        job.throughputByWindow["tiny"] = 1e-7
+        var agent = try #require(h.store.agentSummaries(job: agentID)?.first { $0.agent == agentID })
+        agent.agent = hostile
+        agent.step = "\u{1}step"
+        func object(_ bytes: some Sequence<UInt8>) throws -> NSDictionary {
+            try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary)
+        }
+        var jobBytes: [UInt8] = []
+        StreamJSON.job(job, into: &jobBytes)
+        #expect(try object(jobBytes) == object(JSONEncoder().encode(job)))
+        var agentBytes: [UInt8] = []
+        StreamJSON.agent(agent, into: &agentBytes)
+        #expect(try object(agentBytes) == object(JSONEncoder().encode(agent)))
+        #expect(!jobBytes.contains(0x0A) && !agentBytes.contains(0x0A), "no raw newline can end an event's data line")
+        var odd = job
+        odd.throughput = .nan
+        odd.etaSeconds = .infinity
+        var oddBytes: [UInt8] = []
+        StreamJSON.job(odd, into: &oddBytes)
+        let parsed = try object(oddBytes)
+        #expect(parsed["throughput"] is NSNull && parsed["eta_seconds"] is NSNull)
+    }
 }
