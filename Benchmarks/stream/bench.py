@@ -51,6 +51,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid, name):
+    total = 0.0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{task}/comm").read().strip() == name:
+                total += cpu_seconds_of(f"/proc/{pid}/task/{task}/stat")
+        except OSError:
+            pass
+    return total
+
+
+def cpu_seconds_of(path):
+    fields = open(path).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     args = sys.argv[1:]
     clients = int(args[args.index("--clients") + 1]) if "--clients" in args else 100
@@ -76,13 +92,16 @@ def main():
 
         def ingest():
             cpu0, start = cpu_seconds(exporter.pid), time.perf_counter()
+            loop0 = thread_cpu_seconds(exporter.pid, "stream")
             for body in bodies:
                 connection.request("POST", "/events", body=body)
                 answer = connection.getresponse()
                 answer.read()
                 assert answer.status == 202, answer.status
             elapsed = time.perf_counter() - start
-            return posts * 10_000 / elapsed, (cpu_seconds(exporter.pid) - cpu0) / (posts * 10_000) * 1e9
+            total = cpu_seconds(exporter.pid) - cpu0
+            loop_share.append((thread_cpu_seconds(exporter.pid, "stream") - loop0) / total if total > 0 else 0)
+            return posts * 10_000 / elapsed, total / (posts * 10_000) * 1e9
 
         def connected():
             metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
@@ -91,8 +110,10 @@ def main():
                     return int(float(line.split()[1]))
             return -1
 
+        loop_share = []
         ingest()  # warm-up: registers the agents
         results = {"without": [], "with": []}
+        shares = []
         cpu = {"without": [], "with": []}
         for _ in range(rounds):
             for mode in ("without", "with"):
@@ -107,7 +128,10 @@ def main():
                 rate, ns = ingest()
                 results[mode].append(rate)
                 cpu[mode].append(ns)
-                print(f"{mode:>7} {clients if mode == 'with' else 0:3d} stream clients: {rate:10,.0f} events/s, exporter CPU {ns:6.0f} ns/event", flush=True)
+                print(f"{mode:>7} {clients if mode == 'with' else 0:3d} stream clients: {rate:10,.0f} events/s, exporter CPU {ns:6.0f} ns/event, "
+                      f"stream loop {100 * loop_share[-1]:.1f} % of it", flush=True)
+                if mode == "with":
+                    shares.append(loop_share[-1])
                 if mode == "with":
                     for curl in curls:
                         curl.terminate()
@@ -118,9 +142,11 @@ def main():
                     while connected() > 0 and time.time() < deadline:
                         time.sleep(0.2)
         without, with_clients = statistics.median(results["without"]), statistics.median(results["with"])
-        print(f"median: {without:,.0f} events/s without, {with_clients:,.0f} with {clients} clients: "
-              f"ingestion {100 * (without - with_clients) / without:+.1f} % slower "
-              f"(CPU {statistics.median(cpu['without']):.0f} vs {statistics.median(cpu['with']):.0f} ns/event)")
+        cpu_without, cpu_with = statistics.median(cpu["without"]), statistics.median(cpu["with"])
+        print(f"median of {rounds} runs each: {without:,.0f} events/s without clients, {with_clients:,.0f} with {clients}: "
+              f"ingestion rate {100 * (with_clients - without) / without:+.1f} %; exporter CPU {cpu_without:.0f} vs {cpu_with:.0f} "
+              f"ns/event ({100 * (cpu_with - cpu_without) / cpu_without:+.1f} %); the stream loop's own thread: "
+              f"{100 * statistics.median(shares):.1f} % of the exporter's CPU with {clients} clients")
     finally:
         for curl in curls:
             curl.terminate()

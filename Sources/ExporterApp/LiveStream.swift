@@ -81,7 +81,7 @@ final class LiveStream: Sendable {
     // MARK: - Service
 
     func start() {
-        let loop = UpkeepLoop(interval: limits.idleInterval, minimumGap: limits.minimumGap) { [self] in run() }
+        let loop = UpkeepLoop(interval: limits.idleInterval, minimumGap: limits.minimumGap, name: "stream") { [self] in run() }
         loopHolder.withLock { $0 = loop }
         loop.start()
     }
