@@ -49,15 +49,17 @@ def free_port():
 
 
 class Exporter:
-    def __init__(self, binary, port, config):
+    def __init__(self, binary, port, config, arguments=None):
         self.binary, self.port, self.config = binary, port, config
+        self.arguments = arguments
         self.process = None
 
     def start(self):
         self.log = tempfile.TemporaryFile()
+        arguments = self.arguments if self.arguments is not None else [
+            "--demo", "--demo.item-seconds", "1", "--config.file", self.config]
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--demo", "--demo.item-seconds", "1", "--web.listen-address", f"127.0.0.1:{self.port}",
-             "--config.file", self.config],
+            [self.binary, "serve", "--web.listen-address", f"127.0.0.1:{self.port}"] + arguments,
             stdout=subprocess.DEVNULL, stderr=self.log, stdin=subprocess.DEVNULL)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -231,6 +233,27 @@ def main():
         first = browser.evaluate(f"{CARD_FIELD}('{job}', 'finished')")
         browser.wait_for(f"{CARD_FIELD}('{job}', 'finished') !== {json.dumps(first)}", 15, "numbers to move again")
         check("and keeps updating", True)
+
+        # Agents forgotten by --agents.retention leave the job page too.
+        quiet = Exporter(binary, free_port(), config, ["--agents.retention", "3s"])
+        try:
+            quiet.start()
+            now = time.time()
+            quiet.post([{"type": "agent_started", "job": "browser-expire", "agent": name, "item": "i", "ts": now}
+                        for name in ("stays", "goes")])
+            browser.call("Page.addScriptToEvaluateOnNewDocument", {"source": "window.__pruneEvery = 500;"})
+            browser.navigate(quiet.url("/?job=browser-expire"))
+            browser.wait_for("liveState.agents.size === 2", 15, "both agents")
+            deadline = time.time() + 20
+            gone = False
+            while time.time() < deadline and not gone:
+                quiet.post([{"type": "agent_heartbeat", "job": "browser-expire", "agent": "stays"}])
+                gone = browser.evaluate("liveState.agents.size === 1 && liveState.agents.has('stays') && "
+                                        "[...document.querySelectorAll('#agent-rows tr')].map(tr => tr.dataset.agent).join() === 'stays'")
+                time.sleep(0.5)
+            check("an agent forgotten by retention leaves the job page", gone)
+        finally:
+            quiet.stop()
         print(f"browser: {passed} checks passed", flush=True)
     except Exception as error:
         print(f"browser test failed: {error}", flush=True)

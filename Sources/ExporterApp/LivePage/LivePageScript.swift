@@ -10,7 +10,7 @@ extension LivePage {
   const PAGE = 100;                          // agents table rows per page
   const STALL_SECONDS = 300;                 // running without progress this long: stalled
   const state = {
-    jobs: new Map(), agents: new Map(), alerts: [], instance: null, offset: 0,
+    jobs: new Map(), agents: new Map(), agentsAt: new Map(), alerts: [], instance: null, offset: 0,
     histories: new Map(), historyAsked: new Map(), updates: 0, lastUpdate: 0,
     sort: { key: "agent", desc: false }, page: 0,
   };
@@ -96,9 +96,11 @@ extension LivePage {
     source.addEventListener("agents", (e) => {
       const data = JSON.parse(e.data);
       if (data.job !== focus) return;
-      for (const agent of data.agents) state.agents.set(agent.agent, agent);
+      const at = performance.now();
+      for (const agent of data.agents) { state.agents.set(agent.agent, agent); state.agentsAt.set(agent.agent, at); }
       changed();
     });
+    pruneTimer = pruneTimer || setInterval(pruneAgents, window.__pruneEvery || 15000);
     source.addEventListener("alerts", (e) => {
       state.alerts = JSON.parse(e.data).alerts;
       changed();
@@ -109,8 +111,32 @@ extension LivePage {
       if (source.readyState === EventSource.CLOSED) reconnectTimer = setTimeout(connect, 2000);
     };
   }
+  // The stream tells of changed agents, not of agents forgotten by --agents.retention: when the
+  // job counts fewer agents than the page holds, the page re-reads the job's agent list.
+  let pruneTimer = null, pruning = false;
+  function pruneAgents() {
+    const job = state.jobs.get(focus);
+    if (!job || pruning) return;
+    const counted = Object.values(job.agents || {}).reduce((a, b) => a + b, 0);
+    if (state.agents.size <= counted) return;
+    pruning = true;
+    const asked = performance.now();
+    fetch("/api/v1/jobs/" + encodeURIComponent(focus) + "/agents")
+      .then((r) => r.ok ? r.json() : null)
+      .then((list) => {
+        if (!list) return;
+        const keep = new Set(list.agents.map((a) => a.agent));
+        // Only agents the stream last told of before the list was asked for: newer ones may be missing from it.
+        for (const id of [...state.agents.keys()]) {
+          if (!keep.has(id) && state.agentsAt.get(id) < asked) { state.agents.delete(id); state.agentsAt.delete(id); }
+        }
+        changed();
+      })
+      .catch(() => {})
+      .finally(() => { pruning = false; });
+  }
   function reset() {
-    state.jobs.clear(); state.agents.clear(); state.alerts = [];
+    state.jobs.clear(); state.agents.clear(); state.agentsAt.clear(); state.alerts = [];
     state.histories.clear(); state.historyAsked.clear();
   }
   function setConnection(text, cls) { const c = $("conn"); setText(c, text); c.className = "conn " + cls; }
