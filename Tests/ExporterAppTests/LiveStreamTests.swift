@@ -216,6 +216,29 @@ import Tracking
         #expect(text.contains("progress_exporter_stream_clients 0"))
     }
 
+    @Test func endedJobsStayUntilRetentionThenComeAsRemoved() throws {
+        let h = Harness()
+        h.post([Self.started("done", "w", Self.t0), #"{"type":"job_completed","job":"done","ts":1800000001}"#, Self.started("other", "w", Self.t0)])
+        let client = try h.connect()
+        h.stream.run()
+        let first = Self.drain(client).filter { $0.name == "jobs" }
+        #expect(Set(first.flatMap(Self.jobIDs)) == ["done", "other"])
+        let done = (first.first?.json["jobs"] as? [[String: Any]])?.first { $0["job"] as? String == "done" }
+        #expect(done?["status"] as? String == "completed")
+        // Within retention (1 h by default) the ended job stays; past it, a `removed` tells the page.
+        h.clock.advance(1800)
+        h.store.tick()
+        h.stream.run()
+        #expect(!Self.drain(client).contains { ($0.json["removed"] as? [String])?.isEmpty == false })
+        h.clock.advance(1802)
+        h.store.tick()
+        h.stream.run()
+        let removed = Self.drain(client).filter { $0.name == "jobs" }
+        #expect(removed.count == 1)
+        #expect(removed.first?.json["removed"] as? [String] == ["done"])
+        #expect(removed.first?.id == h.store.sequence)
+    }
+
     @Test func tooManyClientsGet503() throws {
         let h = Harness { $0.maxClients = 2 }
         _ = try h.connect()
