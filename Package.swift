@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
-        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", "MicroHTTP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -17,6 +17,13 @@ swift test --skip-build 2>&1 | tee "$build_log"
 # Swift Testing's own summary, e.g. "Test run with 221 tests in 43 suites passed".
 passed=$(grep -Eo 'Test run with [0-9]+ tests' "$build_log" | grep -Eo '[0-9]+' | tail -1)
 
+# The live page in a real headless Chromium (scripts/browser-test.py): its checks count as tests.
+browser_log=$(mktemp)
+python3 scripts/browser-test.py "$(swift build --show-bin-path)/progress-exporter" 2>&1 | tee "$browser_log"
+browser_passed=$(grep -Eo '^browser: [0-9]+ checks passed' "$browser_log" | grep -Eo '[0-9]+' || true)
+[ -n "$browser_passed" ] || { echo "error: the browser test did not pass"; exit 1; }
+passed=$(( ${passed:-0} + browser_passed ))
+
 # Dashboards and Prometheus rules: promtool checks and tests, and every metric they use must exist
 # in the demo's real /metrics.
 metrics=$(mktemp)

@@ -46,6 +46,9 @@ public final class AlertEngine: Sendable {
         var visits: [String: RuleEvaluator.AgentVisit] = [:]
         /// Bumped by every reload, so visits made under older rules are dropped.
         var generation = 0
+        /// Which alerts are active and in which state, and a number that grows when that changes.
+        var activeStates: [AlertKey: AlertStateMachine.State] = [:]
+        var activeVersion: UInt64 = 0
     }
 
     private let store: ProgressStore
@@ -121,6 +124,11 @@ public final class AlertEngine: Sendable {
                     state.lastSent[alert.condition.key, default: [:]][receiver] = now
                 }
             }
+            let activeStates = state.machine.active.mapValues(\.state)
+            if activeStates != state.activeStates {
+                state.activeStates = activeStates
+                state.activeVersion += 1
+            }
             state.agentsWithAlerts = Set(state.machine.active.values.compactMap { alert in
                 alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
             })
@@ -131,6 +139,10 @@ public final class AlertEngine: Sendable {
         }
         return transitions
     }
+
+    /// Grows whenever an alert becomes pending, fires or goes away: live views re-read
+    /// `activeAlerts()` only when it moved.
+    public var activeVersion: UInt64 { state.withLock { $0.activeVersion } }
 
     /// Pending and firing alerts, in label order.
     public func activeAlerts() -> [AlertStateMachine.Active] {

@@ -23,22 +23,49 @@ struct APIEndpoints: Sendable {
         return encode(Agents(job: job, agents: agents))
     }
 
+    /// GET /api/v1/jobs/:job/history: `{"job", "interval_seconds", "points": [...]}`, 404 for an unknown job.
+    func history(_ request: HTTPRequest) -> HTTPResponse {
+        struct History: Encodable {
+            let job: String
+            let interval: Double
+            let points: [JobHistoryPoint]
+            enum CodingKeys: String, CodingKey { case job, points; case interval = "interval_seconds" }
+        }
+        let job = request.pathParameters["job"] ?? ""
+        guard let history = store.history(job: job) else {
+            return .json(#"{"error":"no such job"}"#, status: 404)
+        }
+        return encode(History(job: job, interval: history.interval, points: history.points))
+    }
+
     /// GET /api/v1/alerts: pending and firing alerts of the built-in rules.
     static func alerts(_ engine: AlertEngine) -> HTTPResponse {
-        struct Alert: Encodable {
-            let labels: [String: String]
-            let annotations: [String: String]
-            let state: String
-            let activeAt: Double
-            let firedAt: Double?
-            let value: Double
+        guard let body = alertsJSON(engine.activeAlerts()) else {
+            return .json(#"{"error":"could not encode the answer"}"#, status: 500)
         }
-        struct Alerts: Encodable { let alerts: [Alert] }
-        let alerts = engine.activeAlerts().map { alert in
-            Alert(labels: alert.condition.labels, annotations: alert.condition.annotations, state: alert.state.rawValue,
-                  activeAt: alert.activeAt, firedAt: alert.firedAt, value: alert.condition.value)
+        return .json(body)
+    }
+
+    /// One alert as /api/v1/alerts and the stream's `alerts` event show it.
+    struct AlertJSON: Encodable {
+        let labels: [String: String]
+        let annotations: [String: String]
+        let state: String
+        let activeAt: Double
+        let firedAt: Double?
+        let value: Double
+    }
+
+    /// `{"alerts":[...]}`, with `"total"` and only the first `limit` alerts when there are more.
+    static func alertsJSON(_ active: [AlertStateMachine.Active], limit: Int? = nil) -> [UInt8]? {
+        struct Alerts: Encodable { let alerts: [AlertJSON]; let total: Int? }
+        let shown = limit.map { Array(active.prefix($0)) } ?? active
+        let alerts = shown.map { alert in
+            AlertJSON(labels: alert.condition.labels, annotations: alert.condition.annotations, state: alert.state.rawValue,
+                      activeAt: alert.activeAt, firedAt: alert.firedAt, value: alert.condition.value)
         }
-        return APIEndpoints.encode(Alerts(alerts: alerts))
+        let total = shown.count < active.count ? active.count : nil
+        return try? Array(JSONEncoder.api.encode(Alerts(alerts: alerts, total: total)))
     }
 
     private func encode(_ value: some Encodable) -> HTTPResponse { Self.encode(value) }

@@ -30,7 +30,11 @@ public final class Exporter: Sendable {
         let alerting = try AlertingService(
             configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace)
         self.alerting = alerting
-        let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) { alerting.eventsApplied() }
+        let liveStream = LiveStream(store: store, alerts: alerting.engine)
+        let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) {
+            alerting.eventsApplied()
+            liveStream.eventsApplied()
+        }
         self.ingestor = ingestor
 
         let filePatterns = options.eventFiles.filter { $0 != "-" }
@@ -96,6 +100,7 @@ public final class Exporter: Sendable {
         // Every part's self-metrics, in one list.
         let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
             alerting,
+            liveStream,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
             HTTPLimitCollector { serverForMetrics.withLock { $0?.limitCounts ?? HTTPServer.LimitCounts() } },
@@ -112,6 +117,7 @@ public final class Exporter: Sendable {
         router.route("POST", "/events", events.handle)
         router.route("GET", "/api/v1/jobs", api.jobs)
         router.route("GET", "/api/v1/jobs/:job/agents", api.agents)
+        router.route("GET", "/api/v1/jobs/:job/history", api.history)
         router.route("GET", "/-/healthy") { _ in .text("Healthy.\n") }
         router.route("GET", "/-/ready") { _ in HealthEndpoints.ready(readiness) }
         let lifecycleEnabled = options.enableLifecycle
@@ -125,7 +131,10 @@ public final class Exporter: Sendable {
             }
         }
         router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
-        router.route("GET", "/") { _ in LandingPage.response(store: store) }
+        router.route("GET", "/api/v1/stream", liveStream.handle)
+        router.route("GET", "/") { _ in LivePage.page() }
+        router.route("GET", "/static/live.js") { _ in LivePage.script() }
+        router.route("GET", "/static/live.css") { _ in LivePage.stylesheet() }
         server = HTTPServer(
             options: HTTPServerOptions(
                 listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
@@ -159,6 +168,7 @@ public final class Exporter: Sendable {
         if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
         services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
         services.append(ClosureService("alerting", start: { alerting.start() }, stop: { alerting.stop() }))
+        services.append(ClosureService("stream", start: { liveStream.start() }, stop: { liveStream.stop() }))
         services.append(ClosureService("events.ready", start: { readiness.set("events", problem: nil) }, stop: {}))
         let server = self.server
         services.append(ClosureService("http", start: { try server.start() }, stop: { server.stop() }))

@@ -11,7 +11,11 @@ final class UpkeepLoop: Sendable {
     private let condition = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
 
-    init(interval: Double, minimumGap: Double = 0, action: @escaping @Sendable () -> Void) {
+    /// The thread's name (as `top -H` and /proc/PID/task/*/comm show it).
+    private let name: String
+
+    init(interval: Double, minimumGap: Double = 0, name: String = "upkeep", action: @escaping @Sendable () -> Void) {
+        self.name = name
         self.interval = interval
         self.minimumGap = minimumGap
         self.action = action
@@ -37,6 +41,9 @@ final class UpkeepLoop: Sendable {
         }
         guard shouldStart else { return }
         let thread = Thread { [self] in
+            // Foundation keeps the name to itself on Linux; the kernel's copy (what top -H and
+            // /proc/PID/task/*/comm show) is set through /proc.
+            try? Data(name.prefix(15).utf8).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
             while isRunning {
                 let started = Date()
                 state.withLock { $0.woken = false }
@@ -50,7 +57,7 @@ final class UpkeepLoop: Sendable {
             }
             finished.signal()
         }
-        thread.name = "upkeep"
+        thread.name = name
         thread.start()
     }
 

@@ -51,6 +51,11 @@ public final class HTTPStream: Sendable {
         actions.forEach { $0() }
     }
 
+    /// Bytes written but not yet handed to the connection: how far the client is behind.
+    public var queuedBytes: Int {
+        state.withLock { $0.pending.count - $0.sent }
+    }
+
     public var isClosed: Bool {
         state.withLock { $0.closed }
     }

@@ -48,6 +48,8 @@ final class JobRecord {
     var candidates = SampleCandidates()
     /// No agent's `lastSeen` is older than this (agent expiry skips jobs until it is).
     var oldestSeenBound = -Double.infinity
+    /// Downsampled history for the live page's charts, recorded by the upkeep tick.
+    var history = JobHistory()
 
     static let windows: [(label: String, seconds: Double)] = [("1m", 60), ("5m", 300), ("15m", 900)]
     static let durationBounds = HistogramBounds([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])

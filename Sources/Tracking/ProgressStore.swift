@@ -71,6 +71,7 @@ public final class ProgressStore: Sendable {
                     }
                 } else {
                     state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)
+                    job.recordHistory(now: now)
                 }
             }
             for id in expiredJobs {

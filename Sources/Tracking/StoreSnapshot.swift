@@ -99,6 +99,12 @@ extension ProgressStore {
         w.double(job.durationSum)
         job.recentDurations.encode(into: &w)
         w.u64(job.changedAt)
+        w.double(job.history.interval)
+        w.array(job.history.points) { w, p in
+            w.double(p.time); w.u64(p.finished); w.u64(p.failed); w.optional(p.remaining) { $0.i64($1) }
+            w.double(p.throughput); w.optional(p.etaSeconds) { $0.double($1) }
+            w.optional(p.etaLowerSeconds) { $0.double($1) }; w.optional(p.etaUpperSeconds) { $0.double($1) }
+        }
         w.array(job.agents) { w, agent in encode(agent, into: &w) }
     }
 
@@ -133,6 +139,18 @@ extension ProgressStore {
         job.durationSum = try r.double()
         job.recentDurations = try DurationSample.decode(from: &r)
         job.changedAt = try r.u64()
+        let interval = try r.double()
+        let points = try r.array(minimumSize: 36) { (r: inout BinaryReader) throws(BinaryReadError) -> JobHistoryPoint in
+            JobHistoryPoint(
+                time: try r.double(), finished: try r.u64(), failed: try r.u64(),
+                remaining: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() },
+                throughput: try r.double(),
+                etaSeconds: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() },
+                etaLowerSeconds: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() },
+                etaUpperSeconds: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() })
+        }
+        guard points.count <= JobHistory.capacity, interval.isFinite, interval > 0 else { throw BinaryReadError("job history out of shape") }
+        job.history = JobHistory(points: points, interval: interval)
         job.agents = try r.array(minimumSize: 32) { (r: inout BinaryReader) throws(BinaryReadError) in try decodeAgent(from: &r, of: job) }
         for (index, agent) in job.agents.enumerated() {
             guard job.agentIndex.updateValue(index, forKey: agent.id) == nil else { throw BinaryReadError("agent \(agent.id) of \(id) appears twice") }

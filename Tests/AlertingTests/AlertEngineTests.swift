@@ -51,6 +51,26 @@ import Tracking
         #expect(!engine.agentsWithAlerts()("j", "a"))
     }
 
+    @Test func theActiveVersionMovesWhenAlertsComeFireOrGoButNotWithTheirValues() {
+        let clock = ManualClock(t0)
+        let store = ProgressStore(clock: clock)
+        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: AlertRule.defaults, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
+        feed(store, clock, [event(.agentStarted, "j", "a", at: t0)])
+        var versions: [UInt64] = []
+        for second in [0.0, 100, 302, 330, 361, 380] {
+            feed(store, clock, [event(.agentHeartbeat, "j", "a", at: t0 + second)])
+            clock.set(t0 + second)
+            engine.evaluate()
+            versions.append(engine.activeVersion)
+        }
+        // Nothing, nothing, pending (from +302), pending (its value grew), still pending (fires at +362), firing.
+        #expect(versions == [0, 0, 1, 1, 1, 2])
+        feed(store, clock, [event(.agentProgress, "j", "a", at: t0 + 381) { $0.progress = 0.5 }])
+        clock.set(t0 + 381)
+        engine.evaluate()
+        #expect(engine.activeVersion == 3, "resolved")
+    }
+
     @Test func unmatchedAlertsGoToTheFirstReceiverAndNoRoutesMeansAll() {
         #expect(AlertRoute.receivers(for: ["severity": "info"], routes: [AlertRoute(receiver: "b", match: ["severity": "critical"])], receivers: ["a", "b"]) == ["a"])
         #expect(AlertRoute.receivers(for: [:], routes: [], receivers: ["a", "b"]) == ["a", "b"])

@@ -40,6 +40,11 @@ import Testing
     @Test func everythingRoundTrips() throws {
         let clock = ManualClock(t0)
         let original = populated(clock)
+        for second in stride(from: 50.0, through: 200, by: 10) {
+            clock.set(t0 + second)
+            original.tick()
+        }
+        #expect((original.history(job: "etl")?.points.count ?? 0) > 5)
         let (sequence, bytes) = original.snapshot()
         let copy = ProgressStore(clock: clock)
         try copy.restore(from: bytes)
@@ -50,6 +55,7 @@ import Testing
         }
         #expect(exposition(copy) == exposition(original), "every series, counters and windows included")
         #expect(copy.sourcePositions().positions == original.sourcePositions().positions)
+        #expect(copy.history(job: "etl") == original.history(job: "etl"), "the burn-down history survives a restart")
         // The de-duplication ids came along: the same id is still a duplicate.
         var again = E.heartbeat("etl", "a1", at: t0 + 47)
         again.id = "evt-7"

@@ -1,0 +1,477 @@
+extension LivePage {
+    /// /static/live.js: the live page's script. Data from the exporter (job, agent, item and step
+    /// ids are the trackers' input, so hostile) only ever reaches the page as `textContent`,
+    /// attribute values or canvas text; nothing is parsed as markup.
+    static let scriptSource = #"""
+"use strict";
+(function () {
+  const params = new URLSearchParams(location.search);
+  const focus = params.get("job");           // the job page's job, or null for the job list
+  const PAGE = 100;                          // agents table rows per page
+  const STALL_SECONDS = 300;                 // running without progress this long: stalled
+  const state = {
+    jobs: new Map(), agents: new Map(), agentsAt: new Map(), alerts: [], instance: null, offset: 0,
+    histories: new Map(), historyAsked: new Map(), updates: 0, lastUpdate: 0,
+    sort: { key: "agent", desc: false }, page: 0,
+  };
+  const cards = new Map();
+  let source = null, scheduled = false, reconnectTimer = null;
+
+  // ---- formatting ----
+  const nf = new Intl.NumberFormat("en-US");
+  function int(n) { return n === undefined || n === null ? "–" : nf.format(n); }
+  function duration(s) {
+    if (s === undefined || s === null || !isFinite(s)) return "–";
+    s = Math.max(0, Math.round(s));
+    const d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60), sec = s % 60;
+    if (d > 0) return d + "d " + h + "h";
+    if (h > 0) return h + "h " + String(m).padStart(2, "0") + "m";
+    if (m > 0) return m + "m " + String(sec).padStart(2, "0") + "s";
+    return sec + "s";
+  }
+  function compact(s) { return duration(s).replace(/ /g, ""); }
+  function rate(r) {
+    if (r === undefined || r === null || !isFinite(r)) return "–";
+    if (r === 0) return "0/s";
+    if (r >= 10) return r.toFixed(0) + "/s";
+    if (r >= 1) return r.toFixed(1) + "/s";
+    if (r * 60 >= 1) return (r * 60).toFixed(1) + "/min";
+    return (r * 3600).toFixed(1) + "/h";
+  }
+  function clock(t) {
+    if (t === undefined || t === null || !isFinite(t)) return "–";
+    const d = new Date(t * 1000), now = new Date();
+    const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+    return d.toDateString() === now.toDateString() ? time : d.toLocaleDateString() + " " + time;
+  }
+  // A clock-time range, to the minute unless both ends fall in the same minute.
+  function band(from, to) {
+    const a = clock(from), b = clock(to), short = (t) => t.replace(/:\d\d$/, "");
+    return short(a) === short(b) ? a + " – " + b.replace(/^.* /, "") : short(a) + " – " + short(b);
+  }
+  function pct(r) { return r === undefined || r === null ? "–" : (r * 100).toFixed(1) + "%"; }
+  // The exporter's clock, from the newest summary (estimated completion − ETC), else ours.
+  function now() { return Date.now() / 1000 + state.offset; }
+
+  // ---- DOM helpers: text only ----
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function setText(e, text) { if (e.textContent !== text) e.textContent = text; }
+  const $ = (id) => document.getElementById(id);
+
+  // ---- the stream ----
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (source) source.close();
+    const url = "/api/v1/stream" + (focus !== null ? "?job=" + encodeURIComponent(focus) : "");
+    source = new EventSource(url);
+    source.addEventListener("hello", (e) => {
+      const hello = JSON.parse(e.data);
+      if (state.instance !== null && hello.instance !== state.instance && !hello.reset) {
+        // Another exporter process answered a resume: start over from its full state.
+        state.instance = null;
+        reset();
+        connect();
+        return;
+      }
+      if (hello.reset) reset();
+      state.instance = hello.instance;
+      setConnection("live", "live");
+    });
+    source.addEventListener("jobs", (e) => {
+      const data = JSON.parse(e.data);
+      for (const job of data.jobs) {
+        state.jobs.set(job.job, job);
+        if (job.estimated_completion_timestamp && job.eta_seconds !== undefined) {
+          state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
+        }
+      }
+      for (const id of data.removed) { state.jobs.delete(id); state.histories.delete(id); }
+      changed();
+    });
+    source.addEventListener("agents", (e) => {
+      const data = JSON.parse(e.data);
+      if (data.job !== focus) return;
+      const at = performance.now();
+      for (const agent of data.agents) { state.agents.set(agent.agent, agent); state.agentsAt.set(agent.agent, at); }
+      changed();
+    });
+    pruneTimer = pruneTimer || setInterval(pruneAgents, window.__pruneEvery || 15000);
+    source.addEventListener("alerts", (e) => {
+      state.alerts = JSON.parse(e.data).alerts;
+      changed();
+    });
+    source.onerror = () => {
+      setConnection("reconnecting…", "down");
+      // EventSource retries by itself after a network error; after an HTTP error it gives up.
+      if (source.readyState === EventSource.CLOSED) reconnectTimer = setTimeout(connect, 2000);
+    };
+  }
+  // The stream tells of changed agents, not of agents forgotten by --agents.retention: when the
+  // job counts fewer agents than the page holds, the page re-reads the job's agent list.
+  let pruneTimer = null, pruning = false;
+  function pruneAgents() {
+    const job = state.jobs.get(focus);
+    if (!job || pruning) return;
+    const counted = Object.values(job.agents || {}).reduce((a, b) => a + b, 0);
+    if (state.agents.size <= counted) return;
+    pruning = true;
+    const asked = performance.now();
+    fetch("/api/v1/jobs/" + encodeURIComponent(focus) + "/agents")
+      .then((r) => r.ok ? r.json() : null)
+      .then((list) => {
+        if (!list) return;
+        const keep = new Set(list.agents.map((a) => a.agent));
+        // Only agents the stream last told of before the list was asked for: newer ones may be missing from it.
+        for (const id of [...state.agents.keys()]) {
+          if (!keep.has(id) && state.agentsAt.get(id) < asked) { state.agents.delete(id); state.agentsAt.delete(id); }
+        }
+        changed();
+      })
+      .catch(() => {})
+      .finally(() => { pruning = false; });
+  }
+  function reset() {
+    state.jobs.clear(); state.agents.clear(); state.agentsAt.clear(); state.alerts = [];
+    state.histories.clear(); state.historyAsked.clear();
+  }
+  function setConnection(text, cls) { const c = $("conn"); setText(c, text); c.className = "conn " + cls; }
+  function changed() {
+    state.updates++;
+    state.lastUpdate = performance.now();
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => { scheduled = false; render(); });
+  }
+
+  // ---- history (burn-down) ----
+  function history(job) {
+    const asked = state.historyAsked.get(job);
+    if (asked === undefined || performance.now() - asked > 10000) {
+      state.historyAsked.set(job, performance.now());
+      fetch("/api/v1/jobs/" + encodeURIComponent(job) + "/history")
+        .then((r) => r.ok ? r.json() : null)
+        .then((h) => { if (h && state.jobs.has(job)) { state.histories.set(job, h.points); changed(); } })
+        .catch(() => {});
+    }
+    return state.histories.get(job) || [];
+  }
+
+  // ---- rendering ----
+  function render() {
+    const single = focus !== null;
+    document.body.classList.toggle("single", single);
+    $("back").hidden = !single;
+    renderAlerts();
+    let jobs = [...state.jobs.values()];
+    if (single) jobs = jobs.filter((j) => j.job === focus);
+    const ended = (j) => j.status === "completed" || j.status === "failed" || j.status === "cancelled";
+    jobs.sort((a, b) => (ended(a) - ended(b)) || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
+    const container = $("jobs");
+    const seen = new Set();
+    jobs.forEach((job, index) => {
+      let card = cards.get(job.job);
+      if (!card) { card = makeCard(job.job); cards.set(job.job, card); }
+      seen.add(job.job);
+      updateCard(card, job);
+      if (container.children[index] !== card.root) container.insertBefore(card.root, container.children[index] || null);
+    });
+    for (const [id, card] of cards) if (!seen.has(id)) { card.root.remove(); cards.delete(id); }
+    const none = $("no-jobs");
+    none.hidden = jobs.length > 0;
+    if (single && jobs.length === 0) setText(none, "No job named “" + focus + "” (yet). It shows up here when its first event arrives.");
+    if (single) renderAgents();
+    document.title = single ? focus + " · progress-exporter" : "progress-exporter";
+  }
+
+  function stat(parent, label, field) {
+    const box = el("div", "stat");
+    box.append(el("div", "label", label));
+    const value = el("div", "value", "–");
+    value.dataset.field = field;
+    const sub = el("div", "sub", "");
+    box.append(value, sub);
+    parent.append(box);
+    return { value, sub };
+  }
+
+  function makeCard(id) {
+    const root = el("article", "card");
+    root.dataset.job = id;
+    const head = el("div", "card-head");
+    const link = el("a", "", id);
+    link.href = "/?job=" + encodeURIComponent(id);
+    link.title = id;
+    const status = el("span", "badge");
+    const alerting = el("span", "badge alerting");
+    alerting.hidden = true;
+    head.append(link, status, alerting);
+    const bar = el("div", "bar");
+    const fill = el("div");
+    bar.append(fill);
+    const percent = el("div", "percent");
+    const percentText = el("span"), plannedText = el("span");
+    percent.append(percentText, plannedText);
+    const stats = el("div", "stats");
+    const f = {
+      finished: stat(stats, "Done", "finished"),
+      failed: stat(stats, "Failed", "failed"),
+      remaining: stat(stats, "Remaining", "remaining"),
+      throughput: stat(stats, "Throughput", "throughput"),
+      eta: stat(stats, "ETC", "eta"),
+      finish: stat(stats, "Finishes at", "finish"),
+      elapsed: stat(stats, "Elapsed", "elapsed"),
+      success: stat(stats, "Success", "success"),
+    };
+    const chips = el("div", "chips");
+    const canvas = el("canvas", "burn");
+    const legend = el("div", "legend");
+    for (const [color, text] of [["#2f6fed", "remaining"], ["#9bb5f5", "ETC projection (80 % band)"]]) {
+      const item = el("span", "", text);
+      const swatch = el("i");
+      swatch.style.background = color;
+      item.prepend(swatch);
+      legend.append(item);
+    }
+    root.append(head, bar, percent, stats, chips, canvas, legend);
+    return { root, status, alerting, fill, percentText, plannedText, f, chips, canvas, chipKey: "" };
+  }
+
+  function updateCard(card, job) {
+    const isEnded = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
+    card.root.classList.toggle("ended", isEnded);
+    setText(card.status, job.status);
+    card.status.className = "badge " + job.status;
+    const firing = state.alerts.filter((a) => a.labels.job_name === job.job && a.state === "firing").length;
+    card.alerting.hidden = firing === 0;
+    setText(card.alerting, firing + (firing === 1 ? " alert" : " alerts"));
+    const ratio = job.progress_ratio;
+    card.fill.style.width = ratio === undefined ? "0%" : (ratio * 100).toFixed(2) + "%";
+    setText(card.percentText, ratio === undefined ? "planned total unknown" : pct(ratio));
+    setText(card.plannedText, int(job.finished) + " / " + (job.planned === undefined ? "?" : int(job.planned)) + " items");
+    const f = card.f;
+    setText(f.finished.value, int(job.completed));
+    setText(f.finished.sub, job.dead_lettered ? int(job.dead_lettered) + " dead-lettered" : "");
+    setText(f.failed.value, int(job.failed));
+    setText(f.failed.sub, job.retries ? int(job.retries) + (job.retries === 1 ? " retry" : " retries") : "attempts");
+    setText(f.remaining.value, job.remaining === undefined ? "–" : int(job.remaining));
+    const windows = job.throughput_by_window || {};
+    setText(f.throughput.value, rate(windows["1m"]));
+    setText(f.throughput.sub, "5m " + rate(windows["5m"]));
+    setText(f.eta.value, isEnded ? "ended" : duration(job.eta_seconds));
+    setText(f.eta.sub, job.eta_lower_bound_seconds !== undefined
+      ? compact(job.eta_lower_bound_seconds) + " – " + compact(job.eta_upper_bound_seconds) : "");
+    setText(f.finish.value, isEnded ? clock(job.last_event_timestamp) : clock(job.estimated_completion_timestamp));
+    setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded
+      ? band(now() + job.eta_lower_bound_seconds, now() + job.eta_upper_bound_seconds) : "");
+    const end = isEnded ? job.last_event_timestamp : now();
+    setText(f.elapsed.value, duration(end - job.start_timestamp));
+    setText(f.elapsed.sub, "since " + clock(job.start_timestamp));
+    const attempts = job.completed + job.failed;
+    setText(f.success.value, attempts > 0 ? pct(job.completed / attempts) : "–");
+    setText(f.success.sub, int(attempts) + " attempts");
+    const states = Object.entries(job.agents || {}).filter(([, n]) => n > 0).sort();
+    const chipKey = JSON.stringify(states);
+    if (chipKey !== card.chipKey) {
+      card.chipKey = chipKey;
+      card.chips.replaceChildren(...states.map(([s, n]) => {
+        const chip = el("span", "chip state-" + s.replace(/[^a-z_]/g, ""), s.replace("_", " ") + " " + int(n));
+        chip.dataset.state = s;
+        return chip;
+      }));
+      if (states.length === 0) card.chips.append(el("span", "chip", "no agents"));
+    }
+    drawBurnDown(card.canvas, job, history(job.job));
+  }
+
+  function drawBurnDown(canvas, job, points) {
+    const ratio = window.devicePixelRatio || 1;
+    const w = canvas.clientWidth, h = canvas.clientHeight;
+    if (w === 0 || h === 0) return;
+    if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+      canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
+    }
+    const g = canvas.getContext("2d");
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.clearRect(0, 0, w, h);
+    const series = points.filter((p) => p.remaining !== undefined).map((p) => [p.timestamp, p.remaining]);
+    const t = job.status === "running" || job.status === "paused" ? now() : job.last_event_timestamp;
+    if (job.remaining !== undefined) series.push([t, job.remaining]);
+    const left = 46, right = 8, top = 8, bottom = 18;
+    g.font = "10px system-ui, sans-serif";
+    g.fillStyle = "#667085";
+    if (series.length === 0) { g.fillText("no planned total yet: no burn-down", left, h / 2); return; }
+    const start = Math.min(job.start_timestamp, series[0][0]);
+    const eta = job.eta_seconds, upper = job.eta_upper_bound_seconds, lower = job.eta_lower_bound_seconds;
+    let endT = t;
+    if (eta !== undefined) endT = Math.max(endT, t + (upper !== undefined ? upper : eta));
+    if (endT <= start) endT = start + 1;
+    let maxY = Math.max(1, ...series.map((p) => p[1]));
+    if (job.planned !== undefined) maxY = Math.max(maxY, job.planned);
+    const x = (v) => left + (v - start) / (endT - start) * (w - left - right);
+    const y = (v) => top + (1 - v / maxY) * (h - top - bottom);
+    // Axes and labels.
+    g.strokeStyle = "#e3e6ec"; g.lineWidth = 1;
+    g.beginPath(); g.moveTo(left, y(0)); g.lineTo(w - right, y(0)); g.moveTo(left, y(maxY)); g.lineTo(w - right, y(maxY)); g.stroke();
+    g.textAlign = "right"; g.textBaseline = "middle";
+    g.fillText(int(maxY), left - 4, y(maxY)); g.fillText("0", left - 4, y(0));
+    g.textBaseline = "alphabetic"; g.textAlign = "left";
+    g.fillText(clock(start).replace(/:\d\d$/, ""), left, h - 4);
+    g.textAlign = "right";
+    g.fillText(clock(endT).replace(/:\d\d$/, ""), w - right, h - 4);
+    // The ETC's band and projection from now.
+    const rem = job.remaining;
+    if (eta !== undefined && rem !== undefined && rem > 0) {
+      if (lower !== undefined && upper !== undefined) {
+        g.fillStyle = "rgba(47,111,237,.14)";
+        g.beginPath(); g.moveTo(x(t), y(rem)); g.lineTo(x(t + lower), y(0)); g.lineTo(x(t + upper), y(0)); g.closePath(); g.fill();
+      }
+      g.strokeStyle = "#9bb5f5"; g.setLineDash([5, 4]); g.lineWidth = 1.5;
+      g.beginPath(); g.moveTo(x(t), y(rem)); g.lineTo(x(t + eta), y(0)); g.stroke();
+      g.setLineDash([]);
+    }
+    // Remaining items over time.
+    g.strokeStyle = "#2f6fed"; g.lineWidth = 2;
+    g.beginPath();
+    series.forEach(([tv, r], i) => { if (i === 0) g.moveTo(x(tv), y(r)); else g.lineTo(x(tv), y(r)); });
+    g.stroke();
+    // Now.
+    g.strokeStyle = "#98a2b3"; g.lineWidth = 1;
+    g.beginPath(); g.moveTo(x(t), top); g.lineTo(x(t), y(0)); g.stroke();
+  }
+
+  function renderAlerts() {
+    const list = $("alerts");
+    let alerts = state.alerts;
+    if (focus !== null) alerts = alerts.filter((a) => a.labels.job_name === focus);
+    $("alerts-section").hidden = alerts.length === 0;
+    const firing = alerts.filter((a) => a.state === "firing").length;
+    setText($("alerts-title"), "Alerts: " + firing + " firing, " + (alerts.length - firing) + " pending");
+    const shown = alerts.slice().sort((a, b) => (a.state === "firing" ? 0 : 1) - (b.state === "firing" ? 0 : 1)).slice(0, 50);
+    list.replaceChildren(...shown.map((a) => {
+      const li = el("li", a.state);
+      li.dataset.alertname = a.labels.alertname || "";
+      li.append(el("span", "name", a.labels.alertname || "alert"), el("span", "badge " + (a.state === "firing" ? "alerting" : ""), a.state));
+      const where = [a.labels.job_name, a.labels.agent].filter((v) => v !== undefined).join(" / ");
+      li.append(el("span", "where", where));
+      const summary = (a.annotations && (a.annotations.summary || a.annotations.description)) || "";
+      if (summary) li.append(el("span", "summary", summary));
+      li.append(el("span", "since", "since " + clock(a.activeAt)));
+      return li;
+    }));
+    if (alerts.length > shown.length) list.append(el("li", "", "… and " + (alerts.length - shown.length) + " more"));
+  }
+
+  // ---- agents table (job page) ----
+  const states = ["queued", "initializing", "running", "merging", "completed", "failed", "retrying", "dead_lettered"];
+  function agentFlags(agent, alertsByAgent) {
+    const names = alertsByAgent.get(agent.agent) || [];
+    const stalled = names.includes("AgentStalled") || names.includes("AgentLost") ||
+      (agent.state === "running" && agent.last_progress_timestamp !== undefined && now() - agent.last_progress_timestamp > STALL_SECONDS);
+    const failing = names.includes("AgentFailing") || agent.consecutive_failures >= 3;
+    return { stalled, failing };
+  }
+  let rows = [];
+  function renderAgents() {
+    $("agents-section").hidden = false;
+    const text = $("filter").value.trim().toLowerCase();
+    const only = $("state-filter").value;
+    const problems = $("problems").checked;
+    const alertsByAgent = new Map();
+    for (const a of state.alerts) {
+      if (a.labels.job_name !== focus || a.labels.agent === undefined) continue;
+      if (!alertsByAgent.has(a.labels.agent)) alertsByAgent.set(a.labels.agent, []);
+      alertsByAgent.get(a.labels.agent).push(a.labels.alertname);
+    }
+    let list = [];
+    for (const agent of state.agents.values()) {
+      if (only && agent.state !== only) continue;
+      if (text && !(agent.agent.toLowerCase().includes(text) || (agent.item || "").toLowerCase().includes(text) ||
+          (agent.step || "").toLowerCase().includes(text) || agent.state.includes(text))) continue;
+      const flags = agentFlags(agent, alertsByAgent);
+      if (problems && !flags.stalled && !flags.failing) continue;
+      list.push([agent, flags]);
+    }
+    const key = state.sort.key, dir = state.sort.desc ? -1 : 1;
+    list.sort(([a], [b]) => {
+      let va = a[key], vb = b[key];
+      if (va === undefined || va === null) va = typeof vb === "number" ? -Infinity : "";
+      if (vb === undefined || vb === null) vb = typeof va === "number" ? -Infinity : "";
+      if (va < vb) return -dir;
+      if (va > vb) return dir;
+      return a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0;
+    });
+    const pages = Math.max(1, Math.ceil(list.length / PAGE));
+    state.page = Math.min(state.page, pages - 1);
+    const first = state.page * PAGE;
+    const shown = list.slice(first, first + PAGE);
+    setText($("agents-title"), "Agents (" + int(state.agents.size) + ")");
+    setText($("agent-count"), list.length === 0 ? "no agents match" :
+      int(first + 1) + "–" + int(first + shown.length) + " of " + int(list.length) + (list.length !== state.agents.size ? " (filtered)" : ""));
+    $("prev").disabled = state.page === 0;
+    $("next").disabled = state.page >= pages - 1;
+    for (const th of document.querySelectorAll("#agents th")) {
+      th.classList.toggle("sorted", th.dataset.key === key);
+      th.classList.toggle("desc", th.dataset.key === key && state.sort.desc);
+    }
+    const body = $("agent-rows");
+    while (rows.length < shown.length) {
+      const tr = el("tr");
+      const cells = [];
+      for (let i = 0; i < 8; i++) { const td = el("td"); tr.append(td); cells.push(td); }
+      cells[4].className = "num"; cells[6].className = "num"; cells[7].className = "num";
+      const bar = el("span", "mini"), fill = el("span");
+      bar.append(fill);
+      const label = el("span");
+      cells[4].append(bar, label);
+      rows.push({ tr, cells, fill, label });
+    }
+    rows.forEach((row, i) => {
+      if (i >= shown.length) { if (row.tr.parentNode) row.tr.remove(); return; }
+      const [agent, flags] = shown[i];
+      row.tr.dataset.agent = agent.agent;
+      row.tr.className = flags.failing ? "failing" : flags.stalled ? "stalled" : "";
+      const c = row.cells;
+      setText(c[0], agent.agent); c[0].title = agent.agent;
+      setText(c[1], agent.state.replace("_", " ") + (flags.stalled ? " · stalled" : flags.failing ? " · failing" : ""));
+      setText(c[2], agent.item || "–"); c[2].title = agent.item || "";
+      setText(c[3], agent.step || "–"); c[3].title = agent.step || "";
+      row.fill.style.width = agent.progress_ratio === undefined ? "0" : (agent.progress_ratio * 100).toFixed(1) + "%";
+      setText(row.label, agent.progress_ratio === undefined ? "–" : pct(agent.progress_ratio));
+      setText(c[5], agent.last_progress_timestamp === undefined ? "never" : duration(now() - agent.last_progress_timestamp) + " ago");
+      setText(c[6], agent.consecutive_failures + " / " + agent.failed);
+      setText(c[7], int(agent.completed));
+      if (body.children[i] !== row.tr) body.insertBefore(row.tr, body.children[i] || null);
+    });
+  }
+
+  function setUpTable() {
+    const select = $("state-filter");
+    for (const s of states) { const o = el("option", "", s.replace("_", " ")); o.value = s; select.append(o); }
+    for (const th of document.querySelectorAll("#agents th")) {
+      th.addEventListener("click", () => {
+        const key = th.dataset.key;
+        if (state.sort.key === key) state.sort.desc = !state.sort.desc;
+        else state.sort = { key, desc: key !== "agent" && key !== "state" && key !== "item" && key !== "step" };
+        state.page = 0;
+        render();
+      });
+    }
+    for (const id of ["filter", "state-filter", "problems"]) $(id).addEventListener("input", () => { state.page = 0; render(); });
+    $("prev").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); render(); });
+    $("next").addEventListener("click", () => { state.page++; render(); });
+  }
+
+  // The clock moves even when no event arrives: elapsed times and ages.
+  setInterval(() => { if (!scheduled) render(); }, 1000);
+  window.liveState = state;   // for tests and the curious: read-only use
+  setUpTable();
+  connect();
+  render();
+})();
+"""#
+}
