@@ -16,7 +16,7 @@ import Synchronization
 /// slow or hung server costs no CPU; a connection silent for `readTimeout` (no bytes, not even a
 /// keep-alive comment) is dropped and made again. `stop()` wakes it at once.
 public final class ServerSentEventSource: Sendable {
-    public struct Settings: Sendable, CustomStringConvertible {
+    public struct Settings: Sendable, CustomStringConvertible, CustomReflectable {
         public var url: String
         /// The `Authorization` header's value (`Bearer <token>`); never logged or shown.
         public var authorization: String?
@@ -38,6 +38,10 @@ public final class ServerSentEventSource: Sendable {
         }
 
         public var description: String { "ServerSentEventSource.Settings(\(ServerSentEventSource.redacted(url)))" }
+        /// Without the authorization and the URL's credentials, so `dump` cannot show them either.
+        public var customMirror: Mirror {
+            Mirror(self, children: ["url": ServerSentEventSource.redacted(url)], displayStyle: .struct)
+        }
     }
 
     public enum State: String, Sendable, CaseIterable {

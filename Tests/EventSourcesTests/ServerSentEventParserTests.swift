@@ -175,5 +175,12 @@ struct ServerSentEventParserTests {
         #expect(ServerSentEventSource.redacted("https://user:secret@tracker.example:8443/stream?token=abc#x") == "https://tracker.example:8443/stream")
         #expect(ServerSentEventSource.redacted("http://127.0.0.1:1/a@b") == "http://127.0.0.1:1/a@b")
         #expect(ServerSentEventSource.redacted("http://u@h") == "http://h")
+        var settings = ServerSentEventSource.Settings(url: "http://user:pw@h/s?token=q", authorization: "Bearer s3cret")
+        settings.lastEventID = "7"
+        var dumped = ""
+        dump(settings, to: &dumped)
+        for shown in ["\(settings)", String(describing: settings), String(reflecting: settings), dumped] {
+            #expect(!shown.contains("s3cret") && !shown.contains("pw") && !shown.contains("token=q"), "\(shown)")
+        }
     }
 }
