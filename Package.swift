@@ -37,7 +37,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // libcurl from the system (Debian: libcurl4-openssl-dev), for alert delivery over HTTP.
+        // libcurl from the system (Debian: libcurl4-openssl-dev), for alert delivery and event streams over HTTP.
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "HTTPCompression", dependencies: ["CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources"),
+        .target(name: "EventSources", dependencies: ["CCurl"]),
         .target(
             name: "Tracking",
             dependencies: [

@@ -1,4 +1,4 @@
-// libcurl (Debian: libcurl4-openssl-dev) for alert delivery. curl_easy_setopt and curl_easy_getinfo are
+// libcurl (Debian: libcurl4-openssl-dev) for alert delivery and event streams. curl_easy_setopt and curl_easy_getinfo are
 // variadic, which Swift cannot call; these typed wrappers can. Nothing else is added to libcurl's API.
 #ifndef PROGRESS_EXPORTER_CCURL_SHIM_H
 #define PROGRESS_EXPORTER_CCURL_SHIM_H
@@ -56,6 +56,21 @@ static inline long pe_curl_response_code(CURL *handle) {
 /// The result of a finished transfer from a CURLMSG_DONE message (a union member Swift reads awkwardly).
 static inline CURLcode pe_curl_message_result(const CURLMsg *message) {
     return message->data.result;
+}
+
+/// Callbacks for a streamed response (event streams): body bytes and header lines, each with its context.
+typedef size_t (*pe_curl_data_callback)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode pe_curl_set_write_callback(CURL *handle, pe_curl_data_callback callback, void *context) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
+    if (code != CURLE_OK) return code;
+    return curl_easy_setopt(handle, CURLOPT_WRITEDATA, context);
+}
+
+static inline CURLcode pe_curl_set_header_callback(CURL *handle, pe_curl_data_callback callback, void *context) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+    if (code != CURLE_OK) return code;
+    return curl_easy_setopt(handle, CURLOPT_HEADERDATA, context);
 }
 
 #endif

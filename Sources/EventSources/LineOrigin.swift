@@ -4,6 +4,8 @@ public struct LineOrigin: Sendable, Hashable {
     public static let fileSource = "file"
     /// The source kind that standard input reports.
     public static let standardInputSource = "stdin"
+    /// The source kind that server-sent event streams report.
+    public static let serverSentEventsSource = "sse"
 
     /// `"file"`, `"stdin"`, or the name another source chooses.
     public var source: String
@@ -18,6 +20,10 @@ public struct LineOrigin: Sendable, Hashable {
     /// check that the file at this identity is still the one read (inode numbers are reused).
     public var fingerprintLength: Int?
     public var fingerprintHash: UInt64?
+    /// For an event stream (`--events.sse-url`): the stream's URL without credentials or query, and
+    /// the last event id received once this batch was read, where the stream would resume.
+    public var stream: String?
+    public var lastEventID: String?
 
     public init(source: String, path: String? = nil, device: UInt64? = nil, inode: UInt64? = nil, offset: Int64? = nil) {
         self.source = source

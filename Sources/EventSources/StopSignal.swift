@@ -35,6 +35,9 @@ final class StopSignal: Sendable {
         close(writeEnd)
     }
 
+    /// The pipe's read end, readable once fired: for waits that poll descriptors of their own (libcurl's).
+    var descriptor: Int32 { readEnd }
+
     var isFired: Bool {
         fired.load(ordering: .acquiring)
     }

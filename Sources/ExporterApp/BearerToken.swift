@@ -72,6 +72,10 @@ public struct BearerToken: Sendable, CustomStringConvertible, CustomDebugStringC
         return difference == 0
     }
 
+    /// `Bearer <token>`, for a request the exporter makes itself (`--events.sse-bearer-token-file`);
+    /// internal, so only the exporter's own wiring can reveal it.
+    var authorizationHeaderValue: String { "Bearer " + String(decoding: bytes, as: UTF8.self) }
+
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
     public var customMirror: Mirror { Mirror(self, children: [:], displayStyle: .struct) }

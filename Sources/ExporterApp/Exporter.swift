@@ -92,6 +92,8 @@ public final class Exporter: Sendable {
             maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
         let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
+        let readiness = self.readiness
+        let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness)
 
         var router = Router()
         let engine = alerting.engine
@@ -101,7 +103,7 @@ public final class Exporter: Sendable {
         let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
             alerting,
             liveStream,
-            EventSourceMetrics(tailer: tailer, stdinReader: stdinReader),
+            EventSourceMetrics(tailer: tailer, stdinReader: stdinReader, streams: streams),
             HTTPServerMetrics { .init(oversizedBodies: UInt64(serverForMetrics.withLock { $0?.oversizedBodies ?? 0 })) },
             HTTPLimitCollector { serverForMetrics.withLock { $0?.limitCounts ?? HTTPServer.LimitCounts() } },
             forgotten,
@@ -112,7 +114,6 @@ public final class Exporter: Sendable {
         var events = EventsEndpoint(ingestor: ingestor, bearerToken: options.eventsBearerToken)
         events.journal = journal
         let api = APIEndpoints(store: store)
-        let readiness = self.readiness
         router.route("GET", "/metrics", metrics.handle)
         router.route("POST", "/events", events.handle)
         router.route("GET", "/api/v1/jobs", api.jobs)
@@ -164,6 +165,12 @@ public final class Exporter: Sendable {
                 stdinReader.start()
                 readiness.set("events.stdin", problem: nil)
             }, stop: { stdinReader.stop() }))
+        }
+        for stream in streams {
+            services.append(ClosureService("events.sse", start: {
+                readiness.set(stream.readinessName, problem: "not connected yet")
+                stream.source.start()
+            }, stop: { stream.source.stop() }))
         }
         if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
         services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
@@ -236,8 +243,74 @@ public final class Exporter: Sendable {
         return parts[parts.count - 3] + "/" + parts[parts.count - 2]
     }
 
+    /// A stream URL as logs and errors show it: without user info, query and fragment.
+    public static func redactedStreamURL(_ url: String) -> String { ServerSentEventSource.redacted(url) }
+
+    /// One `--events.sse-url` stream: its source and the name it has in /-/ready.
+    struct EventStream: Sendable {
+        let source: ServerSentEventSource
+        /// The URL without credentials or query (and `#2`... when two would read the same): label and log field.
+        let name: String
+        let readinessName: String
+    }
+
+    /// The `--events.sse-url` streams, each applying its events as source `sse` and telling the log
+    /// and /-/ready how its connection fares (ready from its first connection on).
+    static func eventStreams(_ options: ExporterOptions, ingestor: Ingestor, readiness: Readiness) -> [EventStream] {
+        var seen: Set<String> = []
+        return options.sseURLs.map { url in
+            var settings = ServerSentEventSource.Settings(url: url, authorization: options.sseBearerToken?.authorizationHeaderValue)
+            settings.maxLineBytes = options.decoderLimits.maxLineBytes
+            settings.maxIDBytes = options.decoderLimits.maxIdBytes
+            settings.readTimeout = options.sseReadTimeout
+            // Two URLs that differ only in what is not shown (credentials, query) still get names of their own.
+            let shown = ServerSentEventSource.redacted(url)
+            var unique = shown
+            var index = 2
+            while seen.contains(unique) {
+                unique = "\(shown) #\(index)"
+                index += 1
+            }
+            seen.insert(unique)
+            let name = unique
+            let readinessName = "events.sse \(name)"
+            let connectedOnce = OnceFlag()
+            let source = ServerSentEventSource(
+                settings: settings,
+                onLines: { lines, origin in
+                    // The stream's position is its last event id, kept by the source across reconnects; the store
+                    // records file positions only (see README, "Subscribing to a stream").
+                    ingestor.ingestNative(lines, source: origin.source, position: Self.position(of: origin))
+                },
+                onOversizedLine: { origin, _ in ingestor.recordOversizedLine(source: origin.source) },
+                onChange: { change in
+                    switch change {
+                    case .connected(let resumingAfter):
+                        connectedOnce.set()
+                        readiness.set(readinessName, problem: nil)
+                        Log.info("event stream connected", ["url": name, "resuming_after": resumingAfter ?? ""])
+                    case let .disconnected(reason, wasConnected, retryIn):
+                        if !connectedOnce.isSet {
+                            readiness.set(readinessName, problem: "not connected yet: \(reason)")
+                        }
+                        Log.warn(wasConnected ? "event stream disconnected" : "event stream connection failed", [
+                            "url": name, "reason": reason, "retry_in": String(format: "%.1fs", retryIn),
+                        ])
+                    }
+                })
+            return EventStream(source: source, name: name, readinessName: readinessName)
+        }
+    }
+
     private static func tailerProblem(_ tailer: FileTailer) -> String? {
         let problems = tailer.patternStatuses.compactMap { status in status.problem.map { "\(status.pattern): \($0)" } }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
+}
+
+/// A flag set once and read from other threads (an `Atomic` cannot be captured by a closure).
+final class OnceFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

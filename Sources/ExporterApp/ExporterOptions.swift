@@ -30,6 +30,12 @@ public struct ExporterOptions: Sendable {
     /// `--events.file` values: paths, globs, folders, or `-` for standard input.
     public var eventFiles: [String] = []
     public var eventFormat = EventFormat.native
+    /// `--events.sse-url` values: Server-Sent Events streams of native events to subscribe to.
+    public var sseURLs: [String] = []
+    /// `--events.sse-bearer-token-file`: sent to every stream as `Authorization: Bearer <token>`.
+    public var sseBearerToken: BearerToken?
+    /// Seconds a stream may stay silent (not even a keep-alive comment) before it is reconnected.
+    public var sseReadTimeout = 120.0
     /// Where the tailer keeps the read offsets of followed files, to resume after a restart.
     public var offsetsFile: String?
     /// `--storage.path`: where snapshots of the state are kept; nil keeps state in memory only.

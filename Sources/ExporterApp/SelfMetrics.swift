@@ -18,6 +18,8 @@ extension AlertingService: SelfMetricsCollector {}
 struct EventSourceMetrics: SelfMetricsCollector {
     let tailer: FileTailer?
     let stdinReader: StandardInputReader?
+    /// `--events.sse-url` streams: their bytes and lines are summed under `source="sse"`.
+    var streams: [Exporter.EventStream] = []
 
     static let bytes = MetricFamily("progress_exporter_source_bytes_read_total", .counter, help: "Bytes read by an event source, skipped over-long lines included.")
     static let lines = MetricFamily("progress_exporter_source_lines_total", .counter, help: "Complete lines an event source delivered.")
@@ -28,8 +30,25 @@ struct EventSourceMetrics: SelfMetricsCollector {
     static let offsetsErrors = MetricFamily("progress_exporter_source_offsets_file_errors_total", .counter, help: "Failed loads or saves of --events.offsets-file.")
     static let followed = MetricFamily("progress_exporter_source_followed_files", .gauge, help: "Files followed right now.")
 
+    static let sseConnects = MetricFamily("progress_exporter_sse_connects_total", .counter, help: "Connections to an --events.sse-url stream that were answered 200 with text/event-stream.")
+    static let sseDisconnects = MetricFamily("progress_exporter_sse_disconnects_total", .counter, help: "Such connections that ended: closed by the server, broken, or silent past the read timeout.")
+    static let sseReconnects = MetricFamily("progress_exporter_sse_reconnect_attempts_total", .counter, help: "Connection attempts to an --events.sse-url stream after the first.")
+    static let sseState = MetricFamily("progress_exporter_sse_state", .gauge, help: "1 for the state an --events.sse-url stream is in (connecting, connected, waiting to reconnect), 0 for the others.")
+
     func collect(into w: inout ExpositionWriter) {
-        let all = [tailer?.stats, stdinReader?.stats].compactMap { $0 }
+        var all = [tailer?.stats, stdinReader?.stats].compactMap { $0 }
+        if !streams.isEmpty {
+            var sum = EventSourceStats(source: LineOrigin.serverSentEventsSource)
+            for stream in streams {
+                let stats = stream.source.stats
+                sum.bytesRead += stats.bytesRead
+                sum.linesDelivered += stats.linesDelivered
+                sum.readErrors += stats.readErrors
+                sum.partialLinesDropped += stats.partialLinesDropped
+            }
+            all.append(sum)
+            writeStreams(into: &w)
+        }
         guard !all.isEmpty else { return }
         func each(_ family: MetricFamily, _ value: (EventSourceStats) -> Double) {
             w.family(family)
@@ -46,6 +65,26 @@ struct EventSourceMetrics: SelfMetricsCollector {
         }
         w.family(Self.followed)
         w.sample(Self.followed, .empty, .empty, Double(file.followedFiles))
+    }
+}
+
+extension EventSourceMetrics {
+    /// Each stream's connection counters and state, labelled with its URL (without credentials or query).
+    private func writeStreams(into w: inout ExpositionWriter) {
+        let statuses = streams.map { ($0.name, $0.source.status) }
+        let counters: [(MetricFamily, (ServerSentEventSource.Status) -> UInt64)] = [
+            (Self.sseConnects, \.connects), (Self.sseDisconnects, \.disconnects), (Self.sseReconnects, \.reconnectAttempts),
+        ]
+        for (family, value) in counters {
+            w.family(family)
+            for (url, status) in statuses { w.sample(family, LabelSet([("url", url)]), .empty, Double(value(status))) }
+        }
+        w.family(Self.sseState)
+        for (url, status) in statuses {
+            for state in [ServerSentEventSource.State.connecting, .connected, .waiting] {
+                w.sample(Self.sseState, LabelSet([("url", url), ("state", state.rawValue)]), .empty, status.state == state ? 1 : 0)
+            }
+        }
     }
 }
 

@@ -49,6 +49,10 @@ struct ServeOptions: ParsableArguments {
     var eventFiles: [String] = []
     @Option(name: .customLong("events.format"), help: "Format of --events.file lines: native or prodigy.")
     var eventFormat = "native"
+    @Option(name: .customLong("events.sse-url"), help: "Server-Sent Events stream (http or https) to subscribe to: each event's data is native event lines; reconnects with backoff and resumes with Last-Event-ID. Repeatable.")
+    var sseURLs: [String] = []
+    @Option(name: .customLong("events.sse-bearer-token-file"), help: "File holding a token sent to every --events.sse-url stream as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
+    var sseBearerTokenFile: String?
     @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, to resume after a restart.")
     var offsetsFile: String?
     @Option(name: .customLong("storage.path"), help: "Folder for snapshots of the state (jobs, agents, alerts, followed files' positions), restored at start. Without it, state lives in memory only.")
@@ -154,6 +158,15 @@ struct ServeOptions: ParsableArguments {
             }
         }
         o.eventFiles = eventFiles
+        o.sseURLs = try Self.checkedStreamURLs(sseURLs)
+        if let sseBearerTokenFile {
+            guard !sseURLs.isEmpty else { throw ValidationError("--events.sse-bearer-token-file needs --events.sse-url") }
+            do {
+                o.sseBearerToken = try BearerToken.load(file: sseBearerTokenFile)
+            } catch {
+                throw ValidationError("--events.sse-bearer-token-file \(sseBearerTokenFile): \(error)")
+            }
+        }
         o.eventFormat = ExporterOptions.EventFormat(rawValue: eventFormat) ?? .native
         o.offsetsFile = offsetsFile
         o.storagePath = storagePath
@@ -198,6 +211,20 @@ struct ServeOptions: ParsableArguments {
             o.demo = d
         }
         return o
+    }
+
+    /// Each `--events.sse-url` must be an absolute http or https URL with a host, and given once.
+    static func checkedStreamURLs(_ urls: [String]) throws -> [String] {
+        for (index, url) in urls.enumerated() {
+            let shown = Exporter.redactedStreamURL(url)
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+                  scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+            else {
+                throw ValidationError("--events.sse-url \(shown): not an http or https URL with a host")
+            }
+            if urls[..<index].contains(url) { throw ValidationError("--events.sse-url \(shown) is given twice") }
+        }
+        return urls
     }
 
     func run() throws {

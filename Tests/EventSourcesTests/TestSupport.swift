@@ -83,6 +83,12 @@ final class Collector: Sendable {
     var ends: [StandardInputReader.End] { state.withLock { $0.ends } }
 }
 
+/// For sources without a poll counter (the SSE source): a short pause so a duplicate would show.
+/// Checks after it can pass vacuously; prefer `settle(_ tailer:)` where a counter exists.
+func settle() async {
+    try? await Task.sleep(for: .milliseconds(150))
+}
+
 /// Waits until the tailer has polled its files three more times, so a duplicate or a line that
 /// should not come would have shown: a check after it cannot pass just because nothing ran.
 func settle(_ tailer: FileTailer) async {
