@@ -16,6 +16,38 @@ public final class HTTPServer: Sendable {
         let context: ServerContext
         let port: Int
         let sweeper: Sweeper
+        /// C copies of the TLS strings given to MHD, freed after it stops (it keeps the pointers).
+        let tlsStrings: TLSStrings?
+    }
+
+    /// strdup'd copies of the PEM texts and priorities, as addresses so `Running` stays Sendable.
+    struct TLSStrings: Sendable {
+        let addresses: [UInt]
+
+        init(_ tls: TLSSettings) {
+            let texts: [[UInt8]?] = [tls.certificatePEM, tls.keyPEM, tls.trustForDaemon, Array(tls.minVersion.priorities.utf8)]
+            addresses = texts.map { text in
+                guard let text else { return 0 }
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: text.count + 1)
+                for (index, byte) in text.enumerated() { copy[index] = CChar(bitPattern: byte) }
+                copy[text.count] = 0
+                return UInt(bitPattern: copy)
+            }
+        }
+
+        func pointer(_ index: Int) -> UnsafePointer<CChar>? {
+            UnsafePointer(bitPattern: addresses[index])
+        }
+
+        /// Zeroes (the key among them) and frees the copies.
+        func free() {
+            for address in addresses {
+                guard let pointer = UnsafeMutablePointer<CChar>(bitPattern: address) else { continue }
+                let length = strlen(pointer)
+                memset(pointer, 0, length)
+                pointer.deallocate()
+            }
+        }
     }
 
     /// What the server's limits have done since it was made, for self-metrics.
@@ -37,6 +69,8 @@ public final class HTTPServer: Sendable {
     }
 
     public let options: HTTPServerOptions
+    /// Basic auth, TLS and client certificates from a web config; nil for none.
+    public let security: WebSecurity?
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let running = Locked<Running?>(nil)
     private let refusedBodies = Locked(0)
@@ -45,8 +79,12 @@ public final class HTTPServer: Sendable {
     // Serializes start and stop without holding `running`, which handlers may read.
     private let lifecycle = Locked(())
 
-    public init(options: HTTPServerOptions = HTTPServerOptions(), handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+    public init(
+        options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil,
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
+    ) {
         self.options = options
+        self.security = security
         self.handler = handler
         connectionGuard = ConnectionGuard(limits: .init(
             maxConnections: options.maxConnections, maxConnectionsPerClient: options.maxConnectionsPerIP,
@@ -54,8 +92,8 @@ public final class HTTPServer: Sendable {
         bodyBudget = BodyBudget(limit: options.maxBodyBufferBytes)
     }
 
-    public convenience init(options: HTTPServerOptions = HTTPServerOptions(), router: Router) {
-        self.init(options: options, handler: router.handle)
+    public convenience init(options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil, router: Router) {
+        self.init(options: options, security: security, handler: router.handle)
     }
 
     deinit {
@@ -94,12 +132,17 @@ public final class HTTPServer: Sendable {
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
             let context = ServerContext(
-                handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget
+                handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
+                security: security
             ) { [refusedBodies] in
                 refusedBodies.withLock { $0 += 1 }
             }
-            guard let daemon = Self.startDaemon(options, socket.descriptor, context) else {
-                let reason = ListenSocket.message(for: errno)
+            let tlsStrings = security?.tls.map(TLSStrings.init)
+            guard let daemon = Self.startDaemon(options, socket.descriptor, context, tlsStrings) else {
+                let reason = tlsStrings != nil
+                    ? "libmicrohttpd could not start TLS with this certificate, key and client CA file (its message is on standard error)"
+                    : ListenSocket.message(for: errno)
+                tlsStrings?.free()
                 close(socket.descriptor)
                 throw .daemon(address.description, reason: reason)
             }
@@ -111,7 +154,9 @@ public final class HTTPServer: Sendable {
             }
             sweeper.start()
             running.withLock {
-                $0 = Running(daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper)
+                $0 = Running(
+                    daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper,
+                    tlsStrings: tlsStrings)
             }
         }
     }
@@ -131,11 +176,12 @@ public final class HTTPServer: Sendable {
             MHD_stop_daemon(current.daemon.pointer)
             // After a quiesce the socket is ours to close; without one MHD closed it.
             if quiesced >= 0 { close(quiesced) }
+            current.tlsStrings?.free()
             running.withLock { $0 = nil }
         }
     }
 
-    private static func startDaemon(_ options: HTTPServerOptions, _ descriptor: Int32, _ context: ServerContext) -> DaemonHandle? {
+    private static func startDaemon(_ options: HTTPServerOptions, _ descriptor: Int32, _ context: ServerContext, _ tls: TLSStrings?) -> DaemonHandle? {
         // A client that hangs up mid-response must cost an EPIPE, not the process.
         signal(SIGPIPE, SIG_IGN)
         // MHD's threads inherit this thread's signal mask: keep termination signals for
@@ -159,7 +205,8 @@ public final class HTTPServer: Sendable {
         guard let daemon = pe_mhd_start_daemon(
             flags, descriptor, UInt32(options.threadPoolSize), UInt32(clamping: options.connectionTimeoutSeconds),
             mhdLimit, Trampolines.acceptPolicy, cls,
-            Trampolines.access, cls, Trampolines.completed, cls, Trampolines.notifyConnection, cls)
+            Trampolines.access, cls, Trampolines.completed, cls, Trampolines.notifyConnection, cls,
+            tls?.pointer(0), tls?.pointer(1), tls?.pointer(2), tls?.pointer(3))
         else { return nil }
         return DaemonHandle(pointer: daemon)
     }

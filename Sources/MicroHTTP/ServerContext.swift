@@ -20,6 +20,8 @@ final class ServerContext: Sendable {
     let connections: ConnectionGuard
     /// Memory held by request bodies.
     let bodies: BodyBudget
+    /// Basic auth and client certificates, checked before a request is read further.
+    let security: WebSecurity?
     private let live = Locked(Live())
 
     init(
@@ -27,12 +29,14 @@ final class ServerContext: Sendable {
         maxBodyBytes: Int,
         connections: ConnectionGuard = ConnectionGuard(limits: .init(maxConnections: 0, maxConnectionsPerClient: 0, requestTimeoutSeconds: 0)),
         bodies: BodyBudget = BodyBudget(limit: 0),
+        security: WebSecurity? = nil,
         bodyRefused: @escaping @Sendable () -> Void = {}
     ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.connections = connections
         self.bodies = bodies
+        self.security = security
         self.bodyRefused = bodyRefused
     }
 
