@@ -136,7 +136,9 @@ public final class Exporter: Sendable {
             guard lifecycleEnabled else { return Self.lifecycleDisabled }
             guard alerting.hasConfigFile || security != nil else { return Self.nothingToReload }
             var problems: [String] = []
-            if let security, case .failure(let error) = Self.reloadWebConfig(security) { problems.append("web config: \(error)") }
+            if let security, case .failure(let error) = Self.reloadWebConfig(security, server: serverForMetrics.withLock({ $0 })) {
+                problems.append("web config: \(error)")
+            }
             if alerting.hasConfigFile, case .failure(let error) = alerting.reload() { problems.append("\(error)") }
             guard problems.isEmpty else {
                 return .text("Configuration not reloaded; the old one keeps running: \(problems.joined(separator: "; "))\n", status: 500)
@@ -204,21 +206,34 @@ public final class Exporter: Sendable {
     /// Re-reads `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
     @discardableResult
     public func reload() -> Result<Void, ConfigError> {
-        if let security { Self.reloadWebConfig(security) }
+        if let security { Self.reloadWebConfig(security, server: server) }
         return alerting.reload()
     }
 
-    /// Re-reads `--web.config.file`: its users apply at once; a bad file keeps the old config.
+    /// TLS changes from reloads, applied one at a time in order, off the thread that asked: a
+    /// POST /-/reload runs on a thread of the daemon being replaced, which cannot stop itself.
+    static let tlsRestarts = DispatchQueue(label: "progress-exporter.tls-restart")
+
+    /// Re-reads `--web.config.file`: its users apply at once, changed TLS settings a moment later
+    /// (a new listener daemon; see `HTTPServer.restart(tls:)`); a bad file keeps the old config.
     @discardableResult
-    static func reloadWebConfig(_ security: WebSecurity) -> Result<WebSecurity.ReloadOutcome, WebConfigError> {
+    static func reloadWebConfig(_ security: WebSecurity, server: HTTPServer?) -> Result<WebSecurity.ReloadOutcome, WebConfigError> {
         let result = security.reload()
         switch result {
         case .success(.applied):
             Log.info("web config reloaded", ["file": security.file ?? "", "basic_auth_users": "\(security.currentUsers.count)"])
-        case .success(.appliedExceptTLS):
-            Log.warn("web config reloaded, but its TLS settings changed: they apply when the exporter restarts", [
-                "file": security.file ?? "", "basic_auth_users": "\(security.currentUsers.count)",
+        case .success(.tlsChanged(let tls)):
+            Log.info("web config reloaded; its TLS settings changed and are being put in place", [
+                "file": security.file ?? "", "basic_auth_users": "\(security.currentUsers.count)", "tls": tls?.description ?? "off",
             ])
+            tlsRestarts.async {
+                do {
+                    if let server { try server.restart(tls: tls) }
+                    Log.info("new TLS settings in place", ["tls": tls?.description ?? "off"])
+                } catch {
+                    Log.error("new TLS settings not applied; the old ones stay", ["err": "\(error)"])
+                }
+            }
         case .failure(let error):
             Log.error("web config not reloaded; the old one keeps running", ["err": error.description])
         }

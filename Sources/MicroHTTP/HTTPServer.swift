@@ -131,13 +131,9 @@ public final class HTTPServer: Sendable {
             guard !isRunning else { throw .alreadyRunning }
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
-            let context = ServerContext(
-                handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
-                security: security
-            ) { [refusedBodies] in
-                refusedBodies.withLock { $0 += 1 }
-            }
-            let tlsStrings = security?.tls.map(TLSStrings.init)
+            let tls = security?.tls
+            let context = makeContext(tls)
+            let tlsStrings = tls.map(TLSStrings.init)
             guard let daemon = Self.startDaemon(options, socket.descriptor, context, tlsStrings) else {
                 let reason = tlsStrings != nil
                     ? "libmicrohttpd could not start TLS with this certificate, key and client CA file (its message is on standard error)"
@@ -161,6 +157,15 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    private func makeContext(_ tls: TLSSettings?) -> ServerContext {
+        ServerContext(
+            handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
+            security: security, clientAuth: tls?.clientAuth ?? .noClientCert
+        ) { [refusedBodies] in
+            refusedBodies.withLock { $0 += 1 }
+        }
+    }
+
     /// Stops accepting, ends open streams, lets requests in flight finish (up to
     /// `shutdownTimeoutSeconds`), then closes every connection. Safe to call more than once.
     public func stop() {
@@ -168,16 +173,56 @@ public final class HTTPServer: Sendable {
             guard let current = running.withLock({ $0 }) else { return }
             current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
-            current.context.closeStreams()
-            let deadline = Self.now() + options.shutdownTimeoutSeconds
-            while current.context.requestsInFlight > 0 && Self.now() < deadline {
-                usleep(5_000)
-            }
-            MHD_stop_daemon(current.daemon.pointer)
-            // After a quiesce the socket is ours to close; without one MHD closed it.
-            if quiesced >= 0 { close(quiesced) }
-            current.tlsStrings?.free()
+            retire(current, quiesced: quiesced)
             running.withLock { $0 = nil }
+        }
+    }
+
+    /// Ends the streams of a daemon that no longer accepts, lets its requests in flight finish (up
+    /// to `shutdownTimeoutSeconds`), then stops it, closing its connections.
+    private func retire(_ old: Running, quiesced: Int32) {
+        old.context.closeStreams()
+        let deadline = Self.now() + options.shutdownTimeoutSeconds
+        while old.context.requestsInFlight > 0 && Self.now() < deadline {
+            usleep(5_000)
+        }
+        MHD_stop_daemon(old.daemon.pointer)
+        // After a quiesce the socket is ours to close; without one MHD closed it.
+        if quiesced >= 0 { close(quiesced) }
+        old.tlsStrings?.free()
+    }
+
+    /// Puts new TLS settings in place (nil: plain HTTP) while running, as a reload of the web config
+    /// needs: libmicrohttpd takes its certificate, key and CAs once, when a daemon starts. A new
+    /// daemon starts on the same listening socket, then the running one stops accepting (no
+    /// connection is refused meanwhile); the old one's requests in flight finish (up to `shutdownTimeoutSeconds`), then its connections, streams among them, are
+    /// closed and their clients reconnect. If the new daemon cannot start, the old one goes on
+    /// accepting and the error is thrown.
+    public func restart(tls: TLSSettings?) throws(HTTPServerError) {
+        try lifecycle.withLock { (_: inout Void) throws(HTTPServerError) in
+            guard let current = running.withLock({ $0 }) else {
+                security?.adopt(tls)
+                return
+            }
+            // The new daemon gets its own descriptor of the socket: MHD closes the old one's.
+            let descriptor = dup(current.listenDescriptor)
+            guard descriptor >= 0 else { throw .daemon(options.listenAddress, reason: ListenSocket.message(for: errno)) }
+            let context = makeContext(tls)
+            let tlsStrings = tls.map(TLSStrings.init)
+            guard let daemon = Self.startDaemon(options, descriptor, context, tlsStrings) else {
+                tlsStrings?.free()
+                close(descriptor)
+                throw .daemon(options.listenAddress, reason: "libmicrohttpd could not start with the new TLS settings; the old ones stay")
+            }
+            // From here the new daemon accepts too; the old one stops accepting.
+            let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
+            security?.adopt(tls)
+            running.withLock {
+                $0 = Running(
+                    daemon: daemon, listenDescriptor: descriptor, context: context, port: current.port, sweeper: current.sweeper,
+                    tlsStrings: tlsStrings)
+            }
+            retire(current, quiesced: quiesced)
         }
     }
 

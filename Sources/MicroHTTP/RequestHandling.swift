@@ -25,7 +25,8 @@ extension ServerContext {
             // Before anything else, and before a body is read: who may ask at all.
             if let security, let refusal = security.refusal(
                 method: String(cString: method), path: String(cString: url),
-                authorization: MHDRequestReader.all("Authorization", connection: connection), connection: connection) {
+                authorization: MHDRequestReader.all("Authorization", connection: connection), connection: connection,
+                clientAuth: clientAuth) {
                 return queue(refusal, on: connection)
             }
             let declared: UInt64?

@@ -198,6 +198,53 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         }
     }
 
+    @Test func reloadPutsNewTLSSettingsInPlace() async throws {
+        let pki = try TestCertificates()
+        defer { pki.remove() }
+        let config = pki.path("web.yml")
+        try write("basic_auth_users: {alice: \"\(Self.aliceHash)\"}\n", config)
+        let exporter = try ExporterProcess(["--web.config.file", config, "--web.enable-lifecycle"])
+        defer { exporter.stop() }
+        let port = exporter.port
+        let auth = ["--user", "alice:alice-pass"]
+        #expect(try curl(auth + ["http://127.0.0.1:\(port)/-/healthy"]).status == 200)
+
+        // Plain HTTP to TLS on SIGHUP, on the same port.
+        try write("tls_server_config: {cert_file: server.crt, key_file: server.key}\nbasic_auth_users: {alice: \"\(Self.aliceHash)\"}\n", config)
+        kill(exporter.process.processIdentifier, SIGHUP)
+        #expect(try await eventually(within: 15) {
+            try curl(auth + ["--cacert", pki.caCert, "https://127.0.0.1:\(port)/-/healthy"]).status == 200
+        }, "TLS is served after the reload")
+        #expect(try curl(auth + ["http://127.0.0.1:\(port)/-/healthy"]).status == 0, "plain HTTP is not")
+
+        // A new certificate (another CA), TLS 1.3 only and client certificates, by POST /-/reload.
+        try write("""
+            tls_server_config: {cert_file: server2.crt, key_file: server2.key, min_version: TLS13, client_auth_type: RequireAnyClientCert}
+            basic_auth_users: {alice: "\(Self.aliceHash)"}
+            """, config)
+        let reloaded = try curl(auth + ["--cacert", pki.caCert, "-X", "POST", "https://127.0.0.1:\(port)/-/reload"])
+        #expect(reloaded.status == 200, "\(reloaded)")
+        let client = ["--cert", pki.clientCert, "--key", pki.clientKey]
+        #expect(try await eventually(within: 15) {
+            try curl(auth + client + ["--cacert", pki.secondCA, "https://127.0.0.1:\(port)/-/healthy"]).status == 200
+        }, "the new certificate is served")
+        #expect(try curl(auth + client + ["--cacert", pki.caCert, "https://127.0.0.1:\(port)/-/healthy"]).status == 0, "the old one is not")
+        #expect(try curl(auth + client + ["--cacert", pki.secondCA, "--tls-max", "1.2", "https://127.0.0.1:\(port)/-/healthy"]).status == 0)
+        #expect(try curl(auth + ["--cacert", pki.secondCA, "https://127.0.0.1:\(port)/-/healthy"]).status == 403)
+
+        // A certificate that does not match its key: the reload fails and the served TLS stays.
+        try write("tls_server_config: {cert_file: server.crt, key_file: server2.key}\nbasic_auth_users: {alice: \"\(Self.aliceHash)\"}\n", config)
+        let refused = try curl(auth + client + ["--cacert", pki.secondCA, "-X", "POST", "https://127.0.0.1:\(port)/-/reload"])
+        #expect(refused.status == 500 && refused.body.contains("cert_file and key_file cannot be used together"), "\(refused)")
+        #expect(try curl(auth + client + ["--cacert", pki.secondCA, "https://127.0.0.1:\(port)/-/healthy"]).status == 200)
+
+        exporter.stop()
+        let log = exporter.fullLog()
+        #expect(log.contains("new TLS settings in place"))
+        let key = try String(contentsOfFile: pki.secondServerKey, encoding: .utf8).split(separator: "\n")[1]
+        #expect(!log.contains(key), "no key in the log")
+    }
+
     /// A real Prometheus scrapes over TLS (checking the server against the test CA) with basic auth.
     @Test func prometheusScrapesOverTLSWithBasicAuth() async throws {
         let pki = try TestCertificates()

@@ -13,6 +13,10 @@ public struct TestCertificates: Sendable {
     /// Signed by `rogue-ca`, which the server does not trust.
     public var rogueClientCert: String { path("rogue-client.crt") }
     public var rogueClientKey: String { path("rogue-client.key") }
+    /// A second server certificate (and its key), for 127.0.0.1 and localhost, signed by `rogue-ca`.
+    public var secondServerCert: String { path("server2.crt") }
+    public var secondServerKey: String { path("server2.key") }
+    public var secondCA: String { path("rogue-ca.crt") }
     /// A second server key that does not match `serverCert`.
     public var otherKey: String { path("rogue-ca.key") }
 
@@ -44,7 +48,7 @@ public struct TestCertificates: Sendable {
             try openssl(["req", "-x509", "-config", "openssl.cnf", "-extensions", "ca"] + ec + ["-keyout", "\(ca).key", "-out", "\(ca).crt", "-days", "2", "-subj", "/CN=\(ca)"])
         }
         var serial = 2
-        for (name, ca, extensions) in [("server", "ca", "server"), ("client", "ca", "client"), ("rogue-client", "rogue-ca", "client")] {
+        for (name, ca, extensions) in [("server", "ca", "server"), ("client", "ca", "client"), ("rogue-client", "rogue-ca", "client"), ("server2", "rogue-ca", "server")] {
             try openssl(["req", "-new", "-config", "openssl.cnf"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"])
             try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(ca).crt", "-CAkey", "\(ca).key", "-set_serial", "\(serial)",
                          "-days", "2", "-extfile", "openssl.cnf", "-extensions", extensions, "-out", "\(name).crt"])

@@ -5,20 +5,20 @@ import CMicroHTTPD
 /// TLS, the client certificate its `client_auth_type` wants. Shared by the server's threads; a
 /// reload swaps the users at once.
 ///
-/// TLS itself (certificate, key, client CAs, minimum version) is given to libmicrohttpd when the
-/// server starts and stays until it stops: a reload that changes it is reported, not applied.
+/// TLS itself (certificate, key, client CAs, minimum version) is given to libmicrohttpd when its
+/// daemon starts: a reload that changes it returns `.tlsChanged`, and `HTTPServer.restart(tls:)`
+/// puts it in place with a new daemon on the same listening socket.
 public final class WebSecurity: Sendable {
     /// What a reload did.
     public enum ReloadOutcome: Sendable, Equatable {
-        /// The file was read again; its users now apply.
+        /// The file was read again; its users now apply, and its TLS part is what the server runs.
         case applied
-        /// The users now apply, but the TLS part differs from what the server runs with: it applies at restart.
-        case appliedExceptTLS
+        /// The users now apply; the TLS part differs from what the server runs (nil: plain HTTP).
+        case tlsChanged(TLSSettings?)
     }
 
     public let file: String?
-    /// The TLS the server starts with (from the config at start).
-    public let tls: TLSSettings?
+    private let currentTLS: Locked<TLSSettings?>
     private let users: Locked<BasicAuthUsers>
     private let checker = BasicAuthChecker()
     /// Requests that skip basic auth, e.g. POST /events when it has its own bearer token.
@@ -29,7 +29,7 @@ public final class WebSecurity: Sendable {
 
     public init(config: WebConfig, file: String? = nil, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) {
         self.file = file
-        tls = config.tls
+        currentTLS = Locked(config.tls)
         users = Locked(config.users)
         self.skipsBasicAuth = skipsBasicAuth
     }
@@ -38,6 +38,12 @@ public final class WebSecurity: Sendable {
     public convenience init(file: String, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) throws(WebConfigError) {
         self.init(config: try WebConfig.load(file: file), file: file, skipsBasicAuth: skipsBasicAuth)
     }
+
+    /// The TLS the server runs (or starts) with; nil for plain HTTP.
+    public var tls: TLSSettings? { currentTLS.withLock { $0 } }
+
+    /// Records the TLS the server now runs with (`HTTPServer.restart(tls:)` calls it).
+    func adopt(_ tls: TLSSettings?) { currentTLS.withLock { $0 = tls } }
 
     /// The users that apply now.
     public var currentUsers: BasicAuthUsers { users.withLock { $0 } }
@@ -48,7 +54,7 @@ public final class WebSecurity: Sendable {
         let config: WebConfig
         do { config = try WebConfig.load(file: file) } catch { return .failure(error) }
         users.withLock { $0 = config.users }
-        return .success(config.tls == tls ? .applied : .appliedExceptTLS)
+        return .success(config.tls == tls ? .applied : .tlsChanged(config.tls))
     }
 
     /// Bcrypt runs so far (cache misses), for tests.
@@ -56,8 +62,9 @@ public final class WebSecurity: Sendable {
 
     /// Nil when the request may go on, else the answer that refuses it. `authorization` holds every
     /// Authorization header of the request.
-    func refusal(method: String, path: String, authorization: [String], connection: OpaquePointer?) -> HTTPResponse? {
-        if let tls, tls.clientAuth != .noClientCert, let connection, let refused = Self.clientCertificateRefusal(tls.clientAuth, connection) {
+    /// `clientAuth`: the mode of the daemon the connection belongs to.
+    func refusal(method: String, path: String, authorization: [String], connection: OpaquePointer?, clientAuth: TLSSettings.ClientAuth) -> HTTPResponse? {
+        if clientAuth != .noClientCert, let connection, let refused = Self.clientCertificateRefusal(clientAuth, connection) {
             return refused
         }
         let users = users.withLock { $0 }
