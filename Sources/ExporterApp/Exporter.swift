@@ -203,7 +203,7 @@ public final class Exporter: Sendable {
     /// Stops every service in reverse order (HTTP first, so no new events arrive); idempotent.
     public func stop() { services.stop() }
 
-    /// Re-reads `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
+    /// Re-reads `--web.config.file` and `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
     @discardableResult
     public func reload() -> Result<Void, ConfigError> {
         if let security { Self.reloadWebConfig(security, server: server) }
