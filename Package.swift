@@ -43,7 +43,20 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD"]),
+        // GnuTLS (Debian: libgnutls28-dev), which libmicrohttpd serves TLS with: checks of the web
+        // config's certificate and key, and of client certificates.
+        .systemLibrary(
+            name: "CGnuTLS",
+            pkgConfig: "gnutls",
+            providers: [.apt(["libgnutls28-dev"])]
+        ),
+        // libcrypt (Debian: libcrypt-dev, libxcrypt): bcrypt for the web config's basic_auth_users.
+        .systemLibrary(
+            name: "CCrypt",
+            pkgConfig: "libcrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
+        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
@@ -89,10 +102,10 @@ let package = Package(
         .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"]),
         .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
-        .testTarget(name: "MicroHTTPTests", dependencies: ["MicroHTTP"]),
+        .testTarget(name: "MicroHTTPTests", dependencies: ["TestSupport", "MicroHTTP", "CCrypt"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
         .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", "MicroHTTP", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "progress-exporter", "CCrypt"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -31,10 +31,28 @@ static inline struct MHD_Daemon *pe_mhd_start_daemon(
     MHD_RequestCompletedCallback completed,
     void *completed_cls,
     MHD_NotifyConnectionCallback notify_connection,
-    void *notify_connection_cls)
+    void *notify_connection_cls,
+    const char *tls_cert_pem,
+    const char *tls_key_pem,
+    const char *tls_trust_pem,
+    const char *tls_priorities)
 {
+    /* TLS when `tls_cert_pem` is set: the certificate chain and key (PEM), optionally the CAs that
+       client certificates are checked against (MHD then asks clients for a certificate), and the
+       GnuTLS priority string. MHD reads the PEM strings while it starts. */
+    struct MHD_OptionItem tls[5];
+    int count = 0;
+    if (tls_cert_pem != NULL) {
+        flags |= MHD_USE_TLS;
+        tls[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)tls_cert_pem };
+        tls[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)tls_key_pem };
+        if (tls_trust_pem != NULL) tls[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)tls_trust_pem };
+        if (tls_priorities != NULL) tls[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities };
+    }
+    tls[count] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     return MHD_start_daemon(
         flags, 0, accept_policy, accept_policy_cls, access_handler, access_handler_cls,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
@@ -78,6 +96,14 @@ static inline int pe_malloc_trim(void)
 #else
     return 0;
 #endif
+}
+
+/* The GnuTLS session (`gnutls_session_t`) of a TLS connection, or NULL. */
+static inline void *pe_mhd_tls_session(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info == NULL ? NULL : info->tls_session;
 }
 
 /* The peer address of a connection, or NULL. */

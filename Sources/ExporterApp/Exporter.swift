@@ -19,6 +19,8 @@ public final class Exporter: Sendable {
     private let server: HTTPServer
     private let tailer: FileTailer?
     private let alerting: AlertingService
+    /// `--web.config.file`: TLS, client certificates and basic auth; nil without one.
+    private let security: WebSecurity?
     /// Everything that runs, in start order: sources, upkeep, alerting, then HTTP (stopped in reverse).
     public let services: ServiceGroup
 
@@ -26,7 +28,21 @@ public final class Exporter: Sendable {
         self.options = options
         let store = ProgressStore(options: options.store, clock: clock)
         self.store = store
-        let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress)
+        // The web config first: a bad one is refused before anything starts. With an events bearer
+        // token, POST /events takes that token instead of basic auth (both would need the one
+        // Authorization header); every other request needs basic auth when users are listed.
+        let bearerTokenSet = options.eventsBearerToken != nil
+        let security = try options.webConfigFile.map { file throws(WebConfigError) in
+            try WebSecurity(file: file) { method, path in bearerTokenSet && method == "POST" && path == "/events" }
+        }
+        self.security = security
+        if let security {
+            Log.info("web config loaded", [
+                "file": security.file ?? "", "tls": security.tls?.description ?? "off",
+                "basic_auth_users": "\(security.currentUsers.count)",
+            ])
+        }
+        let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress, tls: security?.tls != nil)
         let alerting = try AlertingService(
             configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace)
         self.alerting = alerting
@@ -125,11 +141,16 @@ public final class Exporter: Sendable {
         router.route("POST", "/-/reload") { _ in
             // As Prometheus: a state-changing endpoint that anyone who reaches the port could call is off by default.
             guard lifecycleEnabled else { return Self.lifecycleDisabled }
-            guard alerting.hasConfigFile else { return Self.nothingToReload }
-            switch alerting.reload() {
-            case .success: return .text("Configuration reloaded.\n")
-            case .failure(let error): return .text("Configuration not reloaded; the old one keeps running: \(error)\n", status: 500)
+            guard alerting.hasConfigFile || security != nil else { return Self.nothingToReload }
+            var problems: [String] = []
+            if let security, case .failure(let error) = Self.reloadWebConfig(security, server: serverForMetrics.withLock({ $0 })) {
+                problems.append("web config: \(error)")
             }
+            if alerting.hasConfigFile, case .failure(let error) = alerting.reload() { problems.append("\(error)") }
+            guard problems.isEmpty else {
+                return .text("Configuration not reloaded; the old one keeps running: \(problems.joined(separator: "; "))\n", status: 500)
+            }
+            return .text("Configuration reloaded.\n")
         }
         router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
         router.route("GET", "/api/v1/stream", liveStream.handle)
@@ -142,7 +163,7 @@ public final class Exporter: Sendable {
                 connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
                 maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
                 requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
-            handler: router.handle)
+            security: security, handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
             forgotten.record(store.tick(), retention: options.store.jobRetention)
@@ -199,9 +220,42 @@ public final class Exporter: Sendable {
     /// Stops every service in reverse order (HTTP first, so no new events arrive); idempotent.
     public func stop() { services.stop() }
 
-    /// Re-reads `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
+    /// Re-reads `--web.config.file` and `--config.file` (SIGHUP, POST /-/reload); a bad file keeps the running config.
     @discardableResult
-    public func reload() -> Result<Void, ConfigError> { alerting.reload() }
+    public func reload() -> Result<Void, ConfigError> {
+        if let security { Self.reloadWebConfig(security, server: server) }
+        return alerting.reload()
+    }
+
+    /// TLS changes from reloads, applied one at a time in order, off the thread that asked: a
+    /// POST /-/reload runs on a thread of the daemon being replaced, which cannot stop itself.
+    static let tlsRestarts = DispatchQueue(label: "progress-exporter.tls-restart")
+
+    /// Re-reads `--web.config.file`: its users apply at once, changed TLS settings a moment later
+    /// (a new listener daemon; see `HTTPServer.restart(tls:)`); a bad file keeps the old config.
+    @discardableResult
+    static func reloadWebConfig(_ security: WebSecurity, server: HTTPServer?) -> Result<WebSecurity.ReloadOutcome, WebConfigError> {
+        let result = security.reload()
+        switch result {
+        case .success(.applied):
+            Log.info("web config reloaded", ["file": security.file ?? "", "basic_auth_users": "\(security.currentUsers.count)"])
+        case .success(.tlsChanged(let tls)):
+            Log.info("web config reloaded; its TLS settings changed and are being put in place", [
+                "file": security.file ?? "", "basic_auth_users": "\(security.currentUsers.count)", "tls": tls?.description ?? "off",
+            ])
+            tlsRestarts.async {
+                do {
+                    if let server { try server.restart(tls: tls) }
+                    Log.info("new TLS settings in place", ["tls": tls?.description ?? "off"])
+                } catch {
+                    Log.error("new TLS settings not applied; the old ones stay", ["err": "\(error)"])
+                }
+            }
+        case .failure(let error):
+            Log.error("web config not reloaded; the old one keeps running", ["err": error.description])
+        }
+        return result
+    }
 
     /// Loads a config file as `serve` would and says what is in it, or throws its first error.
     public static func checkConfig(_ path: String) throws -> String {
@@ -222,9 +276,9 @@ public final class Exporter: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    static func defaultExternalURL(listenAddress: String) -> String {
+    static func defaultExternalURL(listenAddress: String, tls: Bool = false) -> String {
         let port = listenAddress.split(separator: ":").last.map(String.init) ?? "9465"
-        return "http://\(ProcessInfo.processInfo.hostName):\(port)"
+        return "\(tls ? "https" : "http")://\(ProcessInfo.processInfo.hostName):\(port)"
     }
 
     /// Where a followed file stood after a batch; nil for streams.

@@ -23,6 +23,8 @@ public struct ExporterOptions: Sendable {
     public var gzipLevel = 1
     /// When set, POST /events needs `Authorization: Bearer <token>`.
     public var eventsBearerToken: BearerToken?
+    /// `--web.config.file`: the exporter-toolkit's web config (TLS, client certificates, basic auth); nil serves plain HTTP to anyone.
+    public var webConfigFile: String?
     /// `--web.enable-lifecycle`: allow POST /-/reload; without it the endpoint answers 403 (SIGHUP still reloads).
     public var enableLifecycle = false
     public var decoderLimits = DecoderLimits()

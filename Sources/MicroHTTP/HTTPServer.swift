@@ -16,6 +16,38 @@ public final class HTTPServer: Sendable {
         let context: ServerContext
         let port: Int
         let sweeper: Sweeper
+        /// C copies of the TLS strings given to MHD, freed after it stops (it keeps the pointers).
+        let tlsStrings: TLSStrings?
+    }
+
+    /// strdup'd copies of the PEM texts and priorities, as addresses so `Running` stays Sendable.
+    struct TLSStrings: Sendable {
+        let addresses: [UInt]
+
+        init(_ tls: TLSSettings) {
+            let texts: [[UInt8]?] = [tls.certificatePEM, tls.keyPEM, tls.trustForDaemon, Array(tls.minVersion.priorities.utf8)]
+            addresses = texts.map { text in
+                guard let text else { return 0 }
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: text.count + 1)
+                for (index, byte) in text.enumerated() { copy[index] = CChar(bitPattern: byte) }
+                copy[text.count] = 0
+                return UInt(bitPattern: copy)
+            }
+        }
+
+        func pointer(_ index: Int) -> UnsafePointer<CChar>? {
+            UnsafePointer(bitPattern: addresses[index])
+        }
+
+        /// Zeroes (the key among them) and frees the copies.
+        func free() {
+            for address in addresses {
+                guard let pointer = UnsafeMutablePointer<CChar>(bitPattern: address) else { continue }
+                let length = strlen(pointer)
+                memset(pointer, 0, length)
+                pointer.deallocate()
+            }
+        }
     }
 
     /// What the server's limits have done since it was made, for self-metrics.
@@ -37,6 +69,8 @@ public final class HTTPServer: Sendable {
     }
 
     public let options: HTTPServerOptions
+    /// Basic auth, TLS and client certificates from a web config; nil for none.
+    public let security: WebSecurity?
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let running = Locked<Running?>(nil)
     private let refusedBodies = Locked(0)
@@ -45,8 +79,12 @@ public final class HTTPServer: Sendable {
     // Serializes start and stop without holding `running`, which handlers may read.
     private let lifecycle = Locked(())
 
-    public init(options: HTTPServerOptions = HTTPServerOptions(), handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+    public init(
+        options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil,
+        handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
+    ) {
         self.options = options
+        self.security = security
         self.handler = handler
         connectionGuard = ConnectionGuard(limits: .init(
             maxConnections: options.maxConnections, maxConnectionsPerClient: options.maxConnectionsPerIP,
@@ -54,8 +92,8 @@ public final class HTTPServer: Sendable {
         bodyBudget = BodyBudget(limit: options.maxBodyBufferBytes)
     }
 
-    public convenience init(options: HTTPServerOptions = HTTPServerOptions(), router: Router) {
-        self.init(options: options, handler: router.handle)
+    public convenience init(options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil, router: Router) {
+        self.init(options: options, security: security, handler: router.handle)
     }
 
     deinit {
@@ -93,13 +131,14 @@ public final class HTTPServer: Sendable {
             guard !isRunning else { throw .alreadyRunning }
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
-            let context = ServerContext(
-                handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget
-            ) { [refusedBodies] in
-                refusedBodies.withLock { $0 += 1 }
-            }
-            guard let daemon = Self.startDaemon(options, socket.descriptor, context) else {
-                let reason = ListenSocket.message(for: errno)
+            let tls = security?.tls
+            let context = makeContext(tls)
+            let tlsStrings = tls.map(TLSStrings.init)
+            guard let daemon = Self.startDaemon(options, socket.descriptor, context, tlsStrings) else {
+                let reason = tlsStrings != nil
+                    ? "libmicrohttpd could not start TLS with this certificate, key and client CA file (its message is on standard error)"
+                    : ListenSocket.message(for: errno)
+                tlsStrings?.free()
                 close(socket.descriptor)
                 throw .daemon(address.description, reason: reason)
             }
@@ -111,8 +150,19 @@ public final class HTTPServer: Sendable {
             }
             sweeper.start()
             running.withLock {
-                $0 = Running(daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper)
+                $0 = Running(
+                    daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper,
+                    tlsStrings: tlsStrings)
             }
+        }
+    }
+
+    private func makeContext(_ tls: TLSSettings?) -> ServerContext {
+        ServerContext(
+            handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
+            security: security, clientAuth: tls?.clientAuth ?? .noClientCert
+        ) { [refusedBodies] in
+            refusedBodies.withLock { $0 += 1 }
         }
     }
 
@@ -123,19 +173,60 @@ public final class HTTPServer: Sendable {
             guard let current = running.withLock({ $0 }) else { return }
             current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
-            current.context.closeStreams()
-            let deadline = Self.now() + options.shutdownTimeoutSeconds
-            while current.context.requestsInFlight > 0 && Self.now() < deadline {
-                usleep(5_000)
-            }
-            MHD_stop_daemon(current.daemon.pointer)
-            // After a quiesce the socket is ours to close; without one MHD closed it.
-            if quiesced >= 0 { close(quiesced) }
+            retire(current, quiesced: quiesced)
             running.withLock { $0 = nil }
         }
     }
 
-    private static func startDaemon(_ options: HTTPServerOptions, _ descriptor: Int32, _ context: ServerContext) -> DaemonHandle? {
+    /// Ends the streams of a daemon that no longer accepts, lets its requests in flight finish (up
+    /// to `shutdownTimeoutSeconds`), then stops it, closing its connections.
+    private func retire(_ old: Running, quiesced: Int32) {
+        old.context.closeStreams()
+        let deadline = Self.now() + options.shutdownTimeoutSeconds
+        while old.context.requestsInFlight > 0 && Self.now() < deadline {
+            usleep(5_000)
+        }
+        MHD_stop_daemon(old.daemon.pointer)
+        // After a quiesce the socket is ours to close; without one MHD closed it.
+        if quiesced >= 0 { close(quiesced) }
+        old.tlsStrings?.free()
+    }
+
+    /// Puts new TLS settings in place (nil: plain HTTP) while running, as a reload of the web config
+    /// needs: libmicrohttpd takes its certificate, key and CAs once, when a daemon starts. A new
+    /// daemon starts on the same listening socket, then the running one stops accepting (no
+    /// connection is refused meanwhile); the old one's requests in flight finish (up to `shutdownTimeoutSeconds`), then its connections, streams among them, are
+    /// closed and their clients reconnect. If the new daemon cannot start, the old one goes on
+    /// accepting and the error is thrown.
+    public func restart(tls: TLSSettings?) throws(HTTPServerError) {
+        try lifecycle.withLock { (_: inout Void) throws(HTTPServerError) in
+            guard let current = running.withLock({ $0 }) else {
+                security?.adopt(tls)
+                return
+            }
+            // The new daemon gets its own descriptor of the socket: MHD closes the old one's.
+            let descriptor = dup(current.listenDescriptor)
+            guard descriptor >= 0 else { throw .daemon(options.listenAddress, reason: ListenSocket.message(for: errno)) }
+            let context = makeContext(tls)
+            let tlsStrings = tls.map(TLSStrings.init)
+            guard let daemon = Self.startDaemon(options, descriptor, context, tlsStrings) else {
+                tlsStrings?.free()
+                close(descriptor)
+                throw .daemon(options.listenAddress, reason: "libmicrohttpd could not start with the new TLS settings; the old ones stay")
+            }
+            // From here the new daemon accepts too; the old one stops accepting.
+            let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
+            security?.adopt(tls)
+            running.withLock {
+                $0 = Running(
+                    daemon: daemon, listenDescriptor: descriptor, context: context, port: current.port, sweeper: current.sweeper,
+                    tlsStrings: tlsStrings)
+            }
+            retire(current, quiesced: quiesced)
+        }
+    }
+
+    private static func startDaemon(_ options: HTTPServerOptions, _ descriptor: Int32, _ context: ServerContext, _ tls: TLSStrings?) -> DaemonHandle? {
         // A client that hangs up mid-response must cost an EPIPE, not the process.
         signal(SIGPIPE, SIG_IGN)
         // MHD's threads inherit this thread's signal mask: keep termination signals for
@@ -159,7 +250,8 @@ public final class HTTPServer: Sendable {
         guard let daemon = pe_mhd_start_daemon(
             flags, descriptor, UInt32(options.threadPoolSize), UInt32(clamping: options.connectionTimeoutSeconds),
             mhdLimit, Trampolines.acceptPolicy, cls,
-            Trampolines.access, cls, Trampolines.completed, cls, Trampolines.notifyConnection, cls)
+            Trampolines.access, cls, Trampolines.completed, cls, Trampolines.notifyConnection, cls,
+            tls?.pointer(0), tls?.pointer(1), tls?.pointer(2), tls?.pointer(3))
         else { return nil }
         return DaemonHandle(pointer: daemon)
     }

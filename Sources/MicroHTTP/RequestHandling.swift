@@ -22,6 +22,13 @@ extension ServerContext {
         requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     ) -> MHD_Result {
         guard let slot = requestSlot.pointee else {
+            // Before anything else, and before a body is read: who may ask at all.
+            if let security, let refusal = security.refusal(
+                method: String(cString: method), path: String(cString: url),
+                authorization: MHDRequestReader.all("Authorization", connection: connection), connection: connection,
+                clientAuth: clientAuth) {
+                return queue(refusal, on: connection)
+            }
             let declared: UInt64?
             switch RequestFraming.check(
                 contentLengths: MHDRequestReader.all("Content-Length", connection: connection),

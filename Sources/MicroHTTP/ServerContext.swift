@@ -20,6 +20,10 @@ final class ServerContext: Sendable {
     let connections: ConnectionGuard
     /// Memory held by request bodies.
     let bodies: BodyBudget
+    /// Basic auth and client certificates, checked before a request is read further.
+    let security: WebSecurity?
+    /// The client certificate mode of this context's daemon (fixed while it runs).
+    let clientAuth: TLSSettings.ClientAuth
     private let live = Locked(Live())
 
     init(
@@ -27,12 +31,16 @@ final class ServerContext: Sendable {
         maxBodyBytes: Int,
         connections: ConnectionGuard = ConnectionGuard(limits: .init(maxConnections: 0, maxConnectionsPerClient: 0, requestTimeoutSeconds: 0)),
         bodies: BodyBudget = BodyBudget(limit: 0),
+        security: WebSecurity? = nil,
+        clientAuth: TLSSettings.ClientAuth = .noClientCert,
         bodyRefused: @escaping @Sendable () -> Void = {}
     ) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.connections = connections
         self.bodies = bodies
+        self.security = security
+        self.clientAuth = clientAuth
         self.bodyRefused = bodyRefused
     }
 

@@ -39,6 +39,8 @@ struct ServeOptions: ParsableArguments {
     var gzipLevel = 1
     @Option(name: .customLong("web.events-bearer-token-file"), help: "File holding a token that POST /events must send as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var bearerTokenFile: String?
+    @Option(name: .customLong("web.config.file"), help: "Web config (YAML, the Prometheus exporter-toolkit's format): TLS (tls_server_config), client certificates and basic auth (basic_auth_users). Re-read on SIGHUP and POST /-/reload.")
+    var webConfigFile: String?
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Allow POST /-/reload (as Prometheus's flag); without it the endpoint answers 403. SIGHUP reloads either way.")
     var enableLifecycle = false
 
@@ -145,6 +147,7 @@ struct ServeOptions: ParsableArguments {
         o.threadPoolSize = threads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         o.enableLifecycle = enableLifecycle
+        o.webConfigFile = webConfigFile
         o.maxConnections = maxConnections
         o.maxConnectionsPerIP = maxConnectionsPerIP
         o.requestTimeoutSeconds = requestTimeout.seconds
