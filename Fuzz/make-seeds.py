@@ -87,8 +87,9 @@ write("prodigy", "kinds", "\n".join(
 write("prodigy", "bad-utf8-nul", b'{"timestamp":"2025-09-15T14:02:11Z","event":{"event_type":"agent_started","agent_id":"\xff\x00"}}')
 
 # --- snapshot -------------------------------------------------------------------------------
-# Real snapshots are written by the fuzz-native target itself when run with -runs on the native
-# corpus is too indirect; a few hand-made headers are enough to get past the version check.
+# Real snapshots (real-snapshot-*) come from the native seeds, written by the native target:
+#   FUZZ_SNAPSHOT_OUT=DIR .build-fuzz/release/fuzz-native Fuzz/corpus/native/*
+# (a few of them, copied by hand); these hand-made headers test the first checks.
 write("snapshot", "empty-v1", struct.pack("<IQ", 1, 0) + b"\x00" * 64)
 write("snapshot", "wrong-version", struct.pack("<IQ", 2, 0))
 write("snapshot", "huge-count", struct.pack("<IQQ", 1, 0, 0xFFFFFFFFFFFFFFFF))
