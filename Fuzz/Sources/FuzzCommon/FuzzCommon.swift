@@ -39,9 +39,9 @@ public func readEverything(_ store: ProgressStore) {
 }
 
 /// A snapshot of the store must restore into a fresh store and read the same.
-public func checkSnapshotRoundTrip(_ store: ProgressStore, clock: FixedClock) {
+public func checkSnapshotRoundTrip(_ store: ProgressStore, options: StoreOptions, clock: FixedClock) {
     let (_, bytes) = store.snapshot()
-    let copy = ProgressStore(clock: clock)
+    let copy = ProgressStore(options: options, clock: clock)
     do {
         try copy.restore(from: bytes)
     } catch {
@@ -61,4 +61,18 @@ public func dumpSnapshotIfAsked(_ store: ProgressStore) {
     for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
     let path = "\(folder)/snapshot-\(bytes.count)-\(String(hash, radix: 16))"
     _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
+
+/// Store limits small enough for a fuzz input of a few events to reach them: agent sampling,
+/// untracked agents and jobs, the de-duplication capacity, and the RE2 patterns of --agents.keep
+/// and --agents.job-max-series.
+public func smallLimits() -> StoreOptions {
+    var options = StoreOptions()
+    options.maxAgentSeries = 3
+    options.maxTrackedAgents = 12
+    options.maxTrackedJobs = 4
+    options.maxDedupIds = 3
+    options.alwaysKeepAgents = [try! IDPattern("a.*")]
+    options.jobMaxAgentSeries = [(jobs: try! IDPattern("j|etl"), limit: 2)]
+    return options
 }
