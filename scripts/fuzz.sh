@@ -5,7 +5,7 @@
 #
 # FUZZ_TARGETS picks targets (default "fuzz-native fuzz-prodigy fuzz-snapshot"). Each target starts
 # from the committed seeds (Fuzz/corpus/native, prodigy, snapshot) plus what earlier runs found (.build-fuzz/corpus,
-# not committed) and uses Fuzz/json.dict. A crash, sanitizer report, timeout or out-of-memory makes
+# not committed) and uses Fuzz/json.dict (Fuzz/snapshot.dict for snapshots). A crash, sanitizer report, timeout or out-of-memory makes
 # the script exit 1 after all targets ran; the input is kept as Fuzz/crashes/<target>-crash-<sha1>
 # (replay it with .build-fuzz/release/<target> FILE) and the log as .build-fuzz/logs/<target>.log.
 #
@@ -47,14 +47,14 @@ for target in "${targets[@]}"; do
     seeds="Fuzz/corpus/${target#fuzz-}"
     log="$scratch/logs/$target.log"
     # Bodies and lines up to 16 KiB; snapshots of a few jobs are larger.
-    max_len=16384
-    [[ $target == fuzz-snapshot ]] && max_len=65536
+    max_len=16384 dict=Fuzz/json.dict
+    if [[ $target == fuzz-snapshot ]]; then max_len=65536 dict=Fuzz/snapshot.dict; fi
     echo "== fuzzing $target for ${per_target}s (log: $log)"
     # Leaks are checked too (LeakSanitizer): a store that leaks per event would show here.
     set +e
     ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_stack_use_after_return=0}" \
         "$scratch/release/$target" "$corpus" "$seeds" \
-        -dict=Fuzz/json.dict -max_total_time="$per_target" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+        -dict="$dict" -max_total_time="$per_target" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="Fuzz/crashes/$target-" -print_final_stats=1 >"$log" 2>&1
     status=$?
     set -e
