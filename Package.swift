@@ -128,3 +128,21 @@ for target in package.targets where ["Tracking", "Exposition"].contains(target.n
         .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
     ]
 }
+
+// libFuzzer targets (Fuzz/), declared only for scripts/fuzz.sh, which sets PROGRESS_EXPORTER_FUZZ=1
+// and builds them into their own scratch path with -sanitize=fuzzer,address; the normal build
+// never sees them.
+if Context.environment["PROGRESS_EXPORTER_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "FuzzCommon", dependencies: ["Tracking", "Exposition"], path: "Fuzz/Sources/FuzzCommon"),
+        .target(name: "CFuzzDriver", path: "Fuzz/Sources/CFuzzDriver"),
+    ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { name in
+        .executableTarget(
+            name: name, dependencies: ["FuzzCommon", "CFuzzDriver", "ExporterApp", "Events", "Tracking"],
+            path: "Fuzz/Sources/\(name)",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        )
+    }
+    package.products += ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { .executable(name: $0, targets: [$0]) }
+    if let common = package.targets.first(where: { $0.name == "FuzzCommon" }) { common.swiftSettings = [.swiftLanguageMode(.v6)] }
+}

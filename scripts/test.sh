@@ -33,4 +33,10 @@ bash scripts/check-monitoring-files.sh "$metrics"
 # Documentation links resolve inside the repository.
 python3 scripts/check-doc-links.py
 
+# Fuzzing (scripts/fuzz.sh): FUZZ_SECONDS in all across the three targets (default 45, so 15 s
+# each, after an address-sanitized release build of its own); 0 skips it. A crash fails the run.
+if [[ "${FUZZ_SECONDS:-45}" != 0 ]]; then
+    bash scripts/fuzz.sh "${FUZZ_SECONDS:-45}"
+fi
+
 echo "${passed:-0} passed, 0 failed"

@@ -70,7 +70,7 @@ extension ProgressStore {
         stats.received = try counts(&r)
         stats.rejected = try counts(&r)
         stats.ignored = try counts(&r)
-        let times = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (try r.string(), try r.double()) }
+        let times = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (try r.string(), try r.time()) }
         stats.lastEventTime = Dictionary(times, uniquingKeysWith: { $1 })
         stats.duplicates = try r.u64()
         stats.untrackedAgentEvents = try r.u64()
@@ -112,16 +112,16 @@ extension ProgressStore {
         let id = try r.string()
         let statusText = try r.string()
         guard let status = JobStatus(rawValue: statusText) else { throw BinaryReadError("unknown job status \(statusText)") }
-        let statusTime = try r.double()
+        let statusTime = try r.time()
         let job = JobRecord(id: id, time: statusTime)
         job.status = status
         job.statusTime = statusTime
         job.error = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
-        job.startTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
-        job.firstEventTime = try r.double()
-        job.lastEventTime = try r.double()
-        job.endTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
-        job.deadline = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        job.startTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
+        job.firstEventTime = try r.time()
+        job.lastEventTime = try r.time()
+        job.endTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
+        job.deadline = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
         job.totalItems = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
         job.addedItems = try r.i64()
         job.finished = try r.u64()
@@ -135,6 +135,14 @@ extension ProgressStore {
         try job.failedWindow.decode(from: &r)
         let counts: [UInt64] = try r.numbers()
         guard counts.count == job.durationCounts.count else { throw BinaryReadError("histogram of \(counts.count) buckets, expected \(job.durationCounts.count)") }
+        // /metrics writes the buckets cumulatively: counts whose sum overflows (no store observes
+        // 2^64 durations) trapped at the first scrape. Found by fuzzing `restore(from:)`.
+        var total: UInt64 = 0
+        for count in counts {
+            let (sum, overflow) = total.addingReportingOverflow(count)
+            guard !overflow else { throw BinaryReadError("histogram of \(id) counts more than 2^64 durations") }
+            total = sum
+        }
         job.durationCounts = counts
         job.durationSum = try r.double()
         job.recentDurations = try DurationSample.decode(from: &r)
@@ -185,26 +193,37 @@ extension ProgressStore {
         let id = try r.string()
         let stateText = try r.string()
         guard let state = AgentState(rawValue: stateText) else { throw BinaryReadError("unknown agent state \(stateText)") }
-        let stateTime = try r.double()
+        let stateTime = try r.time()
         let agent = AgentRecord(id: id, jobLabels: job.labels, sampleHash: StableHash.of(job.id, id), state: state, time: stateTime)
         agent.currentItem = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
-        agent.itemStartTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        agent.itemStartTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
         agent.step = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
         agent.stepsCompleted = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
         agent.totalSteps = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
-        agent.progressRatio = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        agent.progressRatio = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
         agent.completed = try r.u64()
         agent.failed = try r.u64()
         agent.deadLettered = try r.u64()
         agent.retries = try r.u64()
         agent.consecutiveFailures = try r.u32()
-        agent.firstSeen = try r.double()
-        agent.lastSeen = try r.double()
-        agent.lastProgress = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() }
+        agent.firstSeen = try r.time()
+        agent.lastSeen = try r.time()
+        agent.lastProgress = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
         try agent.finishedItems.decode(from: &r)
         try agent.completedAttempts.decode(from: &r)
         try agent.failedAttempts.decode(from: &r)
         agent.changedAt = try r.u64()
         return agent
+    }
+}
+
+extension BinaryReader {
+    /// A time or a progress ratio: the store only ever holds finite ones, and the JSON API cannot
+    /// encode NaN or infinity (every /api/v1/jobs answer would be a 500), so a snapshot with one is
+    /// refused like any other damaged snapshot. Found by fuzzing `restore(from:)`.
+    mutating func time() throws(BinaryReadError) -> Double {
+        let value = try double()
+        guard value.isFinite else { throw BinaryReadError("\(value) where a finite time or ratio belongs") }
+        return value
     }
 }
