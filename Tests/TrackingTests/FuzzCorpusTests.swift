@@ -63,6 +63,23 @@ import Testing
         try Self.readBack(store)
     }
 
+    /// `UPDATE_FUZZ_SEEDS=1 swift test --filter FuzzCorpusTests`: rewrites the real-snapshot seeds
+    /// from the native seeds after the snapshot encoding changed (then review and commit them).
+    @Test func realSnapshotSeedsAreCurrent() throws {
+        guard ProcessInfo.processInfo.environment["UPDATE_FUZZ_SEEDS"] == "1" else { return }
+        let folder = Self.corpus.appendingPathComponent("snapshot")
+        for name in Self.seeds("snapshot") where name.hasPrefix("real-") {
+            try FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+        for name in Self.seeds("native").prefix(8) {
+            let store = ProgressStore(clock: ManualClock())
+            var events: [Event] = []
+            NativeEventDecoder().decodeBody(try Self.bytes("native", name), onEvent: { events.append($0) }, onReject: { _, _ in })
+            store.apply(events, source: "fuzz")
+            try Data(store.snapshot().bytes).write(to: folder.appendingPathComponent("real-snapshot-\(name)"))
+        }
+    }
+
     @Test(arguments: seeds("snapshot"))
     func snapshotSeed(_ name: String) throws {
         let store = ProgressStore(clock: ManualClock())
