@@ -7,6 +7,7 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export jobs (or with --agents, their agents) as JSON or CSV, from a running exporter or a --storage.path folder.",
         discussion: """
+            Give --url URL (a running exporter) or --storage.path DIR (an exporter's snapshot folder, read offline). \
             CSV follows RFC 4180: a header row, fields with quotes, commas or line breaks quoted, lines ending in CRLF, \
             absent values empty. JSON has the field names of /api/v1.
             """)
@@ -17,12 +18,14 @@ struct Export: ParsableCommand {
     var format = Format.json
     @Option(help: "URL of a running exporter (e.g. http://localhost:9465); its /api/v1 is read.")
     var url: String?
-    @Option(name: .customLong("storage.path"), help: "Snapshot folder of an exporter (its --storage.path), read offline.")
-    var storagePath: String?
     @Option(help: "Only this job.")
     var job: String?
     @Flag(help: "The agents of the jobs (of --job, or of every job), one row each, instead of the jobs.")
     var agents = false
+    /// The command's own flags, hidden here: `--storage.path` is the exporter's flag, parsed by the
+    /// command before the subcommand (an option of the same name here would never see its value).
+    @OptionGroup(visibility: .hidden) var exporter: ServeOptions
+    var storagePath: String? { exporter.storagePath }
 
     func validate() throws {
         switch (url, storagePath) {

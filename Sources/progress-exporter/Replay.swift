@@ -18,8 +18,6 @@ struct Replay: ParsableCommand {
 
     @Argument(help: "Event logs: native NDJSON or prodigy's, plain or gzip (told by their first bytes).")
     var files: [String]
-    @Option(name: .customLong("events.format"), help: "Format of the logs' lines: native or prodigy.")
-    var eventFormat = "native"
     @Option(
         parsing: .unconditional,
         help: "Event seconds per real second: 0 replays as fast as possible, 60 replays an hour in a minute.")
@@ -28,48 +26,46 @@ struct Replay: ParsableCommand {
     var output = OutputFormat.table
     @Flag(help: "After the replay, serve the result on /metrics, the API and the status page until SIGINT or SIGTERM; the clock stays at the newest event time.")
     var serve = false
-    @Option(name: .customLong("web.listen-address"), help: "With --serve: the address to listen on.")
-    var listenAddress = ":9465"
-    @Option(name: .customLong("config.file"), help: "With --serve: alerting config (YAML) for the served result's alerts.")
-    var configFile: String?
+    /// The exporter's own flags (the command's, shared): --events.format, the decoder and store limits
+    /// and --shard.* shape the replay as they shape the live exporter; the --web.* and alerting ones
+    /// apply with --serve.
+    @OptionGroup(title: "Exporter options (--events.format, limits and --shard.* apply to the replay; --web.*, --config.file and --log.* with --serve)")
+    var exporter: ServeOptions
 
     func validate() throws {
-        guard ExporterOptions.EventFormat(rawValue: eventFormat) != nil else {
-            throw ValidationError("--events.format must be native or prodigy, not \(eventFormat)")
-        }
         guard speed >= 0, speed.isFinite else {
             throw ValidationError("--speed must be 0 (as fast as possible) or a positive number of event seconds per real second, not \(speed)")
         }
         guard !files.isEmpty else { throw ValidationError("give at least one event log to replay") }
+        if !exporter.eventFiles.isEmpty { throw ValidationError("replay reads the files it is given, not --events.file") }
+        if exporter.demo { throw ValidationError("replay does not run the demo (--demo)") }
+        if exporter.storagePath != nil { throw ValidationError("replay keeps its state in memory: --storage.path is for the live exporter") }
     }
 
     func run() throws {
-        Log.configure(level: .info, format: .logfmt)
-        let format = ExporterOptions.EventFormat(rawValue: eventFormat) ?? .native
+        Log.configure(level: self.exporter.logLevel, format: self.exporter.logFormat)
+        var options = try self.exporter.options()
         let clock = ReplayClock()
-        var exporter: Exporter?
+        var served: Exporter?
         let ingestor: Ingestor
         if serve {
-            var options = ExporterOptions()
-            options.listenAddress = listenAddress
-            options.configFile = configFile
             // The served result keeps every job the summary shows: the frozen clock would otherwise
             // forget, at the first upkeep, the jobs that ended an hour before the log's end.
             options.store.jobRetention = .infinity
             options.store.silentJobRetention = .infinity
             options.store.agentRetention = .infinity
             do {
-                exporter = try Exporter(options: options, clock: clock)
+                served = try Exporter(options: options, clock: clock)
             } catch {
                 Log.error("could not start", ["err": "\(error)"])
                 throw ExitCode.failure
             }
-            ingestor = exporter!.ingestor
+            ingestor = served!.ingestor
         } else {
-            ingestor = Ingestor(store: ProgressStore(clock: clock), limits: ExporterOptions().decoderLimits)
+            ingestor = Ingestor(store: ProgressStore(options: options.store, clock: clock), limits: options.decoderLimits, shard: options.shard)
         }
 
-        let replayer = Replayer(ingestor: ingestor, clock: clock, format: format, speed: speed)
+        let replayer = Replayer(ingestor: ingestor, clock: clock, format: options.eventFormat, speed: speed)
         let bar = ProgressReporter()
         let result: ReplayResult
         do {
@@ -83,8 +79,8 @@ struct Replay: ParsableCommand {
         case .table: FileHandle.standardOutput.write(Data(ReplayReport.table(result).utf8))
         case .json: FileHandle.standardOutput.write(Data(try ReplayReport.json(result).utf8))
         }
-        guard let exporter else { return }
-        try serveResult(exporter)
+        guard let served else { return }
+        try serveResult(served)
     }
 
     private func serveResult(_ exporter: Exporter) throws {
@@ -96,7 +92,7 @@ struct Replay: ParsableCommand {
             exporter.stop()
             throw ExitCode.failure
         }
-        Log.info("listening", ["address": listenAddress, "port": "\(exporter.port)", "replay": "true", "version": BuildInfo.version])
+        Log.info("listening", ["address": self.exporter.listenAddress, "port": "\(exporter.port)", "replay": "true", "version": BuildInfo.version])
         while true {
             let signal = SignalWaiter.next()
             if signal == SIGHUP {
