@@ -6,6 +6,7 @@ import ExporterApp
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export jobs (or with --agents, their agents) as JSON or CSV, from a running exporter or a --storage.path folder.",
+        usage: "progress-exporter export [--format json|csv] (--url URL | --storage.path DIR) [--job JOB] [--agents]",
         discussion: """
             Give --url URL (a running exporter) or --storage.path DIR (an exporter's snapshot folder, read offline). \
             CSV follows RFC 4180: a header row, fields with quotes, commas or line breaks quoted, lines ending in CRLF, \

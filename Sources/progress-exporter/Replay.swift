@@ -29,7 +29,7 @@ struct Replay: ParsableCommand {
     /// The exporter's own flags (the command's, shared): --events.format, the decoder and store limits
     /// and --shard.* shape the replay as they shape the live exporter; the --web.* and alerting ones
     /// apply with --serve.
-    @OptionGroup(title: "Exporter options (--events.format, limits and --shard.* apply to the replay; --web.*, --config.file and --log.* with --serve)")
+    @OptionGroup(title: "Exporter options")
     var exporter: ServeOptions
 
     func validate() throws {
