@@ -170,6 +170,24 @@ import Tracking
         #expect(waits >= Int(span / 5) - 1)
     }
 
+    @Test(arguments: [false, true])
+    func progressIsReportedAfterEveryBatchUpToTheWholeFile(gzipped: Bool) throws {
+        let live = Self.liveRun(seconds: 60)
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("p.jsonl").path
+        try Data(gzipped ? try Self.gzip(live.log) : live.log).write(to: URL(fileURLWithPath: path))
+        let clock = ReplayClock()
+        let replayer = Replayer(ingestor: Ingestor(store: ProgressStore(clock: clock), limits: DecoderLimits()), clock: clock)
+        var reports: [Replayer.Progress] = []
+        let result = try replayer.run(files: [path]) { reports.append($0) }
+        // One chunk of the file, many batches (one second of event time each): one report each.
+        #expect(reports.count == result.batches && reports.count > 30)
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.bytesRead <= $1.bytesRead && $0.eventTime <= $1.eventTime && $0.events <= $1.events })
+        #expect(reports.last?.ratio == 1 && reports.last?.events == result.accepted)
+        #expect(reports.first.map { $0.ratio < 0.2 } == true)
+    }
+
     @Test func concatenatedGzipMembersAndCRLFLinesAreRead() throws {
         let first = #"{"type":"job_started","job":"a","total_items":3,"ts":1700000000}"# + "\r\n"
             + #"{"type":"item_completed","job":"a","agent":"w","item":"1","ts":1700000010}"# + "\n"

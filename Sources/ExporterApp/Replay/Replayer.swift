@@ -70,10 +70,17 @@ public final class Replayer {
             let run = Exporter.prodigyRun(of: log.path)
             let native = NativeEventDecoder(limits: ingestor.limits)
             let prodigy = ProdigyEventDecoder(limits: ingestor.limits)
+            var before = log.consumed
             while let chunk = try log.nextLines() {
-                replay(chunk: chunk, log: log, run: run, native: native, prodigy: prodigy)
-                progress(Progress(file: log.path, bytesRead: doneBytes + log.consumed, totalBytes: totalBytes,
-                                  events: accepted, rejected: rejected, eventTime: clock.now()))
+                let after = log.consumed
+                replay(chunk: chunk, log: log, run: run, native: native, prodigy: prodigy) { upTo in
+                    // Where in the file the batch ends, interpolated within the chunk (compressed
+                    // bytes, for gzip).
+                    let read = before + Int(Double(after - before) * Double(upTo) / Double(max(chunk.count, 1)))
+                    progress(Progress(file: log.path, bytesRead: doneBytes + read, totalBytes: totalBytes,
+                                      events: accepted, rejected: rejected, eventTime: clock.now()))
+                }
+                before = after
             }
             doneBytes += log.size
         }
@@ -83,7 +90,10 @@ public final class Replayer {
     /// Splits a chunk of complete lines into batches and applies each. A batch holds at most
     /// `batchLines` lines and one second of event time (when paced, at most a tenth of a real second
     /// of it), so the store sees time pass about as the live exporter did.
-    private func replay(chunk: [UInt8], log: LogFile, run: String, native: NativeEventDecoder, prodigy: ProdigyEventDecoder) {
+    private func replay(
+        chunk: [UInt8], log: LogFile, run: String, native: NativeEventDecoder, prodigy: ProdigyEventDecoder,
+        applied: (_ upTo: Int) -> Void
+    ) {
         let step = speed > 0 ? min(1, 0.1 * speed) : 1
         var batchStart = 0
         var lines = 0
@@ -117,7 +127,10 @@ public final class Replayer {
             }
             if batchStart < bytes.count { flushes.append((batchStart..<bytes.count, batchFirst, batchNewest)) }
         }
-        for (range, oldest, newest) in flushes { apply(Array(chunk[range]), oldest: oldest, newest: newest, log: log, run: run) }
+        for (range, oldest, newest) in flushes {
+            apply(Array(chunk[range]), oldest: oldest, newest: newest, log: log, run: run)
+            applied(range.upperBound)
+        }
     }
 
     /// The event time of one line, when it has a usable one.
