@@ -158,8 +158,8 @@ import Tracking
         // The waits are recorded, not slept; real time moves only by them.
         let clock = ReplayClock()
         let replayer = Replayer(ingestor: Ingestor(store: ProgressStore(clock: clock), limits: DecoderLimits()), clock: clock, speed: 50)
-        nonisolated(unsafe) var slept = 0.0
-        nonisolated(unsafe) var waits = 0
+        var slept = 0.0
+        var waits = 0
         replayer.sleep = { slept += $0; waits += 1 }
         replayer.realTime = { slept }
         let result = try replayer.run(files: [path])
@@ -248,6 +248,8 @@ import Tracking
         let header = try #require(table.split(separator: "\n").first)
         #expect(header.hasPrefix("JOB") && header.contains("DEAD-LETTERED") && header.contains("ETC"))
         for job in result.jobs { #expect(table.contains(job.job)) }
+        #expect(ReplayReport.printable("two\nlines\t") == "two\\nlines\\t")
+        #expect(ReplayReport.printable("zürich") == "zürich")
         let decoded = try JSONDecoder().decode(ReplayResult.self, from: Data(try ReplayReport.json(result).utf8))
         #expect(decoded == result)
     }

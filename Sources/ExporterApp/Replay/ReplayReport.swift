@@ -9,7 +9,7 @@ public enum ReplayReport {
         var rows = [header]
         for job in result.jobs {
             rows.append([
-                job.job, job.status, job.planned.map(String.init) ?? "-", "\(job.finished)", "\(job.failed)",
+                printable(job.job), job.status, job.planned.map(String.init) ?? "-", "\(job.finished)", "\(job.failed)",
                 "\(job.deadLettered)", "\(job.retries)", duration(job.durationSeconds), String(format: "%.2f", job.throughput),
                 job.etaSeconds.map(duration) ?? "-",
             ])
@@ -23,7 +23,7 @@ public enum ReplayReport {
                 let points = job.etcHistory.map { point in
                     "\(Int((point.mark * 100).rounded()))% at \(timestamp(point.eventTime)): \(point.etaSeconds.map(duration) ?? "unknown")"
                 }
-                lines.append("  \(job.job): " + points.joined(separator: "; ") + "; ended \(timestamp(job.lastEventTime))")
+                lines.append("  \(printable(job.job)): " + points.joined(separator: "; ") + "; ended \(timestamp(job.lastEventTime))")
             }
         }
         lines.append("")
@@ -35,6 +35,14 @@ public enum ReplayReport {
 
     public static func json(_ result: ReplayResult) throws -> String {
         String(decoding: try JSONEncoder.api.encode(result), as: UTF8.self) + "\n"
+    }
+
+    /// An id as one line of a table: control characters (a newline in a job id) written as escapes.
+    static func printable(_ id: String) -> String {
+        guard id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return id }
+        return id.unicodeScalars.map { scalar in
+            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }.joined()
     }
 
     /// Prometheus's duration syntax, rounded to the second (`1h2m3s`); under a second as `0.4s`.
