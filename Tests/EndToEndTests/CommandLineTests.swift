@@ -127,7 +127,7 @@ import TestSupport
         let page = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("docs/progress-exporter.1"), encoding: .utf8)
-        for command in [["--help"], ["simulate", "--help"], ["check-config", "--help"]] {
+        for command in [["--help"], ["simulate", "--help"], ["check-config", "--help"], ["replay", "--help"], ["export", "--help"]] {
             let help = try ExporterProcess.runToExit(command).output
             var flags = Set<String>()
             for line in help.split(separator: "\n") {

@@ -1,0 +1,212 @@
+import Events
+import Foundation
+import Synchronization
+import Tracking
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What `progress-exporter export` writes: jobs, or the agents of jobs, as read from a running
+/// exporter's /api/v1 or from a snapshot folder.
+public struct JobExport: Sendable, Equatable {
+    public var jobs: [JobSummary]
+    /// Per job, in the jobs' order, when agents were asked for.
+    public var agents: [(job: String, agents: [AgentSummary])]?
+
+    public init(jobs: [JobSummary], agents: [(job: String, agents: [AgentSummary])]? = nil) {
+        self.jobs = jobs
+        self.agents = agents
+    }
+
+    public static func == (a: JobExport, b: JobExport) -> Bool {
+        a.jobs == b.jobs && a.agents?.map(\.job) == b.agents?.map(\.job) && a.agents?.map(\.agents) == b.agents?.map(\.agents)
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    // MARK: sources
+
+    /// Reads a snapshot folder (`--storage.path`) as the exporter would restore it, with the clock
+    /// at the time the snapshot was taken: the ETC is the one the exporter showed then.
+    public static func fromSnapshot(folder: String, job: String?, agents: Bool) throws(Failure) -> JobExport {
+        var refusals: [String] = []
+        guard let file = SnapshotFile.newest(in: folder, refused: { path, reason in refusals.append("\(path): \(reason)") }) else {
+            throw Failure(refusals.isEmpty ? "\(folder): no snapshot (state.snap) in this folder" : refusals.joined(separator: "; "))
+        }
+        let store = ProgressStore(clock: ReplayClock(file.takenAt))
+        do {
+            try store.restore(from: file.store)
+        } catch {
+            throw Failure("\(folder): the snapshot's state cannot be read: \(error)")
+        }
+        return try select(jobs: store.jobSummaries(), job: job, agents: agents) { id in store.agentSummaries(job: id) }
+    }
+
+    /// Reads a running exporter's /api/v1 (`base` is its URL, e.g. http://localhost:9465).
+    /// The router decodes the path before it splits it, so a job whose id holds a `/` (a prodigy run,
+    /// `<repo>/<run id>`) cannot be named in /api/v1/jobs/{job}/agents: such jobs are passed to
+    /// `unreachable` and left out of an agents export (the snapshot folder has them).
+    public static func fromURL(
+        _ base: String, job: String?, agents: Bool, timeout: Double = 30, unreachable: (String) -> Void = { _ in }
+    ) throws(Failure) -> JobExport {
+        guard var root = URL(string: base), let scheme = root.scheme, ["http", "https"].contains(scheme), root.host != nil else {
+            throw Failure("--url must be an http(s) URL of the exporter, e.g. http://localhost:9465, not \(base)")
+        }
+        if root.path.hasSuffix("/") { root = URL(string: String(base.dropLast()))! }
+        struct Jobs: Decodable { let jobs: [JobSummary] }
+        struct Agents: Decodable { let agents: [AgentSummary] }
+        guard let jobs = try APIClient.get(root.absoluteString + "/api/v1/jobs", as: Jobs.self, timeout: timeout).value?.jobs else {
+            throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
+        }
+        return try select(jobs: jobs, job: job, agents: agents) { (id: String) throws(Failure) -> [AgentSummary]? in
+            if id.contains("/") {
+                unreachable(id)
+                return nil
+            }
+            let segment = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
+            return try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment)/agents", as: Agents.self, timeout: timeout).value?.agents
+        }
+    }
+
+    private static func select(
+        jobs all: [JobSummary], job: String?, agents: Bool, agentsOf: (String) throws(Failure) -> [AgentSummary]?
+    ) throws(Failure) -> JobExport {
+        var jobs = all
+        if let job {
+            jobs = all.filter { $0.job == job }
+            guard !jobs.isEmpty else { throw Failure("no job \(job) (jobs: \(all.count))") }
+        }
+        guard agents else { return JobExport(jobs: jobs) }
+        var perJob: [(job: String, agents: [AgentSummary])] = []
+        for summary in jobs {
+            // A job forgotten between the two reads has no agents to list.
+            guard let list = try agentsOf(summary.job) else { continue }
+            perJob.append((summary.job, list))
+        }
+        return JobExport(jobs: jobs, agents: perJob)
+    }
+
+    // MARK: formats
+
+    /// JSON: `{"jobs":[...]}` as /api/v1/jobs answers; with agents,
+    /// `{"jobs":[{"job":...,"agents":[...]}]}` as /api/v1/jobs/{job}/agents answers, one per job.
+    public func json() throws -> String {
+        struct Jobs: Encodable { let jobs: [JobSummary] }
+        struct JobAgents: Encodable { let job: String; let agents: [AgentSummary] }
+        struct Agents: Encodable { let jobs: [JobAgents] }
+        let data: Data
+        if let agents {
+            data = try JSONEncoder.api.encode(Agents(jobs: agents.map { JobAgents(job: $0.job, agents: $0.agents) }))
+        } else {
+            data = try JSONEncoder.api.encode(Jobs(jobs: jobs))
+        }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    static let jobColumns = [
+        "job", "status", "planned", "finished", "remaining", "progress_ratio",
+        "throughput_1m", "throughput_5m", "throughput_15m",
+        "eta_seconds", "eta_lower_bound_seconds", "eta_upper_bound_seconds", "estimated_completion_timestamp",
+        "completed", "failed", "dead_lettered", "retries",
+    ] + AgentState.allCases.map { "agents_\($0.rawValue)" } + ["start_timestamp", "last_event_timestamp", "deadline"]
+
+    static let agentColumns = [
+        "job", "agent", "state", "item", "step", "progress_ratio", "eta_seconds", "completed", "failed", "retries",
+        "consecutive_failures", "last_seen_timestamp", "last_progress_timestamp",
+    ]
+
+    /// CSV (RFC 4180): a header row, then one row per job (or per agent), lines ending in CRLF;
+    /// absent values are empty fields.
+    public func csv() -> String {
+        var rows: [[String]] = []
+        if let agents {
+            rows.append(Self.agentColumns)
+            for (job, list) in agents {
+                for a in list {
+                    rows.append([
+                        job, a.agent, a.state, a.item ?? "", a.step ?? "", Self.number(a.progressRatio), Self.number(a.etaSeconds),
+                        "\(a.completed)", "\(a.failed)", "\(a.retries)", "\(a.consecutiveFailures)",
+                        Self.number(a.lastSeen), Self.number(a.lastProgress),
+                    ])
+                }
+            }
+        } else {
+            rows.append(Self.jobColumns)
+            for j in jobs {
+                var row = [
+                    j.job, j.status, j.planned.map(String.init) ?? "", "\(j.finished)", j.remaining.map(String.init) ?? "",
+                    Self.number(j.progressRatio),
+                    Self.number(j.throughputByWindow["1m"]), Self.number(j.throughputByWindow["5m"]), Self.number(j.throughputByWindow["15m"]),
+                    Self.number(j.etaSeconds), Self.number(j.etaLowerSeconds), Self.number(j.etaUpperSeconds), Self.number(j.estimatedCompletion),
+                    "\(j.completed)", "\(j.failed)", "\(j.deadLettered)", "\(j.retries)",
+                ]
+                row += AgentState.allCases.map { "\(j.agents[$0.rawValue] ?? 0)" }
+                row += [Self.number(j.startTime), Self.number(j.lastEventTime), Self.number(j.deadline)]
+                rows.append(row)
+            }
+        }
+        return rows.map(CSV.row).joined()
+    }
+
+    static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "" }
+        return "\(value)"
+    }
+}
+
+/// RFC 4180 fields and records.
+public enum CSV {
+    /// A field is quoted when it holds a quote, a comma, a CR or an LF (or starts or ends with a
+    /// space, which some readers trim); quotes inside are doubled.
+    public static func field(_ text: String) -> String {
+        let needsQuotes = text.contains { $0 == "\"" || $0 == "," || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+            || text.first == " " || text.last == " "
+        guard needsQuotes else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// One record, ending in CRLF.
+    public static func row(_ fields: [String]) -> String {
+        fields.map(field).joined(separator: ",") + "\r\n"
+    }
+}
+
+/// GET of a JSON answer with URLSession, waited for.
+enum APIClient {
+    /// The decoded answer; nil value for 404 (an unknown job).
+    static func get<T: Decodable>(_ url: String, as type: T.Type, timeout: Double) throws(JobExport.Failure) -> (value: T?, status: Int) {
+        guard let target = URL(string: url) else { throw JobExport.Failure("not a URL: \(url)") }
+        var request = URLRequest(url: target)
+        request.timeoutInterval = timeout
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let answer = Mutex<Result<(Data, Int), JobExport.Failure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            let result: Result<(Data, Int), JobExport.Failure>
+            if let error {
+                result = .failure(JobExport.Failure("could not read \(url): \(error.localizedDescription)"))
+            } else if let http = response as? HTTPURLResponse {
+                result = .success((data ?? Data(), http.statusCode))
+            } else {
+                result = .failure(JobExport.Failure("could not read \(url): no HTTP answer"))
+            }
+            answer.withLock { $0 = result }
+            done.signal()
+        }.resume()
+        done.wait()
+        guard let result = answer.withLock({ $0 }) else { throw JobExport.Failure("could not read \(url)") }
+        let (data, status) = try result.get()
+        if status == 404 { return (nil, status) }
+        guard status == 200 else {
+            throw JobExport.Failure("\(url) answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        do {
+            return (try JSONDecoder().decode(T.self, from: data), status)
+        } catch {
+            throw JobExport.Failure("\(url): not the answer of a progress-exporter API: \(error)")
+        }
+    }
+}
