@@ -154,7 +154,10 @@ import Testing
             #expect(sample(text, #"progress_job_items_processed_total{job_name="\#(job.job)",outcome="completed"}"#) == Double(job.completed))
         }
         let (page, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/")!)
-        #expect(String(decoding: page, as: UTF8.self).contains(summary[0].job))
+        // The live page is drawn from the API and the stream: it is served, and the history it charts is there.
+        #expect(String(decoding: page, as: UTF8.self).contains("/static/live.js"))
+        let (history, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/api/v1/jobs/\(summary[0].job)/history")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200 && !history.isEmpty)
 
         process.terminate()
         process.waitUntilExit()
