@@ -90,7 +90,7 @@ public final class Exporter: Sendable {
         // would lose running jobs' planned totals and counts, so without one files are read from
         // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        let resumeAt = (restored?.positions ?? []).map {
+        let resumeAt = (restored?.positions ?? []).filter { !$0.isStream }.map {
             FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
                             fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
         }
@@ -109,7 +109,7 @@ public final class Exporter: Sendable {
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
         let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
         let readiness = self.readiness
-        let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness)
+        let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness, restored: restored?.positions ?? [])
 
         var router = Router()
         let engine = alerting.engine
@@ -283,6 +283,9 @@ public final class Exporter: Sendable {
 
     /// Where a followed file stood after a batch; nil for streams.
     static func position(of origin: LineOrigin) -> SourcePosition? {
+        if let stream = origin.stream {
+            return origin.lastEventID.map { SourcePosition.stream(source: origin.source, url: stream, eventID: $0) }
+        }
         guard let path = origin.path, let device = origin.device, let inode = origin.inode, let offset = origin.offset else { return nil }
         return SourcePosition(
             source: origin.source, path: path, device: device, inode: inode, offset: offset,
@@ -310,13 +313,17 @@ public final class Exporter: Sendable {
 
     /// The `--events.sse-url` streams, each applying its events as source `sse` and telling the log
     /// and /-/ready how its connection fares (ready from its first connection on).
-    static func eventStreams(_ options: ExporterOptions, ingestor: Ingestor, readiness: Readiness) -> [EventStream] {
+    static func eventStreams(_ options: ExporterOptions, ingestor: Ingestor, readiness: Readiness, restored: [SourcePosition] = []) -> [EventStream] {
         var seen: Set<String> = []
         return options.sseURLs.map { url in
             var settings = ServerSentEventSource.Settings(url: url, authorization: options.sseBearerToken?.authorizationHeaderValue)
             settings.maxLineBytes = options.decoderLimits.maxLineBytes
             settings.maxIDBytes = options.decoderLimits.maxIdBytes
             settings.readTimeout = options.sseReadTimeout
+            // Resume where the restored state says this stream was.
+            if let position = restored.first(where: { $0.isStream && $0.path == ServerSentEventSource.redacted(url) }) {
+                settings.lastEventID = position.eventID
+            }
             // Two URLs that differ only in what is not shown (credentials, query) still get names of their own.
             let shown = ServerSentEventSource.redacted(url)
             var unique = shown
@@ -332,8 +339,8 @@ public final class Exporter: Sendable {
             let source = ServerSentEventSource(
                 settings: settings,
                 onLines: { lines, origin in
-                    // The stream's position is its last event id, kept by the source across reconnects; the store
-                    // records file positions only (see README, "Subscribing to a stream").
+                    // The stream's position is its last event id: recorded with the batch, so a snapshot
+                    // resumes the stream where its state ends (Last-Event-ID).
                     ingestor.ingestNative(lines, source: origin.source, position: Self.position(of: origin))
                 },
                 onOversizedLine: { origin, _ in ingestor.recordOversizedLine(source: origin.source) },

@@ -11,8 +11,11 @@ public struct SourcePosition: Sendable, Hashable, Codable {
     /// Hash of the file's first `fingerprintLength` bytes (0: none yet), to tell a reused inode.
     public var fingerprintLength: Int
     public var fingerprintHash: UInt64
+    /// For an event stream (`--events.sse-url`, `path` its URL): the last event id received, where
+    /// the stream resumes after a restart (`Last-Event-ID`); nil for files.
+    public var eventID: String?
 
-    public init(source: String, path: String, device: UInt64, inode: UInt64, offset: Int64, fingerprintLength: Int = 0, fingerprintHash: UInt64 = 0) {
+    public init(source: String, path: String, device: UInt64, inode: UInt64, offset: Int64, fingerprintLength: Int = 0, fingerprintHash: UInt64 = 0, eventID: String? = nil) {
         self.source = source
         self.path = path
         self.device = device
@@ -20,8 +23,16 @@ public struct SourcePosition: Sendable, Hashable, Codable {
         self.offset = offset
         self.fingerprintLength = fingerprintLength
         self.fingerprintHash = fingerprintHash
+        self.eventID = eventID
     }
 
+    /// A stream's position rather than a file's.
+    public static func stream(source: String, url: String, eventID: String) -> SourcePosition {
+        SourcePosition(source: source, path: url, device: 0, inode: 0, offset: 0, eventID: eventID)
+    }
+
+    public var isStream: Bool { eventID != nil }
+
     /// Positions are kept per file.
-    var key: String { "\(device):\(inode)" }
+    var key: String { isStream ? "stream:\(path)" : "\(device):\(inode)" }
 }

@@ -16,7 +16,7 @@ extension ProgressStore {
             w.u64(state.sequence)
             w.array(state.positions.values.sorted { $0.key < $1.key }) { w, p in
                 w.string(p.source); w.string(p.path); w.u64(p.device); w.u64(p.inode); w.i64(p.offset)
-                w.int(p.fingerprintLength); w.u64(p.fingerprintHash)
+                w.int(p.fingerprintLength); w.u64(p.fingerprintHash); w.optional(p.eventID) { $0.string($1) }
             }
             Self.encode(state.stats, into: &w)
             state.dedup.encode(into: &w)
@@ -36,7 +36,8 @@ extension ProgressStore {
         restored.sequence = try r.u64()
         let positions = try r.array(minimumSize: 40) { (r: inout BinaryReader) throws(BinaryReadError) in
             SourcePosition(source: try r.string(), path: try r.string(), device: try r.u64(), inode: try r.u64(), offset: try r.i64(),
-                           fingerprintLength: try r.int(), fingerprintHash: try r.u64())
+                           fingerprintLength: try r.int(), fingerprintHash: try r.u64(),
+                           eventID: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() })
         }
         for p in positions { restored.positions[p.key] = p }
         restored.stats = try Self.decodeStats(from: &r)

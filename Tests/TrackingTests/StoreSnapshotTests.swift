@@ -28,6 +28,8 @@ import Testing
         clock.set(t0 + 50)
         store.apply(events, source: "http", rejected: ["invalid_json": 2], ignored: ["checkpoint": 3],
                     position: SourcePosition(source: "file", path: "/x.jsonl", device: 3, inode: 9, offset: 1234, fingerprintLength: 40, fingerprintHash: 77))
+        store.apply([E.heartbeat("etl", "a2", at: t0 + 48)], source: "sse",
+                    position: .stream(source: "sse", url: "http://tracker:8080/events", eventID: "evt-1041"))
         return store
     }
 
@@ -55,6 +57,7 @@ import Testing
         }
         #expect(exposition(copy) == exposition(original), "every series, counters and windows included")
         #expect(copy.sourcePositions().positions == original.sourcePositions().positions)
+        #expect(copy.sourcePositions().positions.contains { $0.isStream && $0.eventID == "evt-1041" }, "an event stream resumes from its last id")
         #expect(copy.history(job: "etl") == original.history(job: "etl"), "the burn-down history survives a restart")
         // The de-duplication ids came along: the same id is still a duplicate.
         var again = E.heartbeat("etl", "a1", at: t0 + 47)
