@@ -186,3 +186,4 @@ if which == "memory" || which == "all" { benchMemory() }
 if which == "etc" || which == "all" { benchETC() }
 if which == "storage" || which == "all" { benchStorage() }
 if which == "scale" { benchScale() }
+if which == "soak" { benchSoak() }
