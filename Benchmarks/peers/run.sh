@@ -16,6 +16,7 @@
 #   PEERS_SERVERS="exporter pushgateway python nginx"  the servers to start and measure (the exporter always runs;
 #                              Prometheus runs only with all four)
 #   PEERS_NO_BUILD=1           never build; use .build/release/progress-exporter as it is
+#   PEERS_GET_ONLY=1           skip the ingest and latency measurements
 #   PEERS_BIN=path             measure this exporter binary instead (never builds), e.g. a copy of an older build
 #   PEERS_BUILD_TIMEOUT=1200   seconds a needed build may take (waiting for .build's lock included)
 #   PEERS_KEEP=1               keep the work folder (bodies, logs, raw timings)
@@ -376,11 +377,13 @@ python_rebuilt=$(sed -n 's/^ready //p' "$WORK/python.log")"
     stop ${PYTHON_PID:-} ${PUSHGATEWAY_PID:-} ${NGINX_PID:-}
     PYTHON_PID="" PUSHGATEWAY_PID="" NGINX_PID=""
 
-    measure_ingest "$agents"
-    log "latency: POST one event, GET /metrics until it shows (50 rounds)"
-    note_command "python3 Benchmarks/peers/latency.py http://127.0.0.1:$P_EXPORTER $agents 50"
-    refresh_agents "$agents"
-    record "latency agents=$agents $(python3 "$HERE/latency.py" "http://127.0.0.1:$P_EXPORTER" "$agents" 50 "$JOBS")"
+    if [ "${PEERS_GET_ONLY:-}" != 1 ]; then
+        measure_ingest "$agents"
+        log "latency: POST one event, GET /metrics until it shows (50 rounds)"
+        note_command "python3 Benchmarks/peers/latency.py http://127.0.0.1:$P_EXPORTER $agents 50"
+        refresh_agents "$agents"
+        record "latency agents=$agents $(python3 "$HERE/latency.py" "http://127.0.0.1:$P_EXPORTER" "$agents" 50 "$JOBS")"
+    fi
     curl -s --max-time 300 "$(server_url exporter)" >"$WORK/served-exporter-end.prom"
     record "series_end agents=$agents exporter=$(series_count "$WORK/served-exporter-end.prom") \
 alert_series=$(grep -c '^progress_alert_active' "$WORK/served-exporter-end.prom" || true)"
