@@ -185,6 +185,46 @@ cpu_ticks=$((after - before)) prom_content_type=$content_type prom_bytes=${serve
     log "  $name: $(tail -1 "$WORK/results.txt" | cut -c1-160)"
 }
 
+# Plain GETs and GETs as Prometheus asks (OpenMetrics, gzip) of one server, interleaved: 5 rounds of
+# a plain batch then a gzip batch, so that whatever changes in the server during the measurement
+# (alert evaluation growing, other load) weighs on both alike. Records a "get" and a "getgz" line.
+measure_get_pair() {
+    local agents=$1 name=$2 url=$3; shift 3
+    local pids=("$@") t n m round mode raw before after served content_type
+    local -A ticks=([get]=0 [getgz]=0)
+    t=$( (get_batch "$url" 2; GZIP=1 get_batch "$url" 2) | awk '{ if ($1 > m) m = $1 } END { print (m > 0.0001 ? m : 0.0001) }')
+    n=$(awk -v t="$t" -v budget="$GET_BUDGET" 'BEGIN {
+        n = int(3 / t) + 1; if (n < 15) n = 15; if (n > 1000) n = 1000
+        if (n * t > budget) { n = int(budget / t); if (n < 5) n = 5 }
+        print n }')
+    m=$(((n + 4) / 5))
+    [ "$m" -lt 3 ] && m=3
+    note_command "curl -s -w '%{time_total} %{size_download} %{http_code}\\n' -o /dev/null $url (x$m), then the same with -H 'Accept: <Prometheus 2.42 Accept>' -H 'Accept-Encoding: gzip' (x$m); 5 rounds, one connection per batch; 2 warm-ups of each before"
+    : >"$WORK/get-$agents-$name.txt"
+    : >"$WORK/get-$agents-$name-gzip.txt"
+    for ((round = 0; round < 5; round++)); do
+        for mode in get getgz; do
+            raw=$WORK/get-$agents-$name.txt
+            [ "$mode" = getgz ] && raw=$WORK/get-$agents-$name-gzip.txt
+            before=$(cpu_ticks "${pids[@]}")
+            if [ "$mode" = getgz ]; then GZIP=1 get_batch "$url" "$m" >>"$raw"; else get_batch "$url" "$m" >>"$raw"; fi
+            after=$(cpu_ticks "${pids[@]}")
+            ticks[$mode]=$((ticks[$mode] + after - before))
+        done
+    done
+    served=$(curl -s --max-time 300 -o /dev/null -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' \
+        -w '%{content_type}|%{size_download}' "$url")
+    content_type=$(printf '%s' "${served%%|*}" | tr -d ' ')
+    for mode in get getgz; do
+        raw=$WORK/get-$agents-$name.txt
+        [ "$mode" = getgz ] && raw=$WORK/get-$agents-$name-gzip.txt
+        record "$mode agents=$agents server=$name $(python3 "$HERE/report.py" get-stats "$raw") \
+cpu_ms_per_scrape=$(awk -v a="${ticks[$mode]}" -v n="$((5 * m))" -v hz="$TICKS" 'BEGIN { printf "%.3f", a * 1000 / hz / n }') \
+cpu_ticks=${ticks[$mode]} prom_content_type=$content_type prom_bytes=${served##*|}"
+        log "  $name: $(tail -1 "$WORK/results.txt" | cut -c1-160)"
+    done
+}
+
 series_count() { grep -vc '^#' "$1" || true; }
 
 # Keeps the exporter's agents fresh (one progress event each, now), so that no built-in alert
@@ -359,15 +399,11 @@ python_rebuilt=$(sed -n 's/^ready //p' "$WORK/python.log")"
     log "GET /metrics, one server at a time"
     note_command "python3 Benchmarks/peers/gen_events.py refresh --agents $agents --url http://127.0.0.1:$P_EXPORTER/events   # before each measurement of the exporter"
     refresh_agents "$agents"
-    measure_get "$agents" exporter "$(server_url exporter)" "$EXPORTER_PID"
+    # The exporter and nginx also as a real scrape asks: OpenMetrics, gzip (nginx sends the exporter's own gzip bytes).
+    measure_get_pair "$agents" exporter "$(server_url exporter)" "$EXPORTER_PID"
     serves pushgateway && measure_get "$agents" pushgateway "$(server_url pushgateway)" "$PUSHGATEWAY_PID"
     serves python && measure_get "$agents" python "$(server_url python)" "$PYTHON_PID"
-    serves nginx && measure_get "$agents" nginx "$(server_url nginx)" "${NGINX_PIDS[@]}"
-    # What a real scrape asks for: OpenMetrics, gzip (nginx sends the exporter's own gzip bytes).
-    log "GET /metrics as Prometheus asks (OpenMetrics, gzip), exporter and nginx"
-    refresh_agents "$agents"
-    GZIP=1 measure_get "$agents" exporter "$(server_url exporter)" "$EXPORTER_PID"
-    serves nginx && GZIP=1 measure_get "$agents" nginx "$(server_url nginx)" "${NGINX_PIDS[@]}"
+    serves nginx && measure_get_pair "$agents" nginx "$(server_url nginx)" "${NGINX_PIDS[@]}"
 
     if [ "$agents" -le "$PROM_MAX_AGENTS" ] && serves pushgateway && serves python && serves nginx; then
         measure_prometheus "$agents"
