@@ -31,13 +31,20 @@ let package = Package(
             name: "CRE2",
             linkerSettings: [.linkedLibrary("re2")]
         ),
-        // zlib from the system (Debian: zlib1g-dev), for gzip-encoded responses.
+        // zlib from the system (Debian: zlib1g-dev), for gzip at levels 4-9 and snapshot checksums.
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // libcurl from the system (Debian: libcurl4-openssl-dev), for alert delivery and event streams over HTTP.
+        // ISA-L's igzip from the system (Debian: libisal-dev), for gzip-encoded /metrics answers at
+        // levels 1-3: several times zlib's speed at about zlib level 1's ratio.
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
+                // libcurl from the system (Debian: libcurl4-openssl-dev), for alert delivery and event streams over HTTP.
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",
@@ -57,7 +64,7 @@ let package = Package(
             providers: [.apt(["libcrypt-dev"])]
         ),
         .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
-        .target(name: "HTTPCompression", dependencies: ["CZlib"]),
+        .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
         .target(name: "EventSources", dependencies: ["CCurl"]),

@@ -120,7 +120,7 @@ def write(meta_path, results_path, commands_path):
     w(f"| load average | {meta.get('load_start')} at start, {meta.get('load_end')} at end |")
     dirty = meta.get("dirty", "0")
     w(f"| exporter | git {meta.get('revision')}{' plus ' + dirty + ' uncommitted file(s) under Sources/' if dirty not in ('', '0') else ''}, "
-      f"release build of {meta.get('binary_built')} |")
+      f"release build of {meta.get('binary_built')}{' (' + meta['binary'] + ', not built from the checkout)' if meta.get('binary') else ''} |")
     w(f"| versions | {meta.get('versions')} |")
     w("")
 
@@ -137,11 +137,12 @@ def write(meta_path, results_path, commands_path):
         g = find("get", agents, server="exporter")
         if not s:
             continue
-        own = int(num(s.get("pushgateway"))) - int(num(s.get("pushgateway_pushed")))
+        count = lambda key: int(num(s.get(key))) if not math.isnan(num(s.get(key))) else 0
+        own = count("pushgateway") - count("pushgateway_pushed")
         end = find("series_end", agents)
         at_end = f"{int(num(end.get('exporter'))):,} ({end.get('alert_series')})" if end else "–"
-        w(f"| {agents:,} | {int(num(s.get('events_loaded'))):,} | {int(num(s.get('exporter'))):,} | "
-          f"{int(num(s.get('pushgateway_pushed'))):,} + {own} | {int(num(s.get('python'))):,} | {int(num(s.get('nginx'))):,} | "
+        w(f"| {agents:,} | {count('events_loaded'):,} | {count('exporter'):,} | "
+          f"{count('pushgateway_pushed'):,} + {own} | {count('python'):,} | {count('nginx'):,} | "
           f"{int(num(g.get('bytes'))):,} | {at_end} |")
     w("")
 
@@ -184,6 +185,26 @@ def write(meta_path, results_path, commands_path):
                 w(f"| {agents:,} | {PEER_NAMES[server]} | `{g.get('prom_content_type', '').replace('|', '/')}` | "
                   f"{int(num(g.get('prom_bytes'))):,} |")
     w("")
+
+    # GET as Prometheus asks.
+    if any(r["kind"] == "getgz" for r in records):
+        w("## GET /metrics as Prometheus asks: OpenMetrics, gzip")
+        w("")
+        w("The same sequential GETs with Prometheus 2.42's `Accept` header and `Accept-Encoding: gzip` (curl does not "
+          "decode the body), right after the plain ones, exporter and nginx; nginx sends the exporter's own gzip-encoded "
+          "answer taken at load time (`gzip_static`), so it compresses nothing per scrape.")
+        w("")
+        w("| agents | server | GETs | median ms | p90 ms | bytes | CPU ms/scrape | gzip / plain (median) | gzip CPU / plain CPU |")
+        w("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for agents in agents_list:
+            for server in SERVERS:
+                g, plain = find("getgz", agents, server=server), find("get", agents, server=server)
+                if g:
+                    w(f"| {agents:,} | {PEER_NAMES[server]} | {g.get('n')} | {ms(g.get('median_ms'))} | {ms(g.get('p90_ms'))} | "
+                      f"{int(num(g.get('bytes'))):,} | {ms(g.get('cpu_ms_per_scrape'))} | "
+                      f"{ratio(g.get('median_ms'), plain.get('median_ms'))} | "
+                      f"{ratio(g.get('cpu_ms_per_scrape'), plain.get('cpu_ms_per_scrape'))} |")
+        w("")
 
     # Prometheus.
     prom = [r for r in records if r["kind"] == "prom"]
@@ -299,6 +320,15 @@ def write(meta_path, results_path, commands_path):
     ]:
         row(label, lambda a, top=top, bottom=bottom, key=key, ok=ok: verdict(
             get_ratio(a, top, bottom, key), ok, f"{get_ratio(a, top, bottom, key) or 0:.2f}x"))
+    row("GET within 1.2x of nginx (exporter / nginx; For operators)", lambda a: verdict(
+        get_ratio(a, "exporter", "nginx"), lambda v: v <= 1.2, f"{get_ratio(a, 'exporter', 'nginx') or 0:.2f}x"))
+
+    def gzip_ratio(a):
+        g, p = find("getgz", a, server="exporter"), find("get", a, server="exporter")
+        return num(g.get("median_ms")) / num(p.get("median_ms")) if g and p and num(p.get("median_ms")) else None
+
+    row("gzip GET within 1.5x of a plain GET (exporter; For operators)", lambda a: verdict(
+        gzip_ratio(a), lambda v: v <= 1.5, f"{gzip_ratio(a) or 0:.2f}x"))
     for mode in ("together", "alone"):
         if any(r.get("mode") == mode for r in prom):
             row(f"Prometheus scrape_duration within 1.2x of nginx ({mode}, avg)", lambda a, mode=mode: verdict(

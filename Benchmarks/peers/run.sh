@@ -13,7 +13,11 @@
 #   PEERS_PROM_INTERVAL=N      scrape interval = timeout in seconds (default 2 up to 2,000 agents, else 5; python 10/20)
 #   PEERS_INGEST_SECONDS=10    length of each wrk run
 #   PEERS_GET_BUDGET=120       seconds of sequential GETs per server at most (fewer than 15 GETs only then)
+#   PEERS_SERVERS="exporter pushgateway python nginx"  the servers to start and measure (the exporter always runs;
+#                              Prometheus runs only with all four)
 #   PEERS_NO_BUILD=1           never build; use .build/release/progress-exporter as it is
+#   PEERS_GET_ONLY=1           skip the ingest and latency measurements
+#   PEERS_BIN=path             measure this exporter binary instead (never builds), e.g. a copy of an older build
 #   PEERS_BUILD_TIMEOUT=1200   seconds a needed build may take (waiting for .build's lock included)
 #   PEERS_KEEP=1               keep the work folder (bodies, logs, raw timings)
 #   PEERS_OUT=path             where the markdown goes (default Benchmarks/peers/RESULTS.md)
@@ -31,7 +35,7 @@ INGEST_SECONDS=${PEERS_INGEST_SECONDS:-10}
 GET_BUDGET=${PEERS_GET_BUDGET:-120}
 OUT=${PEERS_OUT:-$HERE/RESULTS.md}
 JOBS=10
-BIN=$ROOT/.build/release/progress-exporter
+BIN=${PEERS_BIN:-$ROOT/.build/release/progress-exporter}
 # What Prometheus 2.42 sends; used to see what each target serves it.
 PROM_ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 TICKS=$(getconf CLK_TCK)
@@ -61,6 +65,7 @@ install_missing() {
 }
 
 build_if_needed() {
+    [ -n "${PEERS_BIN:-}" ] && { [ -x "$BIN" ] || die "PEERS_BIN=$BIN is not an executable"; return; }
     [ "${PEERS_NO_BUILD:-}" = 1 ] && { [ -x "$BIN" ] || die "no $BIN and PEERS_NO_BUILD=1"; return; }
     local newer=""
     [ -x "$BIN" ] && newer=$(find "$ROOT/Sources" "$ROOT/Package.swift" -newer "$BIN" -type f -print -quit)
@@ -142,24 +147,31 @@ http_events() {
 }
 
 # Sequential GETs over one keep-alive connection: "time_total size_download http_code" per line.
+# GZIP=1: with Prometheus's Accept and Accept-Encoding headers, as a real scrape asks (the body is not decoded).
 get_batch() {
-    local url=$1 n=$2 args=() i
+    local url=$1 n=$2 args=() i headers=()
+    [ "${GZIP:-}" = 1 ] && headers=(-H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip')
     for ((i = 0; i < n; i++)); do args+=(-o /dev/null "$url"); done
-    curl -s --max-time 300 -w '%{time_total} %{size_download} %{http_code}\n' "${args[@]}"
+    curl -s --max-time 300 "${headers[@]}" -w '%{time_total} %{size_download} %{http_code}\n' "${args[@]}"
 }
 
 # GET time and CPU per scrape of one server: 2 warm-ups, then N sequential GETs
 # (at least 15, enough for 3 s of server work so CPU ticks resolve, at most 1000 and PEERS_GET_BUDGET s).
 measure_get() {
     local agents=$1 name=$2 url=$3; shift 3
-    local pids=("$@") warm t n before after raw=$WORK/get-$agents-$name.txt
+    local pids=("$@") warm t n before after raw=$WORK/get-$agents-$name${GZIP:+-gzip}.txt kind=get
     warm=$(get_batch "$url" 2 | tail -1)
     t=$(echo "$warm" | awk '{ print ($1 > 0.0001 ? $1 : 0.0001) }')
     n=$(awk -v t="$t" -v budget="$GET_BUDGET" 'BEGIN {
         n = int(3 / t) + 1; if (n < 15) n = 15; if (n > 1000) n = 1000
         if (n * t > budget) { n = int(budget / t); if (n < 5) n = 5 }
         print n }')
-    note_command "curl -s -w '%{time_total} %{size_download} %{http_code}\\n' -o /dev/null $url (x$n, one connection; 2 warm-ups before)"
+    if [ "${GZIP:-}" = 1 ]; then
+        kind=getgz
+        note_command "curl -s -H 'Accept: <Prometheus 2.42 Accept>' -H 'Accept-Encoding: gzip' -w '%{time_total} %{size_download} %{http_code}\\n' -o /dev/null $url (x$n, one connection; 2 warm-ups before)"
+    else
+        note_command "curl -s -w '%{time_total} %{size_download} %{http_code}\\n' -o /dev/null $url (x$n, one connection; 2 warm-ups before)"
+    fi
     before=$(cpu_ticks "${pids[@]}")
     get_batch "$url" "$n" >"$raw"
     after=$(cpu_ticks "${pids[@]}")
@@ -167,10 +179,50 @@ measure_get() {
     served=$(curl -s --max-time 300 -o /dev/null -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' \
         -w '%{content_type}|%{size_download}' "$url")
     content_type=$(printf '%s' "${served%%|*}" | tr -d ' ')
-    record "get agents=$agents server=$name $(python3 "$HERE/report.py" get-stats "$raw") \
+    record "$kind agents=$agents server=$name $(python3 "$HERE/report.py" get-stats "$raw") \
 cpu_ms_per_scrape=$(awk -v a="$after" -v b="$before" -v n="$n" -v hz="$TICKS" 'BEGIN { printf "%.3f", (a - b) * 1000 / hz / n }') \
 cpu_ticks=$((after - before)) prom_content_type=$content_type prom_bytes=${served##*|}"
     log "  $name: $(tail -1 "$WORK/results.txt" | cut -c1-160)"
+}
+
+# Plain GETs and GETs as Prometheus asks (OpenMetrics, gzip) of one server, interleaved: 5 rounds of
+# a plain batch then a gzip batch, so that whatever changes in the server during the measurement
+# (alert evaluation growing, other load) weighs on both alike. Records a "get" and a "getgz" line.
+measure_get_pair() {
+    local agents=$1 name=$2 url=$3; shift 3
+    local pids=("$@") t n m round mode raw before after served content_type
+    local -A ticks=([get]=0 [getgz]=0)
+    t=$( (get_batch "$url" 2; GZIP=1 get_batch "$url" 2) | awk '{ if ($1 > m) m = $1 } END { print (m > 0.0001 ? m : 0.0001) }')
+    n=$(awk -v t="$t" -v budget="$GET_BUDGET" 'BEGIN {
+        n = int(3 / t) + 1; if (n < 15) n = 15; if (n > 1000) n = 1000
+        if (n * t > budget) { n = int(budget / t); if (n < 5) n = 5 }
+        print n }')
+    m=$(((n + 4) / 5))
+    [ "$m" -lt 3 ] && m=3
+    note_command "curl -s -w '%{time_total} %{size_download} %{http_code}\\n' -o /dev/null $url (x$m), then the same with -H 'Accept: <Prometheus 2.42 Accept>' -H 'Accept-Encoding: gzip' (x$m); 5 rounds, one connection per batch; 2 warm-ups of each before"
+    : >"$WORK/get-$agents-$name.txt"
+    : >"$WORK/get-$agents-$name-gzip.txt"
+    for ((round = 0; round < 5; round++)); do
+        for mode in get getgz; do
+            raw=$WORK/get-$agents-$name.txt
+            [ "$mode" = getgz ] && raw=$WORK/get-$agents-$name-gzip.txt
+            before=$(cpu_ticks "${pids[@]}")
+            if [ "$mode" = getgz ]; then GZIP=1 get_batch "$url" "$m" >>"$raw"; else get_batch "$url" "$m" >>"$raw"; fi
+            after=$(cpu_ticks "${pids[@]}")
+            ticks[$mode]=$((ticks[$mode] + after - before))
+        done
+    done
+    served=$(curl -s --max-time 300 -o /dev/null -H "Accept: $PROM_ACCEPT" -H 'Accept-Encoding: gzip' \
+        -w '%{content_type}|%{size_download}' "$url")
+    content_type=$(printf '%s' "${served%%|*}" | tr -d ' ')
+    for mode in get getgz; do
+        raw=$WORK/get-$agents-$name.txt
+        [ "$mode" = getgz ] && raw=$WORK/get-$agents-$name-gzip.txt
+        record "$mode agents=$agents server=$name $(python3 "$HERE/report.py" get-stats "$raw") \
+cpu_ms_per_scrape=$(awk -v a="${ticks[$mode]}" -v n="$((5 * m))" -v hz="$TICKS" 'BEGIN { printf "%.3f", a * 1000 / hz / n }') \
+cpu_ticks=${ticks[$mode]} prom_content_type=$content_type prom_bytes=${served##*|}"
+        log "  $name: $(tail -1 "$WORK/results.txt" | cut -c1-160)"
+    done
 }
 
 series_count() { grep -vc '^#' "$1" || true; }
@@ -324,17 +376,20 @@ bench_agents() {
     grep -qi '^content-encoding: *gzip' "$WORK/om-gzip.headers" || rm -f "$body/metrics.om.gz"
     chmod 755 "$WORK" "$body" && chmod 644 "$body"/*
 
-    start_pushgateway
-    note_command "python3 Benchmarks/peers/pushgateway_load.py \$WORK/body/metrics.prom http://127.0.0.1:$P_PUSHGATEWAY"
-    local pushed
-    pushed=$(python3 "$HERE/pushgateway_load.py" "$body/metrics.prom" "http://127.0.0.1:$P_PUSHGATEWAY")
-    log "pushgateway holds $pushed pushed series"
-    start_python "$body/metrics.prom"
-    start_nginx
+    local pushed=0
+    if serves pushgateway; then
+        start_pushgateway
+        note_command "python3 Benchmarks/peers/pushgateway_load.py \$WORK/body/metrics.prom http://127.0.0.1:$P_PUSHGATEWAY"
+        pushed=$(python3 "$HERE/pushgateway_load.py" "$body/metrics.prom" "http://127.0.0.1:$P_PUSHGATEWAY")
+        log "pushgateway holds $pushed pushed series"
+    fi
+    serves python && start_python "$body/metrics.prom"
+    serves nginx && start_nginx
 
     local name url
     for name in exporter pushgateway python nginx; do
-        curl -s --max-time 300 "$(server_url "$name")" >"$WORK/served-$name.prom"
+        : >"$WORK/served-$name.prom"
+        serves "$name" && curl -s --max-time 300 "$(server_url "$name")" >"$WORK/served-$name.prom"
     done
     record "series agents=$agents events_loaded=$accepted exporter=$(series_count "$WORK/served-exporter.prom") \
 pushgateway=$(series_count "$WORK/served-pushgateway.prom") pushgateway_pushed=$pushed \
@@ -344,29 +399,36 @@ python_rebuilt=$(sed -n 's/^ready //p' "$WORK/python.log")"
     log "GET /metrics, one server at a time"
     note_command "python3 Benchmarks/peers/gen_events.py refresh --agents $agents --url http://127.0.0.1:$P_EXPORTER/events   # before each measurement of the exporter"
     refresh_agents "$agents"
-    measure_get "$agents" exporter "$(server_url exporter)" "$EXPORTER_PID"
-    measure_get "$agents" pushgateway "$(server_url pushgateway)" "$PUSHGATEWAY_PID"
-    measure_get "$agents" python "$(server_url python)" "$PYTHON_PID"
-    measure_get "$agents" nginx "$(server_url nginx)" "${NGINX_PIDS[@]}"
+    # The exporter and nginx also as a real scrape asks: OpenMetrics, gzip (nginx sends the exporter's own gzip bytes).
+    measure_get_pair "$agents" exporter "$(server_url exporter)" "$EXPORTER_PID"
+    serves pushgateway && measure_get "$agents" pushgateway "$(server_url pushgateway)" "$PUSHGATEWAY_PID"
+    serves python && measure_get "$agents" python "$(server_url python)" "$PYTHON_PID"
+    serves nginx && measure_get_pair "$agents" nginx "$(server_url nginx)" "${NGINX_PIDS[@]}"
 
-    if [ "$agents" -le "$PROM_MAX_AGENTS" ]; then
+    if [ "$agents" -le "$PROM_MAX_AGENTS" ] && serves pushgateway && serves python && serves nginx; then
         measure_prometheus "$agents"
     else
-        log "prometheus skipped above $PROM_MAX_AGENTS agents (PEERS_PROM_MAX_AGENTS)"
+        log "prometheus skipped (above $PROM_MAX_AGENTS agents, PEERS_PROM_MAX_AGENTS, or not all servers in PEERS_SERVERS)"
     fi
-    stop "$PYTHON_PID" "$PUSHGATEWAY_PID" "$NGINX_PID"
+    stop ${PYTHON_PID:-} ${PUSHGATEWAY_PID:-} ${NGINX_PID:-}
+    PYTHON_PID="" PUSHGATEWAY_PID="" NGINX_PID=""
 
-    measure_ingest "$agents"
-    log "latency: POST one event, GET /metrics until it shows (50 rounds)"
-    note_command "python3 Benchmarks/peers/latency.py http://127.0.0.1:$P_EXPORTER $agents 50"
-    refresh_agents "$agents"
-    record "latency agents=$agents $(python3 "$HERE/latency.py" "http://127.0.0.1:$P_EXPORTER" "$agents" 50 "$JOBS")"
+    if [ "${PEERS_GET_ONLY:-}" != 1 ]; then
+        measure_ingest "$agents"
+        log "latency: POST one event, GET /metrics until it shows (50 rounds)"
+        note_command "python3 Benchmarks/peers/latency.py http://127.0.0.1:$P_EXPORTER $agents 50"
+        refresh_agents "$agents"
+        record "latency agents=$agents $(python3 "$HERE/latency.py" "http://127.0.0.1:$P_EXPORTER" "$agents" 50 "$JOBS")"
+    fi
     curl -s --max-time 300 "$(server_url exporter)" >"$WORK/served-exporter-end.prom"
     record "series_end agents=$agents exporter=$(series_count "$WORK/served-exporter-end.prom") \
 alert_series=$(grep -c '^progress_alert_active' "$WORK/served-exporter-end.prom" || true)"
     stop "$EXPORTER_PID"
     rm -rf "$body"
 }
+
+# Whether PEERS_SERVERS includes server $1 (the exporter always runs).
+serves() { [ "$1" = exporter ] || [[ " ${PEERS_SERVERS:-exporter pushgateway python nginx} " == *" $1 "* ]]; }
 
 server_url() {
     case $1 in
@@ -423,6 +485,7 @@ main() {
         echo "revision=$(git -C "$ROOT" rev-parse --short HEAD)"
         echo "dirty=$(git -C "$ROOT" status --porcelain -- Sources Package.swift | wc -l)"
         echo "binary_built=$(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ)"
+        echo "binary=${PEERS_BIN:+$BIN}"
         echo "agents=${AGENT_COUNTS[*]}"
         echo "versions=exporter $("$BIN" --version 2>/dev/null | head -1); pushgateway $(dpkg-query -W -f='${Version}' prometheus-pushgateway); prometheus $(dpkg-query -W -f='${Version}' prometheus); nginx $(nginx -v 2>&1 | sed 's#.*/##'); prometheus_client $(python3 -c 'from importlib.metadata import version; print(version("prometheus_client"))'); python $(python3 -c 'import platform; print(platform.python_version())'); wrk $(dpkg-query -W -f='${Version}' wrk); curl $(curl --version | head -1 | cut -d' ' -f2)"
     } >"$WORK/meta.txt"

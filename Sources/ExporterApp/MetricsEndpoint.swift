@@ -19,6 +19,10 @@ final class MetricsEndpoint: Sendable {
     /// How long the previous render took, exported by the next one.
     private let lastSeconds = Mutex<Double>(0)
     private let shared = SharedRender<ExpositionFormat, RenderedMetrics>()
+    /// Scrapes that share a render share its gzip encoding too (two Prometheus servers of an HA pair
+    /// scraping at once cost one render and one compression), keyed by the render: one that a later
+    /// scrape did not share (say, finished before an event it must show was applied) is never handed to it.
+    private let sharedGzip = SharedRender<ObjectIdentifier, Result<[UInt8], GzipError>>()
     private let buffers = RenderBufferPool()
 
     static let scrapeDuration = MetricFamily(
@@ -76,8 +80,12 @@ final class MetricsEndpoint: Sendable {
             headers: [.init("Content-Type", format.contentType), .init("Vary", vary)],
             body: .pieces(ResponsePieces(rendered.pieces.buffers, owner: rendered)))
         guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain }
+        // While the flight runs its leader holds `rendered`, so the identifier names no other render.
+        let result = sharedGzip.value(for: ObjectIdentifier(rendered)) {
+            withExtendedLifetime(rendered) { Result { () throws(GzipError) in try gzip.encode(pieces: rendered.pieces.buffers) } }
+        }
         do {
-            let encoded = try withExtendedLifetime(rendered) { try gzip.encode(pieces: rendered.pieces.buffers) }
+            let encoded = try result.get()
             return HTTPResponse.bytes(encoded, contentType: format.contentType)
                 .adding(header: "Content-Encoding", "gzip")
                 .adding(header: "Vary", vary)

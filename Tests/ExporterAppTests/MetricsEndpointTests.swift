@@ -1,5 +1,6 @@
 import Events
 import Exposition
+import Foundation
 import MicroHTTP
 import Testing
 import Tracking
@@ -58,6 +59,51 @@ import Tracking
         #expect(unchanged, "the held answer's bytes were written over")
         #expect(!String(decoding: heldBytes ?? [], as: UTF8.self).contains("job_name=\"other\""))
         #expect(next.contains("job_name=\"other\""))
+    }
+
+    /// A gzip scrape decodes (with the gzip command) to what a plain one serves, and the next gzip
+    /// scrape after an event shows the event: no encoding of an earlier render is handed out again.
+    @Test func gzipScrapesDecodeToTheCurrentState() throws {
+        let store = ProgressStore(options: StoreOptions())
+        let endpoint = MetricsEndpoint(store: store, gzipLevel: 1)
+        store.apply((0 ..< 50).map { Self.heartbeat("etl", "agent-\($0)") }, source: "test")
+        let request = HTTPRequest(method: "GET", path: "/metrics", headers: ["Accept-Encoding": "gzip"])
+        let first = endpoint.handle(request)
+        #expect(first.headers.contains { $0.name == "Content-Encoding" && $0.value == "gzip" })
+        let decoded = try Self.gunzip(first.bodyBytes ?? [])
+        let plain = Self.scrape(endpoint)
+        #expect(Self.series(decoded) == Self.series(plain))
+        #expect(decoded.contains("progress_agent_last_seen_timestamp_seconds{job_name=\"etl\",agent=\"agent-49\"}"))
+        store.apply([Self.heartbeat("zz-late", "solo")], source: "test")
+        let second = try Self.gunzip(endpoint.handle(request).bodyBytes ?? [])
+        #expect(second.contains("job_name=\"zz-late\""))
+        #expect(!decoded.contains("zz-late"))
+    }
+
+    /// Sample lines without their values (process and scrape-time values move between scrapes).
+    static func series(_ exposition: String) -> [Substring] {
+        exposition.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0[..<($0.lastIndex(of: " ") ?? $0.endIndex)] }
+    }
+
+    /// `gzip -d -c`, a decoder independent of the exporter's encoder.
+    static func gunzip(_ bytes: [UInt8]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-d", "-c"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let writer = Thread {
+            input.fileHandleForWriting.write(Data(bytes))
+            try? input.fileHandleForWriting.close()
+        }
+        writer.start()
+        let decoded = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: decoded, as: UTF8.self)
     }
 
     @Test func aSetLargerThanTheIdleLimitIsFreedNotKept() {
