@@ -58,4 +58,14 @@ static inline CURLcode pe_curl_message_result(const CURLMsg *message) {
     return message->data.result;
 }
 
+/// A write callback and its context: for reading a response as it arrives (`progress-exporter top` reads the
+/// exporter's event stream this way).
+typedef size_t (*pe_curl_write_function)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode pe_curl_set_writer(CURL *handle, pe_curl_write_function function, void *context) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, function);
+    if (code != CURLE_OK) return code;
+    return curl_easy_setopt(handle, CURLOPT_WRITEDATA, context);
+}
+
 #endif
