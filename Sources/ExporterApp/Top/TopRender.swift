@@ -120,7 +120,7 @@ public enum TopRender {
         let width = max(1, width), height = max(1, height)
         var lines: [String] = []
         let status = state.connected ? "connected" : (state.message ?? "connecting")
-        lines.append("progress-exporter top  \(sanitize(source))  \(sanitize(status))  \(clock(now, now: now, timeZone: timeZone))  (q quits)")
+        lines.append("\(sanitize(status))  \(clock(now, now: now, timeZone: timeZone))  \(sanitize(source))  progress-exporter top (q quits)")
         let jobs = orderedJobs(state)
         if jobs.isEmpty {
             lines.append(state.connected ? "no jobs yet" : "")
