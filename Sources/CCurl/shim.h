@@ -73,4 +73,11 @@ static inline CURLcode pe_curl_set_header_callback(CURL *handle, pe_curl_data_ca
     return curl_easy_setopt(handle, CURLOPT_HEADERDATA, context);
 }
 
+/// `progress-exporter top` reads the exporter's event stream with a write callback too.
+typedef pe_curl_data_callback pe_curl_write_function;
+
+static inline CURLcode pe_curl_set_writer(CURL *handle, pe_curl_write_function function, void *context) {
+    return pe_curl_set_write_callback(handle, function, context);
+}
+
 #endif

@@ -10,7 +10,7 @@ struct ProgressExporterCommand: ParsableCommand {
         abstract: "Prometheus exporter and alerting agent for progress trackers.",
         discussion: "Without a subcommand it runs the exporter, as 'progress-exporter serve' does, with the options below.",
         version: BuildInfo.versionText,
-        subcommands: [Serve.self, Simulate.self, CheckConfig.self, Replay.self, Export.self]
+        subcommands: [Serve.self, Simulate.self, CheckConfig.self, Replay.self, Export.self, Top.self]
     )
 
     @OptionGroup var serve: ServeOptions

@@ -33,6 +33,9 @@ enum SignalWaiter {
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
+    /// The pipe's read end, for a loop that polls it beside other descriptors (`top`); readable when `next()` will not block.
+    static var descriptor: Int32 { readEnd }
+
     /// What `next()` returns after `wake()`: no signal has this number.
     static let wakeUp: Int32 = 0
 

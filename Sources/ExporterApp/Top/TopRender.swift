@@ -1,0 +1,189 @@
+import Foundation
+
+/// The text of `progress-exporter top`: the screen (lines that fit a width and height) and the plain
+/// summary lines. Pure functions of the state, the size and the clock, so tests can check them.
+public enum TopRender {
+    /// An id from a tracker as printable text: control characters (C0, DEL, C1), bidirectional
+    /// overrides and line separators are dropped, so an id cannot move the cursor, recolour the
+    /// terminal or reorder what follows it.
+    public static func sanitize(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || (0x7F ... 0x9F).contains(v) { continue }
+            if (0x202A ... 0x202E).contains(v) || (0x2066 ... 0x2069).contains(v) || v == 0x2028 || v == 0x2029 || v == 0x200E || v == 0x200F || v == 0x061C {
+                continue
+            }
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
+    /// A duration as `45s`, `3m05s`, `2h10m`, `3d04h`; `-` when unknown.
+    public static func duration(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite, seconds >= 0 else { return "-" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" + pad2(s % 60) + "s" }
+        if s < 86400 { return "\(s / 3600)h" + pad2(s % 3600 / 60) + "m" }
+        if s / 86400 > 9999 { return ">9999d" }
+        return "\(s / 86400)d" + pad2(s % 86400 / 3600) + "h"
+    }
+
+    private static func pad2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    /// A count: integers as integers, large ones with k/M.
+    public static func count(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "-" }
+        if abs(value) >= 10_000_000 { return String(format: "%.1fM", value / 1e6) }
+        if abs(value) >= 100_000 { return String(format: "%.0fk", value / 1e3) }
+        if value == value.rounded() { return String(Int64(value)) }
+        return String(format: "%.1f", value)
+    }
+
+    /// Items per second.
+    public static func rate(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "-/s" }
+        if value >= 100 { return String(format: "%.0f/s", value) }
+        if value >= 10 { return String(format: "%.1f/s", value) }
+        return String(format: "%.2f/s", value)
+    }
+
+    /// `[####......]` with `inner` cells, filled in proportion to `ratio` (rounded down).
+    public static func bar(_ ratio: Double?, inner: Int) -> String {
+        let inner = max(0, inner)
+        let r = min(1, max(0, (ratio?.isFinite ?? false) ? ratio! : 0))
+        let filled = min(inner, Int((r * Double(inner)).rounded(.down)))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: inner - filled) + "]"
+    }
+
+    /// The clock time a timestamp points at: `07:21:16` today, `Nov 29 07:21` later.
+    public static func clock(_ timestamp: Double?, now: Double, timeZone: TimeZone = .current) -> String {
+        guard let timestamp, timestamp.isFinite, abs(timestamp) < 1e12 else { return "-" }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let date = Date(timeIntervalSince1970: timestamp)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = timeZone
+        formatter.dateFormat = calendar.isDate(date, inSameDayAs: Date(timeIntervalSince1970: now)) ? "HH:mm:ss" : "MMM d HH:mm"
+        return formatter.string(from: date)
+    }
+
+    /// The ETC with its 80 % band: `45s (30s-1m20s)`.
+    public static func etc(_ job: TopJob) -> String {
+        if job.status != "running" { return job.status }
+        var text = duration(job.etaSeconds)
+        if job.etaLowerSeconds != nil || job.etaUpperSeconds != nil {
+            text += " (" + duration(job.etaLowerSeconds) + "-" + duration(job.etaUpperSeconds) + ")"
+        }
+        return text
+    }
+
+    /// The first `width` characters of a line.
+    public static func fit(_ line: String, _ width: Int) -> String {
+        line.count <= width ? line : String(line.prefix(max(0, width)))
+    }
+
+    private static func padded(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let cut = fit(text, width)
+        let fill = String(repeating: " ", count: max(0, width - cut.count))
+        return right ? fill + cut : cut + fill
+    }
+
+    /// The jobs in the order shown: running first, then by name.
+    public static func orderedJobs(_ state: TopState) -> [TopJob] {
+        state.jobs.values.sorted { a, b in
+            let ar = a.status == "running", br = b.status == "running"
+            return ar != br ? ar : a.job < b.job
+        }
+    }
+
+    /// The agents worth a look, worst first: failing, then stalled, then running ones by how long they
+    /// still need (longest first, then least progress).
+    public static func troubledAgents(_ state: TopState, now: Double) -> [(agent: TopAgent, flag: String)] {
+        func rank(_ a: TopAgent) -> Int { a.isFailing ? 0 : a.isStalled(now: now) ? 1 : a.state == "running" ? 2 : 3 }
+        let shown = state.agents.values.filter { rank($0) < 3 }
+        return shown.sorted { a, b in
+            let ra = rank(a), rb = rank(b)
+            if ra != rb { return ra < rb }
+            let ea = a.etaSeconds ?? -1, eb = b.etaSeconds ?? -1
+            if ea != eb { return ea > eb }
+            let pa = a.progressRatio ?? 0, pb = b.progressRatio ?? 0
+            if pa != pb { return pa < pb }
+            return a.agent < b.agent
+        }.map { ($0, rank($0) == 0 ? "failing" : rank($0) == 1 ? "stalled" : "") }
+    }
+
+    /// The screen: at most `height` lines of at most `width` characters each, with no control characters.
+    public static func screen(_ state: TopState, width: Int, height: Int, now: Double, source: String, timeZone: TimeZone = .current) -> [String] {
+        let width = max(1, width), height = max(1, height)
+        var lines: [String] = []
+        let status = state.connected ? "connected" : (state.message ?? "connecting")
+        lines.append("\(sanitize(status))  \(clock(now, now: now, timeZone: timeZone))  \(sanitize(source))  progress-exporter top (q quits)")
+        let jobs = orderedJobs(state)
+        if jobs.isEmpty {
+            lines.append(state.connected ? "no jobs yet" : "")
+        } else {
+            let nameWidth = min(max(4, jobs.map { sanitize($0.job).count }.max() ?? 4), max(8, width / 5))
+            let tails = jobs.map { job -> String in
+                let pct = job.progressRatio.map { String(format: "%3.0f%%", min(100, max(0, $0 * 100))) } ?? "  -%"
+                let done = count(job.finished) + "/" + (job.planned.map { count($0) } ?? "?")
+                return " \(pct) \(done) left \(count(job.remaining))  \(rate(job.throughput))  ETC \(etc(job))  @\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
+            }
+            let tailWidth = tails.map(\.count).max() ?? 0
+            // The bar takes what is left, between 10 and 50 cells; no bar when not even 10 fit.
+            let room = width - nameWidth - 1 - tailWidth - 2
+            let inner = min(50, room)
+            lines.append(fit(padded("JOB", nameWidth) + (inner >= 10 ? " " + padded("PROGRESS", inner + 2) : "") + " DONE, LEFT, RATE, ETC (80% band), FINISH", width))
+            for (job, tail) in zip(jobs, tails) {
+                let head = padded(sanitize(job.job), nameWidth)
+                let line = head + (inner >= 10 ? " " + bar(job.progressRatio, inner: inner) : "") + tail
+                lines.append(fit(line, width))
+            }
+        }
+        if let agentJob = state.agentJob, lines.count + 2 < height {
+            let troubled = troubledAgents(state, now: now)
+            let running = state.agents.values.filter { $0.state == "running" }.count
+            lines.append("")
+            lines.append(fit("agents of \(sanitize(agentJob)): \(running) running, \(troubled.filter { !$0.flag.isEmpty }.count) stalled or failing; slowest first", width))
+            let nameWidth = min(max(5, troubled.map { sanitize($0.agent.agent).count }.max() ?? 5), max(8, width / 4))
+            let inner = min(20, max(0, width - nameWidth - 60))
+            for (agent, flag) in troubled where lines.count < height {
+                var line = padded(sanitize(agent.agent), nameWidth) + " " + padded(sanitize(agent.state), 10)
+                if inner >= 5 { line += " " + bar(agent.progressRatio, inner: inner) }
+                let pct = agent.progressRatio.map { String(format: "%3.0f%%", min(100, max(0, $0 * 100))) } ?? "  -%"
+                let quiet = agent.lastProgress.map { duration(max(0, now - $0)) } ?? "-"
+                line += " \(pct) ETA \(padded(duration(agent.etaSeconds), 6)) quiet \(padded(quiet, 6)) fails \(count(agent.consecutiveFailures))/\(count(agent.failed))"
+                if !flag.isEmpty { line += "  " + flag.uppercased() }
+                lines.append(fit(line, width))
+            }
+        }
+        return lines.prefix(height).map { fit($0, width) }
+    }
+
+    /// One plain line for a job (no escape codes): for output that is not a terminal.
+    public static func summaryLine(_ job: TopJob, now: Double, timeZone: TimeZone = .current) -> String {
+        let pct = job.progressRatio.map { String(format: "%.1f%%", min(100, max(0, $0 * 100))) } ?? "-"
+        var line = "job=\(quoted(sanitize(job.job))) status=\(quoted(sanitize(job.status))) done=\(count(job.finished))"
+        line += " planned=\(job.planned.map { count($0) } ?? "-") remaining=\(count(job.remaining)) failed=\(count(job.failed))"
+        line += " progress=\(pct) throughput=\(rate(job.throughput)) etc=\(duration(job.etaSeconds))"
+        line += " band=\(duration(job.etaLowerSeconds))..\(duration(job.etaUpperSeconds)) finish=\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
+        return line
+    }
+
+    /// One plain line for an agent worth a look.
+    public static func agentLine(_ agent: TopAgent, flag: String, job: String, now: Double) -> String {
+        let pct = agent.progressRatio.map { String(format: "%.1f%%", min(100, max(0, $0 * 100))) } ?? "-"
+        var line = "job=\(quoted(sanitize(job))) agent=\(quoted(sanitize(agent.agent))) state=\(quoted(sanitize(agent.state)))"
+        line += " progress=\(pct) eta=\(duration(agent.etaSeconds)) consecutive_failures=\(count(agent.consecutiveFailures))"
+        if !flag.isEmpty { line += " flag=\(flag)" }
+        return line
+    }
+
+    /// Quoted (with `\"` and `\\`) when empty or holding a space, a quote or `=`.
+    static func quoted(_ text: String) -> String {
+        guard text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

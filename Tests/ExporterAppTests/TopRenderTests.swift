@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import ExporterApp
+
+/// `progress-exporter top`'s text: fed with the stream's JSON, the screen fits the terminal, bars are
+/// proportional, and ids cannot bring control characters to the terminal.
+@Suite struct TopRenderTests {
+    static let now = 1_800_000_000.0
+    static let utc = TimeZone(identifier: "UTC")!
+
+    /// A job as the stream sends it; `name` is JSON (so it may hold escaped control characters).
+    static func jobJSON(_ name: String, finished: Int, planned: Int, running: Int = 1) -> String {
+        let ratio = Double(finished) / Double(planned)
+        return #"{"agents":{"running":\#(running)},"completed":\#(finished),"dead_lettered":0,"eta_lower_bound_seconds":30,"eta_seconds":45,"eta_upper_bound_seconds":80,"estimated_completion_timestamp":\#(now + 45),"failed":2,"finished":\#(finished),"job":\#(name),"last_event_timestamp":\#(now),"planned":\#(planned),"progress_ratio":\#(ratio),"remaining":\#(planned - finished),"retries":0,"start_timestamp":\#(now - 100),"status":"running","throughput":12.5,"throughput_by_window":{"1m":12.5}}"#
+    }
+
+    static func state(jobs: [String], agents: [String] = [], agentJob: String? = nil) -> TopState {
+        var state = TopState()
+        let hello = state.apply(event: "hello", data: Data(#"{"instance":"x","sequence":0,"reset":true,"job":\#(agentJob.map { "\"\($0)\"" } ?? "null")}"#.utf8))
+        #expect(hello)
+        let read = state.apply(event: "jobs", data: Data(#"{"sequence":5,"jobs":[\#(jobs.joined(separator: ","))],"removed":[]}"#.utf8))
+        #expect(read)
+        if let agentJob {
+            let agentsRead = state.apply(event: "agents", data: Data(#"{"job":"\#(agentJob)","sequence":5,"complete":true,"agents":[\#(agents.joined(separator: ","))]}"#.utf8))
+            #expect(agentsRead)
+        }
+        return state
+    }
+
+    /// No C0/C1 control character and no ESC in any line.
+    static func clean(_ line: String) -> Bool {
+        !line.unicodeScalars.contains { $0.value < 0x20 || (0x7F ... 0x9F).contains($0.value) }
+    }
+
+    static func bar(in line: String) -> Substring? {
+        guard let open = line.firstIndex(of: "["), let close = line[open...].firstIndex(of: "]") else { return nil }
+        return line[line.index(after: open) ..< close]
+    }
+
+    @Test(arguments: [40, 80, 100, 160])
+    func linesFitTheWidthAndBarsAreProportional(width: Int) throws {
+        let state = Self.state(jobs: [
+            Self.jobJSON(#""quarter""#, finished: 250, planned: 1000),
+            Self.jobJSON(#""three-quarters""#, finished: 750, planned: 1000),
+            Self.jobJSON(#""a-job-with-a-very-long-name-that-would-not-fit-anywhere-reasonable""#, finished: 0, planned: 10),
+        ])
+        let lines = TopRender.screen(state, width: width, height: 30, now: Self.now, source: "http://127.0.0.1:9465", timeZone: Self.utc)
+        #expect(lines.count >= 5)
+        for line in lines { #expect(line.count <= width, "\(line.count) > \(width): \(line)") }
+        guard width >= 100 else { return }
+        let quarter = try #require(lines.first { $0.hasPrefix("quarter") })
+        let three = try #require(lines.first { $0.hasPrefix("three-quarters") })
+        let q = try #require(Self.bar(in: quarter), "\(lines.joined(separator: "\n"))"), t = try #require(Self.bar(in: three))
+        #expect(q.count == t.count && q.count >= 10)
+        // Filled cells in proportion to progress (rounded down).
+        #expect(q.filter { $0 == "#" }.count == q.count / 4)
+        #expect(t.filter { $0 == "#" }.count == q.count * 3 / 4)
+        #expect(quarter.contains("250/1000") && quarter.contains("left 750") && quarter.contains("12.5/s"))
+        #expect(quarter.contains("ETC 45s (30s-1m20s)") && quarter.contains("@08:00:45"), "\(quarter)")
+    }
+
+    @Test func theHeightIsRespected() {
+        let jobs = (0 ..< 50).map { Self.jobJSON("\"job-\($0)\"", finished: $0, planned: 50) }
+        let agents = (0 ..< 50).map { #"{"agent":"a\#($0)","state":"running","completed":1,"failed":0,"retries":0,"consecutive_failures":0,"last_seen_timestamp":\#(Self.now)}"# }
+        for height in [1, 5, 30] {
+            let lines = TopRender.screen(Self.state(jobs: jobs, agents: agents, agentJob: "job-1"), width: 100, height: height, now: Self.now, source: "u")
+            #expect(lines.count == height)
+        }
+    }
+
+    @Test func hostileIdsReachTheScreenWithoutControlCharacters() {
+        // ESC [2J (clear screen), an OSC title, a bell, a C1 CSI, a right-to-left override, a newline.
+        let hostile = #""evil\u001b[2J\u001b]0;owned\u0007\u009b31m\u202ejob\nx""#
+        let agents = [
+            #"{"agent":\#(hostile),"state":"running","completed":1,"failed":5,"retries":0,"consecutive_failures":4,"last_seen_timestamp":\#(Self.now)}"#,
+        ]
+        let state = Self.state(jobs: [Self.jobJSON(hostile, finished: 5, planned: 10)], agents: agents, agentJob: "evil\\u001b[2J\\u001b]0;owned\\u0007\\u009b31m\\u202ejob\\nx")
+        #expect(state.agents.count == 1)
+        let lines = TopRender.screen(state, width: 120, height: 30, now: Self.now, source: "u")
+        for line in lines {
+            #expect(Self.clean(line), "\(line.debugDescription)")
+            #expect(!line.unicodeScalars.contains("\u{202E}"))
+        }
+        #expect(lines.contains { $0.hasPrefix("evil[2J]0;owned31mjobx") })
+        #expect(lines.contains { $0.contains("FAILING") })
+        let plain = TopRender.summaryLine(state.jobs.values.first!, now: Self.now)
+        #expect(Self.clean(plain) && plain.contains("job=evil[2J]0;owned31mjobx "))
+        #expect(TopRender.sanitize("a\u{1B}b\u{7F}c\u{85}d") == "abcd")
+    }
+
+    @Test func agentsWorthALookComeWorstFirst() {
+        let agents = [
+            #"{"agent":"fast","state":"running","progress_ratio":0.9,"eta_seconds":10,"completed":1,"failed":0,"retries":0,"consecutive_failures":0,"last_seen_timestamp":\#(Self.now),"last_progress_timestamp":\#(Self.now)}"#,
+            #"{"agent":"slow","state":"running","progress_ratio":0.1,"eta_seconds":900,"completed":1,"failed":0,"retries":0,"consecutive_failures":0,"last_seen_timestamp":\#(Self.now),"last_progress_timestamp":\#(Self.now)}"#,
+            #"{"agent":"stuck","state":"running","completed":1,"failed":0,"retries":0,"consecutive_failures":0,"last_seen_timestamp":\#(Self.now),"last_progress_timestamp":\#(Self.now - 600)}"#,
+            #"{"agent":"broken","state":"retrying","completed":1,"failed":3,"retries":3,"consecutive_failures":3,"last_seen_timestamp":\#(Self.now)}"#,
+            #"{"agent":"done","state":"completed","completed":4,"failed":0,"retries":0,"consecutive_failures":0,"last_seen_timestamp":\#(Self.now)}"#,
+        ]
+        let state = Self.state(jobs: [Self.jobJSON(#""j""#, finished: 5, planned: 10)], agents: agents, agentJob: "j")
+        let order = TopRender.troubledAgents(state, now: Self.now).map { $0.agent.agent }
+        #expect(order == ["broken", "stuck", "slow", "fast"])
+        let lines = TopRender.screen(state, width: 100, height: 30, now: Self.now, source: "u")
+        #expect(lines.contains { $0.hasPrefix("stuck") && $0.hasSuffix("STALLED") })
+    }
+
+    @Test func aResetHelloDropsWhatWasHeldAndRemovedJobsGo() {
+        var state = Self.state(jobs: [Self.jobJSON(#""a""#, finished: 1, planned: 2), Self.jobJSON(#""b""#, finished: 1, planned: 2)])
+        state.apply(event: "jobs", data: Data(#"{"sequence":6,"jobs":[],"removed":["a"]}"#.utf8))
+        #expect(Set(state.jobs.keys) == ["b"])
+        state.apply(event: "hello", data: Data(#"{"instance":"y","sequence":0,"reset":true,"job":null}"#.utf8))
+        #expect(state.jobs.isEmpty)
+        let garbage = state.apply(event: "jobs", data: Data("not json".utf8))
+        #expect(!garbage)
+    }
+
+    @Test func durations() {
+        #expect(TopRender.duration(45) == "45s")
+        #expect(TopRender.duration(80) == "1m20s")
+        #expect(TopRender.duration(7800) == "2h10m")
+        #expect(TopRender.duration(nil) == "-")
+        #expect(TopRender.duration(.infinity) == "-")
+        #expect(TopRender.bar(0.5, inner: 10) == "[#####.....]")
+        #expect(TopRender.bar(2, inner: 4) == "[####]")
+        #expect(TopRender.bar(nil, inner: 3) == "[...]")
+    }
+}
