@@ -39,6 +39,13 @@ import Testing
         #"progress_exporter_events_received_total{source="http"}"#,
     ]
 
+    /// Waits for a snapshot that holds at least the first batch (sequence 1).
+    static func snapshotWritten(by exporter: ExporterProcess) async throws -> Bool {
+        try await eventually(within: 10) {
+            (sample(try await exporter.metrics(), "progress_exporter_storage_last_sequence") ?? 0) >= 1
+        }
+    }
+
     func values(_ exporter: ExporterProcess) async throws -> [Double?] {
         let metrics = try await exporter.metrics()
         return Self.kept.map { sample(metrics, $0) }
@@ -68,10 +75,7 @@ import Testing
         let first = try ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         let before = try await values(first)
-        // Wait for a snapshot that holds the batch (sequence 1).
-        #expect(try await eventually(within: 10) {
-            (sample(try await first.metrics(), "progress_exporter_storage_last_sequence") ?? 0) >= 1
-        })
+        #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
 
@@ -88,9 +92,7 @@ import Testing
         let completed = #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#
         let first = try ExporterProcess(arguments)
         #expect(try await eventually(within: 10) { sample(try await first.metrics(), completed) == 2 })
-        #expect(try await eventually(within: 10) {
-            (sample(try await first.metrics(), "progress_exporter_storage_last_sequence") ?? 0) >= 1
-        })
+        #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
 
@@ -117,9 +119,7 @@ import Testing
         let first = try ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         let before = try await values(first)
-        #expect(try await eventually(within: 10) {
-            (sample(try await first.metrics(), "progress_exporter_storage_last_sequence") ?? 0) >= 1
-        })
+        #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
         #expect(first.stop() == 0)   // the final snapshot becomes current, the periodic one previous
         let current = folder.path("data/state.snap")
         #expect(FileManager.default.fileExists(atPath: folder.path("data/state.snap.previous")))

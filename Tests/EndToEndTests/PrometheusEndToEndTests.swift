@@ -22,22 +22,9 @@ import Testing
               - job_name: progress-exporter
                 static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
             """.write(to: config, atomically: true, encoding: .utf8)
-        let port = try freePort()
-        let prometheus = Process()
-        prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        prometheus.arguments = ["--config.file=\(config.path)", "--storage.tsdb.path=\(folder.appendingPathComponent("tsdb").path)",
-                                "--web.listen-address=127.0.0.1:\(port)"]
-        prometheus.standardOutput = FileHandle.nullDevice
-        prometheus.standardError = FileHandle.nullDevice
-        try prometheus.run()
-        defer { kill(prometheus.processIdentifier, SIGKILL); prometheus.waitUntilExit() }
-
-        func query(_ promql: String) async throws -> [[String: Any]] {
-            let encoded = promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let answer = try await get("http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)")
-            let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
-            return ((object?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
-        }
+        let prometheus = try PrometheusProcess(config: config.path, storage: folder.appendingPathComponent("tsdb").path)
+        defer { prometheus.stop() }
+        func query(_ promql: String) async throws -> [[String: Any]] { try await prometheus.query(promql) }
         #expect(try await eventually(within: 30) { try await query(#"up{job="progress-exporter"} == 1"#).count == 1 }, "up == 1")
         #expect(try await eventually(within: 30) { try await query("progress_job_progress_ratio").count == 3 })
         let ratios = try await query("progress_job_progress_ratio").compactMap { $0["metric"] as? [String: String] }
@@ -55,7 +42,7 @@ import Testing
             let series = try await query("job_name_outcome:progress_job_items_processed:rate5m").compactMap { $0["metric"] as? [String: String] }
             return !series.isEmpty && series.allSatisfy { $0["job_name"] != nil && $0["job"] == nil }
         }, "job-level recording rules sum by job_name over scrape jobs and instances")
-        let rulesAnswer = try await get("http://127.0.0.1:\(port)/api/v1/rules")
+        let rulesAnswer = try await get("http://127.0.0.1:\(prometheus.port)/api/v1/rules")
         let text = String(decoding: rulesAnswer.body, as: UTF8.self)
         #expect(text.contains("\"health\":\"ok\"") && !text.contains("\"health\":\"err\""), "every rule evaluates")
         for alert in ["AgentStalled", "AgentLost", "AgentFailing", "JobStalled", "JobBehindSchedule"] {

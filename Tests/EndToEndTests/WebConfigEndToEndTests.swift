@@ -271,22 +271,9 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
                 basic_auth: {username: prometheus, password: nope}
                 static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
             """, prometheusConfig)
-        let port = try freePort()
-        let prometheus = Process()
-        prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        prometheus.arguments = ["--config.file=\(prometheusConfig)", "--storage.tsdb.path=\(pki.path("tsdb"))",
-                                "--web.listen-address=127.0.0.1:\(port)"]
-        prometheus.standardOutput = FileHandle.nullDevice
-        prometheus.standardError = FileHandle.nullDevice
-        try prometheus.run()
-        defer { kill(prometheus.processIdentifier, SIGKILL); prometheus.waitUntilExit() }
-
-        func query(_ promql: String) async throws -> [[String: Any]] {
-            let encoded = promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let answer = try await get("http://127.0.0.1:\(port)/api/v1/query?query=\(encoded)")
-            let object = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
-            return ((object?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
-        }
+        let prometheus = try PrometheusProcess(config: prometheusConfig, storage: pki.path("tsdb"))
+        defer { prometheus.stop() }
+        func query(_ promql: String) async throws -> [[String: Any]] { try await prometheus.query(promql) }
         #expect(try await eventually(within: 30) { try await query(#"up{job="secured"} == 1"#).count == 1 }, "up == 1 over TLS with basic auth")
         #expect(try await eventually(within: 30) { try await !query(#"progress_job_progress_ratio{job="secured"}"#).isEmpty })
         #expect(try await eventually(within: 30) { try await query(#"up{job="wrong-password"} == 0"#).count == 1 }, "a wrong password scrapes nothing")
