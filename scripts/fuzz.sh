@@ -2,6 +2,8 @@
 # Builds the libFuzzer targets (Fuzz/) with the address sanitizer and runs each for a bounded time.
 #
 #   bash scripts/fuzz.sh [SECONDS]     SECONDS in all, split evenly across the targets (default 60)
+#   FUZZ_SEED=N                        libFuzzer's random seed (default 1, so a CI run repeats itself;
+#                                      0 lets libFuzzer pick one, for longer exploring runs)
 #
 # FUZZ_TARGETS picks targets (default "fuzz-native fuzz-prodigy fuzz-snapshot"). Each target starts
 # from the committed seeds (Fuzz/corpus/native, prodigy, snapshot) plus what earlier runs found (.build-fuzz/corpus,
@@ -55,6 +57,7 @@ for target in "${targets[@]}"; do
     ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_stack_use_after_return=0}" \
         "$scratch/release/$target" "$corpus" "$seeds" \
         -dict="$dict" -max_total_time="$per_target" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+        -seed="${FUZZ_SEED:-1}" \
         -artifact_prefix="Fuzz/crashes/$target-" -print_final_stats=1 >"$log" 2>&1
     status=$?
     set -e

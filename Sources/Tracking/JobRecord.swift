@@ -86,7 +86,8 @@ final class JobRecord {
 
     var remaining: Int64? {
         guard let planned else { return nil }
-        return max(0, planned - Int64(clamping: finished))
+        let (left, overflow) = planned.subtractingReportingOverflow(Int64(clamping: finished))
+        return overflow ? 0 : max(0, left)
     }
 
     var progressRatio: Double? {

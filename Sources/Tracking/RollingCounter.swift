@@ -2,24 +2,29 @@
 /// so out-of-order events land in their own bucket and memory never grows with the event rate.
 public struct RollingCounter: Sendable {
     public let bucketSeconds: Double
-    fileprivate var buckets: [UInt32]
+    /// How many buckets the ring holds once it holds any.
+    private let bucketCount: Int
+    /// Empty until the first event: most agents' attempt windows never see one, and a million agents
+    /// register faster and in less memory without two arrays each they do not use.
+    fileprivate var buckets: [UInt32] = []
     /// Absolute index (time / bucketSeconds) of the newest bucket held; nil before the first event.
     fileprivate var head: Int64?
 
     public init(bucketSeconds: Double, span: Double) {
         precondition(bucketSeconds > 0 && span >= bucketSeconds)
         self.bucketSeconds = bucketSeconds
-        buckets = Array(repeating: 0, count: Int((span / bucketSeconds).rounded(.up)))
+        bucketCount = Int((span / bucketSeconds).rounded(.up))
     }
 
-    public var spanSeconds: Double { Double(buckets.count) * bucketSeconds }
+    public var spanSeconds: Double { Double(bucketCount) * bucketSeconds }
 
     /// Counts `count` events at time `t`; events older than the span are not held (returns false).
     @discardableResult
     public mutating func add(at t: Double, count: UInt32 = 1) -> Bool {
         let index = bucketIndex(t)
-        let n = Int64(buckets.count)
+        let n = Int64(bucketCount)
         guard let current = head else {
+            if buckets.isEmpty { buckets = Array(repeating: 0, count: bucketCount) }
             head = index
             buckets[slot(index)] = count
             return true
@@ -48,7 +53,7 @@ public struct RollingCounter: Sendable {
         let low = nowIndex - k + 1
         let windowStart = Double(low) * bucketSeconds
         guard let current = head else { return (0, windowStart) }
-        let n = Int64(buckets.count)
+        let n = Int64(bucketCount)
         let first = max(low, current - n + 1)
         let high = min(nowIndex, current)
         guard first <= high else { return (0, windowStart) }
@@ -70,7 +75,7 @@ public struct RollingCounter: Sendable {
 
     /// One division, not two: this runs for every event.
     private func slot(_ index: Int64) -> Int {
-        let n = Int64(buckets.count)
+        let n = Int64(bucketCount)
         let remainder = index % n
         return Int(remainder < 0 ? remainder + n : remainder)
     }
@@ -98,8 +103,13 @@ extension RollingCounter {
     /// Reads what `encode` wrote into a counter of the same shape; the bucket count must match.
     mutating func decode(from r: inout BinaryReader) throws(BinaryReadError) {
         let read: [UInt32] = try r.numbers()
-        guard read.count == buckets.count else { throw BinaryReadError("rolling window of \(read.count) buckets, expected \(buckets.count)") }
-        buckets = read
-        head = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
+        let readHead = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
+        // A window that saw an event holds all its buckets; one that never did holds none (or, as
+        // written before buckets were allocated lazily, all of them at zero).
+        guard read.count == bucketCount || (read.isEmpty && readHead == nil) else {
+            throw BinaryReadError("rolling window of \(read.count) buckets, expected \(bucketCount)")
+        }
+        buckets = readHead == nil ? [] : read
+        head = readHead
     }
 }

@@ -125,6 +125,8 @@ extension ProgressStore {
         job.deadline = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
         job.totalItems = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.i64() }
         job.addedItems = try r.i64()
+        // Counts from input are never negative (the decoders refuse them); a snapshot is input too.
+        guard job.addedItems >= 0, (job.totalItems ?? 0) >= 0 else { throw BinaryReadError("negative planned items for job \(id)") }
         job.finished = try r.u64()
         job.completed = try r.u64()
         job.failed = try r.u64()
