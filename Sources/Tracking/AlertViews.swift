@@ -18,7 +18,7 @@ public struct JobView {
     public func finished(inLast window: Double) -> UInt64 { record.finishedWindow.sum(window: window, now: now).count }
     /// Median of the job's recent item durations (its last 1,024), and how many that is.
     public var recentItemDurations: (median: Double?, count: Int) {
-        let sorted = record.recentDurations.sorted()
+        let sorted = record.sortedDurations()
         return (sorted.isEmpty ? nil : sorted.values[sorted.count / 2], sorted.count)
     }
     public var agents: some Collection<AgentView> {

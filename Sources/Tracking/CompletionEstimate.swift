@@ -43,7 +43,7 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         // A job's first items end about half an item's duration later than a steady flow would:
         // rates are measured from then, not from the start (at most half the job's age).
-        let durations = job.recentDurations.sorted()
+        let durations = job.sortedDurations()
         let since = job.since + min(durations.mean / 2, max(0, horizon - job.since) / 2)
 
         // Rates of every window, longest first, with their counts.

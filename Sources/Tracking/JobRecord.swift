@@ -35,8 +35,24 @@ final class JobRecord {
 
     var durationCounts: [UInt64]
     var durationSum: Double = 0
-    /// Recent item durations, for the ETC's end-of-job model.
-    var recentDurations = DurationSample()
+    /// Recent item durations, for the ETC's end-of-job model and agent_slow.
+    /// Change it only through `observeDuration` or `restoreDurations`, which drop the sorted copy.
+    private(set) var recentDurations = DurationSample()
+    /// `recentDurations` sorted, kept until the next duration arrives: the ETC is read by every
+    /// scrape, API call, history point and alert evaluation, and most of them see no new duration.
+    private var sortedDurationsCache: SortedDurations?
+
+    func restoreDurations(_ sample: DurationSample) {
+        recentDurations = sample
+        sortedDurationsCache = nil
+    }
+
+    func sortedDurations() -> SortedDurations {
+        if let cached = sortedDurationsCache { return cached }
+        let sorted = recentDurations.sorted()
+        sortedDurationsCache = sorted
+        return sorted
+    }
 
     /// Agents in the order they registered (stable output order); `agentIndex` finds them by id.
     var agents: [AgentRecord] = []
@@ -117,6 +133,7 @@ final class JobRecord {
         durationCounts[Self.durationBounds.bucketIndex(for: seconds)] += 1
         durationSum += seconds
         recentDurations.add(seconds)
+        sortedDurationsCache = nil
     }
 
     var cumulativeDurationCounts: [UInt64] {

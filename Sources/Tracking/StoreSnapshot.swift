@@ -148,7 +148,7 @@ extension ProgressStore {
         }
         job.durationCounts = counts
         job.durationSum = try r.double()
-        job.recentDurations = try DurationSample.decode(from: &r)
+        job.restoreDurations(try DurationSample.decode(from: &r))
         job.changedAt = try r.u64()
         let interval = try r.double()
         let points = try r.array(minimumSize: 36) { (r: inout BinaryReader) throws(BinaryReadError) -> JobHistoryPoint in
