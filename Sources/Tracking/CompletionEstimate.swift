@@ -96,6 +96,8 @@ public struct CompletionEstimate: Sendable, Equatable {
             // Overdue by the data (the end it projects has passed): at least one more item's gap.
             estimate.seconds = max(estimate.seconds, 1 / rate)
         }
+        // Durations or rates from hostile input can overflow the arithmetic: no estimate beats a fake +Inf.
+        guard estimate.seconds.isFinite, estimate.lower.isFinite, estimate.upper.isFinite else { return nil }
         // While items remain, never 0: at least a second.
         estimate.seconds = max(estimate.seconds, 1)
         estimate.lower = min(max(estimate.lower, 0.5), estimate.seconds)

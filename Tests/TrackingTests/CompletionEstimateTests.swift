@@ -1,3 +1,4 @@
+import Foundation
 import Events
 import Testing
 @testable import Tracking
@@ -118,6 +119,18 @@ import Testing
         let seconds = try #require(try eta(store).etaSeconds)
         // 3,000 left at 5/s from +200: done at +800, 570 s after now (a 1m window ending now would say 1,200 s).
         #expect(abs(seconds - 570) / 570 < 0.05, "\(seconds)")
+    }
+
+    @Test func durationsTooLargeToComputeWithGiveNoEstimateNotInfinity() throws {
+        let clock = ManualClock(t0 + 100)
+        let store = ProgressStore(clock: clock)
+        var events = [E.jobStarted("j", total: 1_000_000, at: t0)]
+        for i in 0..<20 { events.append(E.completed("j", "a\(i)", item: "i\(i)", at: t0 + Double(i), duration: 1e308)) }
+        store.apply(events, source: "test")
+        let summary = try eta(store)
+        #expect(summary.etaSeconds.map(\.isFinite) ?? true, "\(String(describing: summary.etaSeconds))")
+        #expect(summary.etaUpperSeconds.map(\.isFinite) ?? true)
+        _ = try JSONEncoder().encode(store.jobSummaries())
     }
 
     @Test func nothingLeftIsZeroAndAFinishedItemShowsNoProgress() throws {
