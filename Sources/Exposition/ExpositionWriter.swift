@@ -41,6 +41,14 @@ public struct ExpositionWriter: ~Copyable {
         if section.count > 0 { pieces.append(.init(buffer: section.buffer, start: 0, end: section.count)) }
     }
 
+    /// Adds `buffer[start..<end]` by reference, for bytes rendered by an earlier scrape and kept
+    /// (a job that did not change): the range must never be written again while anything may send it.
+    public mutating func append(_ buffer: ByteBuffer, from start: Int, to end: Int) {
+        precondition(0 <= start && start <= end && end <= buffer.count, "range outside the buffer")
+        closeOwnPiece()
+        if end > start { pieces.append(.init(buffer: buffer, start: start, end: end)) }
+    }
+
     /// Ends the exposition (`# EOF` in OpenMetrics) and hands back its pieces, in order.
     public consuming func finishPieces() -> ExpositionPieces {
         if format == .openMetrics { own.append(Self.eof) }
@@ -104,6 +112,9 @@ public final class SampleSection: Sendable {
     public var bytes: [UInt8] { buffer.array }
 
     public var count: Int { buffer.count }
+
+    /// The samples written so far, valid until the next write or `removeAll`.
+    public var readable: UnsafeRawBufferPointer { buffer.readable }
 
     /// Bytes allocated.
     public var capacity: Int { buffer.capacity }

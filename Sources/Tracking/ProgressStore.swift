@@ -59,6 +59,7 @@ public final class ProgressStore: Sendable {
         let now = clock.now()
         return state.withLock { state in
             var expiredJobs: [String] = []
+            var thinnedJobs: [JobRecord] = []
             var forgottenOnArrival: [ForgottenOnArrival] = []
             let previousTick = state.lastTick
             state.lastTick = now
@@ -70,7 +71,11 @@ public final class ProgressStore: Sendable {
                         forgottenOnArrival.append(ForgottenOnArrival(job: job.id, endTime: end))
                     }
                 } else {
-                    state.trackedAgents -= Self.expireAgents(of: job, now: now, retention: options.agentRetention)
+                    let expired = Self.expireAgents(of: job, now: now, retention: options.agentRetention)
+                    if expired > 0 {
+                        state.trackedAgents -= expired
+                        thinnedJobs.append(job)
+                    }
                     job.recordHistory(now: now)
                 }
             }
@@ -78,9 +83,12 @@ public final class ProgressStore: Sendable {
                 state.trackedAgents -= state.jobs[id]?.agents.count ?? 0
                 state.jobs[id] = nil
             }
+            // Losing agents changes a job (its agent counts, its series) as an event would: the
+            // change feed and the scrape's cache of unchanged jobs must both see it.
+            if !expiredJobs.isEmpty || !thinnedJobs.isEmpty { state.sequence += 1 }
+            for job in thinnedJobs { job.changedAt = state.sequence }
             if !expiredJobs.isEmpty {
                 state.jobOrder = nil
-                state.sequence += 1
                 state.removedJobs.append(contentsOf: expiredJobs.map { ($0, state.sequence) })
                 if state.removedJobs.count > StoreState.removedJobsKept {
                     state.removedJobs.removeFirst(state.removedJobs.count - StoreState.removedJobsKept)

@@ -7,34 +7,58 @@ extension ProgressStore {
     /// `mustKeep` names agents that stay in the sample whatever their hash (those with alerts).
     ///
     /// The store's lock is held for one job at a time: each job is rendered whole (a consistent view
-    /// of it) into per-family sections, and ingestion runs between jobs, so a large scrape does not
-    /// stop ingestion for its whole length.
-    /// `sections` are the per-family buffers the jobs are rendered into; pass the same ones on every
-    /// scrape (one scrape at a time) to reuse their memory.
+    /// of it), and ingestion runs between jobs, so a large scrape does not stop ingestion for its
+    /// whole length. A job's lines that do not depend on the time (`RenderedJob`) are rendered once
+    /// per change of the job and sent by reference; only rates, ETCs and success ratios are
+    /// rendered on every scrape, into `sections`.
+    /// `sections` are per-family buffers; pass the same ones on every scrape (one scrape at a time)
+    /// to reuse their memory.
     public func collect(
         into writer: inout ExpositionWriter, mustKeep: KeptAgents = .none,
         sections: CollectSections = CollectSections()
     ) {
         let now = clock.now()
-        collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep), sections: sections.sections)
+        collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep), sections: sections)
     }
 
-    private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: [SampleSection]) {
+    private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: CollectSections) {
         let (jobs, cut) = state.withLock { state in
             let jobs = state.orderedJobs()
             return (jobs, sampler.cut(jobs))
         }
-        for section in sections { section.removeAll() }
+        for section in sections.timed { section.removeAll() }
         var kept = 0
+        var rendered: [RenderedJob] = []
+        rendered.reserveCapacity(jobs.count)
         for job in jobs {
             state.withLock { _ in
-                Self.writeJob(job, now: now, into: sections)
-                kept += Self.writeAgents(sampler.kept(job, cut), now: now, into: sections)
+                let agents = sampler.kept(job, cut)
+                let ids = agents.map(ObjectIdentifier.init)
+                if let cached = job.rendered, cached.isCurrent(changedAt: job.changedAt, agents: ids) {
+                    rendered.append(cached)
+                } else {
+                    for section in sections.scratch { section.removeAll() }
+                    Self.writeJob(job, into: sections.scratch)
+                    Self.writeAgents(agents, into: sections.scratch)
+                    let fresh = RenderedJob(changedAt: job.changedAt, agents: ids, joining: sections.scratch)
+                    job.rendered = fresh
+                    rendered.append(fresh)
+                }
+                Self.writeTimedJob(job, now: now, into: sections.timed)
+                Self.writeTimedAgents(agents, now: now, into: sections.timed)
+                kept += agents.count
             }
         }
-        for (family, section) in zip(Self.families, sections) {
+        for (index, family) in Self.families.enumerated() {
             writer.family(family)
-            writer.append(section)
+            if Self.timedFamilies.contains(index) {
+                writer.append(sections.timed[index])
+            } else {
+                for job in rendered {
+                    let range = job.range(ofFamily: index)
+                    writer.append(job.buffer, from: range.start, to: range.end)
+                }
+            }
         }
         state.withLock { state in
             Self.writeIngest(state, kept: kept, dropped: max(0, state.trackedAgents - kept), into: &writer)
@@ -59,7 +83,15 @@ extension ProgressStore {
         static let agentLastSeen = 24, agentLastProgress = 25
     }
 
-    private static func writeJob(_ job: JobRecord, now: Double, into s: [SampleSection]) {
+    /// Families whose values depend on the time of the scrape (rolling windows, ETCs), rendered on
+    /// every scrape; every other family is a function of the job's state alone.
+    static let timedFamilies: Set<Int> = [
+        Section.jobThroughput, Section.jobETA, Section.jobETALower, Section.jobETAUpper, Section.jobCompletion,
+        Section.jobSuccess, Section.agentETA, Section.agentThroughput,
+    ]
+
+    /// The job's lines that depend on its state alone.
+    private static func writeJob(_ job: JobRecord, into s: [SampleSection]) {
         let labels = job.labels
         s[Section.jobInfo].sample(M.jobInfo, labels, M.statuses[JobStatus.allCases.firstIndex(of: job.status)!], 1)
         if let planned = job.planned { s[Section.jobItems].sample(M.jobItems, labels, .empty, Double(planned)) }
@@ -69,6 +101,19 @@ extension ProgressStore {
         }
         s[Section.jobRetries].sample(M.jobRetries, labels, .empty, Double(job.retries))
         if let ratio = job.progressRatio { s[Section.jobRatio].sample(M.jobRatio, labels, .empty, ratio) }
+        if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
+        for (index, state) in M.states.enumerated() {
+            s[Section.jobAgents].sample(M.jobAgents, labels, state, Double(job.agentsByState[index]))
+        }
+        s[Section.jobDuration].histogram(
+            M.jobDuration, labels, bounds: JobRecord.durationBounds, cumulativeCounts: job.cumulativeDurationCounts, sum: job.durationSum)
+        s[Section.jobStart].sample(M.jobStart, labels, .empty, job.since)
+        s[Section.jobLastEvent].sample(M.jobLastEvent, labels, .empty, job.lastEventTime)
+    }
+
+    /// The job's lines that depend on the time of the scrape.
+    private static func writeTimedJob(_ job: JobRecord, now: Double, into s: [SampleSection]) {
+        let labels = job.labels
         for window in M.windows {
             s[Section.jobThroughput].sample(M.jobThroughput, labels, window.labels, job.throughput(window: window.seconds, now: now))
         }
@@ -78,41 +123,29 @@ extension ProgressStore {
             s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, eta.upper)
             s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta.seconds)
         }
-        if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
-        for (index, state) in M.states.enumerated() {
-            s[Section.jobAgents].sample(M.jobAgents, labels, state, Double(job.agentsByState[index]))
-        }
         for window in M.windows {
             if let ratio = job.successRatio(window: window.seconds, now: now) {
                 s[Section.jobSuccess].sample(M.jobSuccess, labels, window.labels, ratio)
             }
         }
-        s[Section.jobDuration].histogram(
-            M.jobDuration, labels, bounds: JobRecord.durationBounds, cumulativeCounts: job.cumulativeDurationCounts, sum: job.durationSum)
-        s[Section.jobStart].sample(M.jobStart, labels, .empty, job.since)
-        s[Section.jobLastEvent].sample(M.jobLastEvent, labels, .empty, job.lastEventTime)
     }
 
-    /// Writes the kept agents of one job; returns how many it kept. The hottest loop of a scrape
-    /// (18 lines per agent), so it reads each shared family and label set once, not per agent.
-    private static func writeAgents(_ agents: [AgentRecord], now: Double, into s: [SampleSection]) -> Int {
+    /// The kept agents' lines that depend on their state alone. The hottest loop of a changed
+    /// job's render (16 lines per agent), so it reads each shared family and label set once.
+    private static func writeAgents(_ agents: [AgentRecord], into s: [SampleSection]) {
         let states = M.states, outcomes = M.outcomes
         let completed = outcomes[0].labels, failed = outcomes[1].labels, deadLettered = outcomes[2].labels
-        let stateSection = s[Section.agentState], ratioSection = s[Section.agentRatio], etaSection = s[Section.agentETA]
-        let throughputSection = s[Section.agentThroughput], processedSection = s[Section.agentProcessed]
+        let stateSection = s[Section.agentState], ratioSection = s[Section.agentRatio]
+        let processedSection = s[Section.agentProcessed]
         let retriesSection = s[Section.agentRetries], failuresSection = s[Section.agentConsecutiveFailures]
         let lastSeenSection = s[Section.agentLastSeen], lastProgressSection = s[Section.agentLastProgress]
-        var kept = 0
         for agent in agents {
-            kept += 1
             let labels = agent.labels
             let current = agent.state.ordinal
             for index in states.indices {
                 stateSection.sample(M.agentState, labels, states[index], current == index ? 1 : 0)
             }
             if let ratio = agent.itemProgress { ratioSection.sample(M.agentRatio, labels, .empty, ratio) }
-            if let eta = agent.itemETA(now: now) { etaSection.sample(M.agentETA, labels, .empty, eta) }
-            throughputSection.sample(M.agentThroughput, labels, .empty, agent.throughput(now: now))
             processedSection.sample(M.agentProcessed, labels, completed, Double(agent.completed))
             processedSection.sample(M.agentProcessed, labels, failed, Double(agent.failed))
             processedSection.sample(M.agentProcessed, labels, deadLettered, Double(agent.deadLettered))
@@ -121,7 +154,15 @@ extension ProgressStore {
             lastSeenSection.sample(M.agentLastSeen, labels, .empty, agent.lastSeen)
             if let last = agent.lastProgress { lastProgressSection.sample(M.agentLastProgress, labels, .empty, last) }
         }
-        return kept
+    }
+
+    /// The kept agents' lines that depend on the time of the scrape: every scrape renders these.
+    private static func writeTimedAgents(_ agents: [AgentRecord], now: Double, into s: [SampleSection]) {
+        let etaSection = s[Section.agentETA], throughputSection = s[Section.agentThroughput]
+        for agent in agents {
+            if let eta = agent.itemETA(now: now) { etaSection.sample(M.agentETA, agent.labels, .empty, eta) }
+            throughputSection.sample(M.agentThroughput, agent.labels, .empty, agent.throughput(now: now))
+        }
     }
 
     private static func writeIngest(_ state: StoreState, kept: Int, dropped: Int, into w: inout ExpositionWriter) {
@@ -157,13 +198,18 @@ extension ProgressStore {
 
 /// The per-family buffers one scrape renders the store into; reused from scrape to scrape, one
 /// scrape at a time, so that a large scrape does not allocate and fault in its memory every time.
+/// `timed` collects the time-dependent lines of every job (sent by reference, so they stay
+/// untouched until the response is sent); `scratch` holds one changed job's other lines until they
+/// are joined into its `RenderedJob`.
 public final class CollectSections: Sendable {
-    let sections: [SampleSection]
+    let timed: [SampleSection]
+    let scratch: [SampleSection]
 
     public init() {
-        sections = ProgressStore.families.map { _ in SampleSection() }
+        timed = ProgressStore.families.map { _ in SampleSection() }
+        scratch = ProgressStore.families.map { _ in SampleSection() }
     }
 
     /// Bytes allocated by all sections.
-    public var capacity: Int { sections.reduce(0) { $0 + $1.capacity } }
+    public var capacity: Int { (timed + scratch).reduce(0) { $0 + $1.capacity } }
 }

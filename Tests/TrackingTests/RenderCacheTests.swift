@@ -1,0 +1,115 @@
+import Events
+import Exposition
+import Testing
+@testable import Tracking
+
+/// A scrape keeps each job's time-independent lines and sends them again while the job has not
+/// changed. These tests hold that cache to one rule: a store that has been scraped many times
+/// renders exactly what a store with the same events and clock renders on its first scrape.
+@Suite struct RenderCacheTests {
+    let t0 = 1_800_000_000.0
+
+    /// Two stores fed the same events at the same times; `warm` is scraped after every step,
+    /// `cold` is rendered fresh (a new store replaying all steps) only when compared.
+    struct Pair {
+        let options: StoreOptions
+        let clock: ManualClock
+        let warm: ProgressStore
+        var steps: [(time: Double, events: [Event], tick: Bool)] = []
+
+        init(options: StoreOptions, t0: Double) {
+            self.options = options
+            clock = ManualClock(t0)
+            warm = ProgressStore(options: options, clock: clock)
+        }
+
+        mutating func step(at time: Double, _ events: [Event], tick: Bool = false) {
+            steps.append((time, events, tick))
+            clock.set(time)
+            if !events.isEmpty { warm.apply(events, source: "test") }
+            if tick { warm.tick() }
+        }
+
+        func render(_ store: ProgressStore, keep: KeptAgents, format: ExpositionFormat = .prometheusText) -> String {
+            var writer = ExpositionWriter(format: format)
+            store.collect(into: &writer, mustKeep: keep)
+            return String(decoding: writer.finish(), as: UTF8.self)
+        }
+
+        /// A new store that saw the same steps and was never scraped.
+        func cold() -> ProgressStore {
+            let clock = ManualClock(steps.first?.time ?? 0)
+            let store = ProgressStore(options: options, clock: clock)
+            for step in steps {
+                clock.set(step.time)
+                if !step.events.isEmpty { store.apply(step.events, source: "test") }
+                if step.tick { store.tick() }
+            }
+            clock.set(self.clock.now())
+            return store
+        }
+    }
+
+    @Test func aScrapedStoreRendersWhatAFreshOneDoes() {
+        var options = StoreOptions()
+        options.agentRetention = 120
+        options.maxAgentSeries = 12
+        // None of wide's agents is kept: its agents expiring changes only its job lines.
+        options.jobMaxAgentSeries = [(try! IDPattern("wide"), 0)]
+        var pair = Pair(options: options, t0: t0)
+        var keep = KeptAgents.none
+        var events: [Event] = [E.jobStarted("etl", total: 100, at: t0), E.jobStarted("bulk", total: 50, at: t0)]
+        for i in 0..<10 { events.append(E.started("etl", "etl-\(i)", item: "i\(i)", at: t0)) }
+        for i in 0..<10 { events.append(E.started("bulk", "bulk-\(i)", item: "b\(i)", at: t0)) }
+        for i in 0..<6 { events.append(E.heartbeat("wide", "wide-\(i)", at: t0)) }
+        pair.step(at: t0, events)
+        var scrapes = 0
+        func compare(_ what: Comment) {
+            let warm = pair.render(pair.warm, keep: keep)
+            scrapes += 1
+            #expect(warm == pair.render(pair.cold(), keep: keep), what)
+        }
+        compare("first scrape")
+        // Only time passes: rates and ETCs move, the cached lines stay.
+        pair.step(at: t0 + 30, [])
+        compare("time passed, no events")
+        // One job changes, the other does not.
+        pair.step(at: t0 + 40, [E.completed("etl", "etl-3", item: "i3", at: t0 + 40, duration: 40), E.progress("etl", "etl-4", steps: 1, of: 4, at: t0 + 40)])
+        compare("one job changed")
+        // An alert forces an agent into the sample: the kept set changes, the job does not.
+        keep = KeptAgents(byJob: ["bulk": ["bulk-9"], "etl": ["etl-0", "etl-1", "etl-2", "etl-3", "etl-4", "etl-5", "etl-6", "etl-7"]])
+        compare("the kept agents changed")
+        keep = .none
+        compare("and changed back")
+        // Agents of one job go silent and expire on a tick: the job changes without an event.
+        var late: [Event] = []
+        for i in 0..<10 { late.append(E.heartbeat("etl", "etl-\(i)", at: t0 + 150)) }
+        for i in 0..<3 { late.append(E.heartbeat("wide", "wide-\(i)", at: t0 + 150)) }
+        pair.step(at: t0 + 150, late)
+        compare("heartbeats")
+        pair.step(at: t0 + 170, [], tick: true)
+        compare("bulk's agents and half of wide's expired")
+        pair.step(at: t0 + 171, [E.state("etl", "etl-1", .failed, at: t0 + 171)])
+        compare("a state changed")
+        #expect(scrapes == 8)
+    }
+
+    @Test func anUnchangedJobIsNotRenderedAgain() {
+        let clock = ManualClock(t0)
+        let store = ProgressStore(clock: clock)
+        store.apply([E.started("etl", "a", item: "x", at: t0), E.started("bulk", "b", item: "y", at: t0)], source: "test")
+        func render() -> [UInt8] {
+            var writer = ExpositionWriter(format: .openMetrics)
+            store.collect(into: &writer)
+            return writer.finish()
+        }
+        _ = render()
+        let before = store.state.withLock { state in state.jobs.mapValues { ObjectIdentifier($0.rendered!) } }
+        clock.set(t0 + 5)
+        store.apply([E.completed("etl", "a", item: "x", at: t0 + 5, duration: 5)], source: "test")
+        _ = render()
+        let after = store.state.withLock { state in state.jobs.mapValues { ObjectIdentifier($0.rendered!) } }
+        #expect(before["bulk"] == after["bulk"], "bulk did not change: its lines are reused")
+        #expect(before["etl"] != after["etl"], "etl changed: rendered again")
+    }
+}
