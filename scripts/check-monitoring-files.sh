@@ -12,7 +12,7 @@
 #
 # Prints one line per check (ok / FAIL, with details under a failure) and exits 1 if any
 # check failed, 2 on bad usage. Needs promtool (Debian package `prometheus`) and python3
-# with PyYAML.
+# with PyYAML and the pinned grafana-foundation-sdk (scripts/install-deps.sh installs all).
 set -uo pipefail
 export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the work tree
 
@@ -83,7 +83,8 @@ check "dashboards: valid JSON, schemaVersion 39, datasource and job variables, e
     python3 $here/checks.py dashboards
 check "dashboard queries parse as PromQL (promtool check rules)" --quiet-ok \
     sh -c "python3 $here/checks.py dashboard-rules $tmp/dashboard-queries.yml && promtool check rules $tmp/dashboard-queries.yml"
-check "dashboards match scripts/monitoring/gen_dashboards.py" python3 $here/gen_dashboards.py --check
+check "dashboards are exactly what scripts/monitoring/gen_dashboards.py generates (grafana-foundation-sdk, pinned)" \
+    python3 $here/gen_dashboards.py --check
 check "Grafana provisioning examples" python3 $here/checks.py provisioning
 
 metrics=${1:-}

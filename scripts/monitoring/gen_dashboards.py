@@ -13,16 +13,40 @@ label_values(progress_job_items, job_name) whose "All" value is `.*`, so selecto
 `job_name=~"$job"`. Job and agent series carry the tracker's job id as `job_name`; `job` is
 the scrape job's name (a plain scrape config, no honor_labels), so tables of raw series hide
 it. The exporter's own series are picked by `instance`.
+
+The dashboards are built with Grafana's Python SDK (grafana-foundation-sdk, the build for Grafana
+10.4 pinned in scripts/monitoring/requirements.txt; scripts/install-deps.sh installs it): the SDK
+lays the panels out and writes the JSON. Two things it cannot express are set after building:
+schemaVersion 39 (the 10.4 build writes 36 and has no setter) and the query variables'
+`definition` (the text Grafana's variable list shows; not in the SDK's model).
 """
 
 import json
+import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Dashboards"
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
+# The SDK's output differs between its builds: run only with the pinned one.
+REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+SDK_PIN = re.search(r"^grafana-foundation-sdk==(\S+)$", REQUIREMENTS.read_text(encoding="utf-8"), re.M).group(1)
+try:
+    _sdk = metadata.version("grafana-foundation-sdk")
+except metadata.PackageNotFoundError:
+    _sdk = None
+if _sdk != SDK_PIN:
+    sys.exit(f"gen_dashboards.py needs grafana-foundation-sdk=={SDK_PIN} (found {_sdk or 'none'}): "
+             "run scripts/install-deps.sh")
+
+from grafana_foundation_sdk.builders import (bargauge as bg, common as cb, dashboard as db, heatmap as hm,  # noqa: E402
+                                             prometheus, stat as st, table as tb, timeseries as ts)
+from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
+from grafana_foundation_sdk.models import common as c, dashboard as md, heatmap as hmm, prometheus as pm  # noqa: E402
+
+DS = md.DataSourceRef(type_val="prometheus", uid="${datasource}")
 SCHEMA_VERSION = 39
 TAGS = ["progress-exporter"]
 
@@ -45,18 +69,12 @@ STATE_COLORS = {
 
 
 def target(expr, legend="", ref="A", instant=False, fmt="time_series"):
-    t = {
-        "datasource": DS,
-        "editorMode": "code",
-        "expr": expr,
-        "legendFormat": legend or "__auto",
-        "range": not instant,
-        "instant": instant,
-        "refId": ref,
-    }
+    q = (prometheus.Dataquery().datasource(DS).editor_mode(pm.QueryEditorMode.CODE).expr(expr)
+         .legend_format(legend or "__auto").ref_id(ref))
+    q = q.instant() if instant else q.range()
     if fmt != "time_series":
-        t["format"] = fmt
-    return t
+        q.format(pm.PromQueryFormat(fmt))
+    return q
 
 
 def targets(*specs, instant=False, fmt="time_series"):
@@ -66,213 +84,133 @@ def targets(*specs, instant=False, fmt="time_series"):
 
 def thresholds(*steps):
     """steps: (value or None, color)."""
-    return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
+    return db.ThresholdsConfig().mode(md.ThresholdsMode.ABSOLUTE).steps([md.Threshold(v, c) for v, c in steps])
 
 
 GREEN = thresholds((None, "green"))
+Row = db.Row  # Row(title) starts a new line of panels
 
 
-def field_defaults(unit="short", min=None, max=None, decimals=None, thr=GREEN, custom=None, mappings=None, color=None):
-    d = {"unit": unit, "thresholds": thr, "mappings": mappings or [], "color": color or {"mode": "palette-classic"}}
-    if min is not None:
-        d["min"] = min
-    if max is not None:
-        d["max"] = max
-    if decimals is not None:
-        d["decimals"] = decimals
-    if custom is not None:
-        d["custom"] = custom
-    return d
-
-
-def ts_custom(stack=False, fill=10, axis_label="", threshold_line=False, draw="line"):
-    return {
-        "drawStyle": draw,
-        "lineWidth": 1,
-        "fillOpacity": fill,
-        "gradientMode": "none",
-        "showPoints": "never",
-        "spanNulls": False,
-        "axisLabel": axis_label,
-        "axisPlacement": "auto",
-        "stacking": {"mode": "normal" if stack else "none", "group": "A"},
-        "thresholdsStyle": {"mode": "line+area" if threshold_line else "off"},
-        "lineInterpolation": "linear",
-        "barAlignment": 0,
-        "pointSize": 4,
-        "scaleDistribution": {"type": "linear"},
-        "hideFrom": {"legend": False, "tooltip": False, "viz": False},
-    }
+# Field overrides: (matcher id, matcher option, properties), applied by panel().
 
 
 def by_name(name, props):
-    return {"matcher": {"id": "byName", "options": name}, "properties": props}
+    return ("byName", name, props)
 
 
 def by_regex(regex, props):
-    return {"matcher": {"id": "byRegexp", "options": regex}, "properties": props}
+    return ("byRegexp", regex, props)
 
 
 def prop(id_, value):
-    return {"id": id_, "value": value}
+    return md.DynamicConfigValue(id_, value)
 
 
 def state_color_overrides():
     return [by_name(s, [prop("color", {"mode": "fixed", "fixedColor": c})]) for s, c in STATE_COLORS.items()]
 
 
-class Panel:
-    def __init__(self, kind, title, description, tgts, w, h, defaults=None, options=None, overrides=None,
-                 transformations=None, interval=None):
-        self.json = {
-            "type": kind,
-            "title": title,
-            "description": description,
-            "datasource": DS,
-            "targets": tgts,
-            "fieldConfig": {"defaults": defaults or field_defaults(), "overrides": overrides or []},
-            "options": options or {},
-        }
-        if transformations:
-            self.json["transformations"] = transformations
-        if interval:
-            self.json["interval"] = interval
-        self.w, self.h = w, h
+def panel(builder, title, description, tgts, w, h, unit="short", min=None, max=None, decimals=None, thr=GREEN,
+          mappings=None, color=None, overrides=None):
+    """What every panel has: queries, size, unit, thresholds, colour mode, field overrides."""
+    p = (builder.title(title).description(description).datasource(DS).targets(tgts).span(w).height(h)
+         .unit(unit).thresholds(thr).mappings(mappings or []).color_scheme(db.FieldColor().mode(color)))
+    for v, setter in ((min, p.min), (max, p.max), (decimals, p.decimals)):
+        if v is not None:
+            setter(v)
+    for kind, match, props in overrides or []:
+        p.with_override(md.MatcherConfig(kind, match), props)
+    return p
 
 
-REDUCE_LAST = {"calcs": ["lastNotNull"], "fields": "", "values": False}
+PALETTE, BY_THRESHOLDS = md.FieldColorModeId.PALETTE_CLASSIC, md.FieldColorModeId.THRESHOLDS
+REDUCE_LAST = cb.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False)
 
 
 def legend(mode="list", placement="bottom", calcs=None):
-    return {"displayMode": mode, "placement": placement, "showLegend": True, "calcs": calcs or []}
+    return (cb.VizLegendOptions().display_mode(c.LegendDisplayMode(mode)).placement(c.LegendPlacement(placement))
+            .show_legend(True).calcs(calcs or []))
 
 
 def timeseries(title, description, tgts, unit="short", w=12, h=8, stack=False, min=None, max=None, fill=10,
                axis_label="", overrides=None, thr=GREEN, threshold_line=False, legend_opts=None, decimals=None):
-    return Panel(
-        "timeseries", title, description, tgts, w, h,
-        defaults=field_defaults(unit, min, max, decimals, thr,
-                                custom=ts_custom(stack, fill, axis_label, threshold_line)),
-        options={"legend": legend_opts or legend("table", "right", ["lastNotNull", "max"]),
-                 "tooltip": {"mode": "multi", "sort": "desc"}},
-        overrides=overrides,
-    )
+    return (panel(ts.Panel(), title, description, tgts, w, h, unit, min, max, decimals, thr, color=PALETTE,
+                  overrides=overrides)
+            .draw_style(c.GraphDrawStyle.LINE).line_width(1).fill_opacity(fill).gradient_mode(c.GraphGradientMode.NONE)
+            .show_points(c.VisibilityMode.NEVER).span_nulls(False).axis_label(axis_label)
+            .axis_placement(c.AxisPlacement.AUTO)
+            .stacking(cb.StackingConfig().mode(c.StackingMode.NORMAL if stack else c.StackingMode.NONE).group("A"))
+            .thresholds_style(cb.GraphThresholdsStyleConfig().mode(
+                c.GraphThresholdsStyleMode.LINE_AND_AREA if threshold_line else c.GraphThresholdsStyleMode.OFF))
+            .line_interpolation(c.LineInterpolation.LINEAR).bar_alignment(c.BarAlignment.CENTER).point_size(4)
+            .scale_distribution(cb.ScaleDistributionConfig().type(c.ScaleDistribution.LINEAR))
+            .hide_from(cb.HideSeriesConfig().legend(False).tooltip(False).viz(False))
+            .legend(legend_opts or legend("table", "right", ["lastNotNull", "max"]))
+            .tooltip(cb.VizTooltipOptions().mode(c.TooltipDisplayMode.MULTI).sort(c.SortOrder.DESCENDING)))
 
 
 def stat(title, description, tgts, unit="short", w=4, h=4, thr=GREEN, mappings=None, text_mode="auto",
          color_mode="value", graph="none", decimals=None):
-    return Panel(
-        "stat", title, description, tgts, w, h,
-        defaults=field_defaults(unit, decimals=decimals, thr=thr, mappings=mappings, color={"mode": "thresholds"}),
-        options={"reduceOptions": REDUCE_LAST, "colorMode": color_mode, "graphMode": graph, "justifyMode": "auto",
-                 "orientation": "auto", "textMode": text_mode, "wideLayout": True, "showPercentChange": False},
-    )
+    return (panel(st.Panel(), title, description, tgts, w, h, unit, decimals=decimals, thr=thr, mappings=mappings,
+                  color=BY_THRESHOLDS)
+            .reduce_options(REDUCE_LAST).color_mode(c.BigValueColorMode(color_mode))
+            .graph_mode(c.BigValueGraphMode(graph)).justify_mode(c.BigValueJustifyMode.AUTO)
+            .orientation(c.VizOrientation.AUTO).text_mode(c.BigValueTextMode(text_mode)).wide_layout(True)
+            .show_percent_change(False))
 
 
 def bargauge(title, description, tgts, unit="percentunit", w=12, h=8, min=0, max=1, thr=None):
-    return Panel(
-        "bargauge", title, description, tgts, w, h,
-        defaults=field_defaults(unit, min, max, thr=thr or thresholds((None, "blue")),
-                                color={"mode": "thresholds"}),
-        options={"reduceOptions": REDUCE_LAST, "displayMode": "gradient", "orientation": "horizontal",
-                 "showUnfilled": True, "valueMode": "color", "namePlacement": "auto", "sizing": "auto",
-                 "minVizWidth": 8, "minVizHeight": 16, "maxVizHeight": 300},
-    )
+    return (panel(bg.Panel(), title, description, tgts, w, h, unit, min, max,
+                  thr=thr or thresholds((None, "blue")), color=BY_THRESHOLDS)
+            .reduce_options(REDUCE_LAST).display_mode(c.BarGaugeDisplayMode.GRADIENT)
+            .orientation(c.VizOrientation.HORIZONTAL).show_unfilled(True).value_mode(c.BarGaugeValueMode.COLOR)
+            .name_placement(c.BarGaugeNamePlacement.AUTO).sizing(c.BarGaugeSizing.AUTO)
+            .min_viz_width(8).min_viz_height(16).max_viz_height(300))
 
 
 def table(title, description, tgts, w=12, h=8, renames=None, overrides=None, exclude=("Time",), sort_by=None,
           unit="short", merge=True):
-    transformations = []
+    p = panel(tb.Panel(), title, description, tgts, w, h, unit, color=BY_THRESHOLDS, overrides=overrides)
     if merge and len(tgts) > 1:
-        transformations.append({"id": "merge", "options": {}})
-    transformations.append({
-        "id": "organize",
-        "options": {"excludeByName": {name: True for name in exclude}, "indexByName": {},
-                    "renameByName": renames or {}},
-    })
-    opts = {"showHeader": True, "cellHeight": "sm",
-            "footer": {"show": False, "reducer": ["sum"], "countRows": False, "fields": ""}}
+        p.with_transformation(md.DataTransformerConfig("merge", options={}))
+    p.with_transformation(md.DataTransformerConfig("organize", options={
+        "excludeByName": {name: True for name in exclude}, "indexByName": {}, "renameByName": renames or {}}))
+    p.show_header(True).cell_height(c.TableCellHeight.SM).footer(
+        cb.TableFooterOptions().show(False).reducer(["sum"]).count_rows(False).fields(""))
     if sort_by:
-        opts["sortBy"] = [{"displayName": sort_by[0], "desc": sort_by[1]}]
-    return Panel(
-        "table", title, description, tgts, w, h,
-        defaults=field_defaults(unit, custom={"align": "auto", "cellOptions": {"type": "auto"}, "inspect": False},
-                                color={"mode": "thresholds"}),
-        options=opts, overrides=overrides, transformations=transformations,
-    )
+        p.sort_by([cb.TableSortByFieldState().display_name(sort_by[0]).desc(sort_by[1])])
+    return p.align(c.FieldTextAlignment.AUTO).cell_options(c.TableAutoCellOptions()).inspect(False)
 
 
 def heatmap(title, description, tgts, w=12, h=8):
-    p = Panel(
-        "heatmap", title, description, tgts, w, h,
-        defaults=field_defaults("short", custom={"hideFrom": {"legend": False, "tooltip": False, "viz": False},
-                                                 "scaleDistribution": {"type": "linear"}}),
-        options={
-            "calculate": False,
-            "cellGap": 1,
-            "color": {"mode": "scheme", "scheme": "Oranges", "fill": "dark-orange", "scale": "exponential",
-                      "exponent": 0.5, "steps": 64, "reverse": False},
-            "exemplars": {"color": "rgba(255,0,255,0.7)"},
-            "filterValues": {"le": 1e-9},
-            "legend": {"show": True},
-            "rowsFrame": {"layout": "auto"},
-            "tooltip": {"mode": "single", "show": True, "yHistogram": False, "showColorScale": False},
-            "yAxis": {"axisPlacement": "left", "reverse": False, "unit": "s"},
-            "showValue": "never",
-        },
-    )
-    return p
-
-
-class Row:
-    def __init__(self, title):
-        self.title = title
-
-
-def layout(items):
-    """Places panels left to right in rows of 24 columns; a Row starts a new line."""
-    panels, x, y, line_h, next_id = [], 0, 0, 0, 1
-    for item in items:
-        if isinstance(item, Row):
-            if x:
-                y, x, line_h = y + line_h, 0, 0
-            panels.append({"type": "row", "title": item.title, "collapsed": False, "id": next_id,
-                           "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []})
-            next_id += 1
-            y += 1
-            continue
-        if x + item.w > 24:
-            y, x, line_h = y + line_h, 0, 0
-        p = dict(item.json)
-        p["id"] = next_id
-        p["gridPos"] = {"h": item.h, "w": item.w, "x": x, "y": y}
-        next_id += 1
-        panels.append(p)
-        x += item.w
-        line_h = max(line_h, item.h)
-    return panels
+    return (panel(hm.Panel(), title, description, tgts, w, h, color=PALETTE)
+            .hide_from(cb.HideSeriesConfig().legend(False).tooltip(False).viz(False))
+            .scale_distribution(cb.ScaleDistributionConfig().type(c.ScaleDistribution.LINEAR))
+            .calculate(False).cell_gap(1)
+            .color(hm.HeatmapColorOptions().mode(hmm.HeatmapColorMode.SCHEME).scheme("Oranges").fill("dark-orange")
+                   .scale(hmm.HeatmapColorScale.EXPONENTIAL).exponent(0.5).steps(64).reverse(False))
+            .exemplars_color("rgba(255,0,255,0.7)").filter_values(hm.FilterValueRange().le(1e-9))
+            .show_legend().rows_frame(hm.RowsHeatmapOptions().layout(c.HeatmapCellLayout.AUTO))
+            .mode(c.TooltipDisplayMode.SINGLE).hide_y_histogram().show_color_scale(False)
+            .y_axis(hm.YAxisConfig().axis_placement(c.AxisPlacement.LEFT).reverse(False).unit("s"))
+            .show_value(c.VisibilityMode.NEVER))
 
 
 # --------------------------------------------------------------------------- variables
 
 
 def datasource_var():
-    return {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-            "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [], "refresh": 1,
-            "regex": "", "skipUrlSync": False}
+    return (db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+            .hide(md.VariableHide.DONT_HIDE).include_all(False).multi(False).regex(""))
 
 
 def query_var(name, label, query, multi=True, include_all=True, sort=1):
-    v = {
-        "name": name, "label": label, "type": "query", "datasource": DS,
-        "definition": query,
-        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "refresh": 2, "regex": "", "sort": sort, "hide": 0, "skipUrlSync": False,
-        "multi": multi, "includeAll": include_all, "options": [],
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if include_all else {},
-    }
+    v = (db.QueryVariable(name).label(label).datasource(DS)
+         .query({"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+         .refresh(md.VariableRefresh.ON_TIME_RANGE_CHANGED).regex("").sort(md.VariableSort(sort))
+         .hide(md.VariableHide.DONT_HIDE).multi(multi).include_all(include_all).options([]))
     if include_all:
-        v["allValue"] = ".*"
+        v.all_value(".*").current(md.VariableOption(True, ["All"], ["$__all"]))
     return v
 
 
@@ -281,41 +219,32 @@ def job_var():
 
 
 def custom_var(name, label, values, default):
-    return {
-        "name": name, "label": label, "type": "custom", "query": ",".join(values), "hide": 0,
-        "multi": False, "includeAll": False, "skipUrlSync": False,
-        "current": {"selected": True, "text": default, "value": default},
-        "options": [{"selected": v == default, "text": v, "value": v} for v in values],
-    }
+    return (db.CustomVariable(name).label(label).values(",".join(values)).hide(md.VariableHide.DONT_HIDE)
+            .multi(False).include_all(False).current(md.VariableOption(True, default, default))
+            .options([md.VariableOption(v == default, v, v) for v in values]))
 
 
 def dashboard(uid, title, description, items, variables, refresh="30s", time_from="now-6h"):
-    return {
-        "id": None,
-        "uid": uid,
-        "title": title,
-        "description": description,
-        "tags": TAGS,
-        "timezone": "browser",
-        "editable": True,
-        "graphTooltip": 1,
-        "fiscalYearStartMonth": 0,
-        "liveNow": False,
-        "refresh": refresh,
-        "schemaVersion": SCHEMA_VERSION,
-        "version": 1,
-        "weekStart": "",
-        "time": {"from": time_from, "to": "now"},
-        "timepicker": {},
-        "annotations": {"list": [{
-            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
-            "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
-        "links": [{"title": "progress-exporter", "type": "dashboards", "tags": TAGS, "asDropdown": True,
-                   "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
-                   "tooltip": "", "url": ""}],
-        "templating": {"list": variables},
-        "panels": layout(items),
-    }
+    d = (db.Dashboard(title).uid(uid).description(description).tags(TAGS).timezone("browser").editable()
+         .tooltip(md.DashboardCursorSync.CROSSHAIR).fiscal_year_start_month(0).live_now(False).refresh(refresh)
+         .version(1).week_start("").time(time_from, "now")
+         .annotation(db.AnnotationQuery().built_in(1).datasource(md.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+                     .enable(True).hide(True).icon_color("rgba(0, 211, 255, 1)").name("Annotations & Alerts")
+                     .type("dashboard"))
+         .link(db.DashboardLink("progress-exporter").type(md.DashboardLinkType.DASHBOARDS).tags(TAGS)
+               .as_dropdown(True).include_vars(True).keep_time(True).icon("external link").target_blank(False)
+               .tooltip("").url(""))
+         .variables(variables))
+    # The SDK lays panels out left to right, a new line after 24 columns and at each row (Row
+    # before the panels under it, uncollapsed); checks.py fails on overlaps and overflows.
+    for next_id, item in enumerate(items, start=1):
+        if isinstance(item, Row):
+            d.with_row(item.id(next_id))
+        else:
+            d.with_panel(item.id(next_id))
+    model = d.build()
+    model.schema_version = SCHEMA_VERSION  # the 10.4 SDK has no setter and writes 36
+    return model
 
 
 # --------------------------------------------------------------------------- 1. jobs overview
@@ -404,10 +333,9 @@ def jobs_overview():
                            (f"progress_job_eta_lower_bound_seconds{{{J}}}", "{{job_name}} 80 % low"),
                            (f"progress_job_eta_upper_bound_seconds{{{J}}}", "{{job_name}} 80 % high")),
                    unit="s", min=0,
-                   overrides=[{"matcher": {"id": "byRegexp", "options": ".* 80 % (low|high)$"},
-                               "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [6, 4]}},
-                                              {"id": "custom.fillOpacity", "value": 0},
-                                              {"id": "custom.lineWidth", "value": 1}]}]),
+                   overrides=[by_regex(".* 80 % (low|high)$", [prop("custom.lineStyle", {"fill": "dash", "dash": [6, 4]}),
+                                                               prop("custom.fillOpacity", 0),
+                                                               prop("custom.lineWidth", 1)])]),
         stat("Estimated finish time", "When will each job finish, and what is its deadline?",
              targets((f"progress_job_estimated_completion_timestamp_seconds{{{J}}} * 1000", "{{job_name}} estimate"),
                      (f"progress_job_deadline_timestamp_seconds{{{J}}} * 1000", "{{job_name}} deadline")),
@@ -604,8 +532,8 @@ def exporter_health():
         stat("Up", "Can Prometheus scrape each exporter (scrape job progress-exporter*)?",
              targets((f"up{{{SCRAPE_JOB},{I}}}", "{{instance}}")),
              thr=thresholds((None, "red"), (1, "green")), color_mode="background", text_mode="value_and_name",
-             mappings=[{"type": "value", "options": {"0": {"text": "DOWN", "index": 0},
-                                                     "1": {"text": "UP", "index": 1}}}]),
+             mappings=[md.ValueMap({"0": md.ValueMappingResult(text="DOWN", index=0),
+                                    "1": md.ValueMappingResult(text="UP", index=1)})]),
         stat("Uptime", "How long has each exporter process been running?",
              targets((f"time() - process_start_time_seconds{{{I}}}", "{{instance}}")), unit="s"),
         stat("Tracked jobs", "How many jobs does the exporter keep state for?",
@@ -712,8 +640,11 @@ DASHBOARDS = {
 
 
 def render(build):
-    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
-
+    d = json.loads(json.dumps(build(), cls=JSONEncoder))
+    for v in d["templating"]["list"]:
+        if v["type"] == "query":
+            v["definition"] = v["query"]["query"]  # not in the SDK's VariableModel
+    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
 
 def main(argv):
     check = "--check" in argv
