@@ -3,13 +3,13 @@
 # scripts/monitoring/requirements.txt. Idempotent: installs only what is missing or at another version.
 set -euo pipefail
 packages=(libmicrohttpd-dev libgnutls28-dev libcrypt-dev openssl libcurl4-openssl-dev libsimdjson-dev libre2-dev zlib1g-dev libisal-dev pkg-config prometheus prometheus-alertmanager python3 python3-pip python3-yaml python3-prometheus-client curl chromium tmux)
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
@@ -23,6 +23,6 @@ while read -r pin; do
     have=$(python3 -c 'import sys; from importlib import metadata; print(metadata.version(sys.argv[1]))' "$name" 2>/dev/null || true)
     if [ "$have" != "$want" ]; then
         echo "installing: $pin"
-        PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "$pin"
+        $SUDO env PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "$pin"
     fi
 done < <(grep -Ev '^[[:space:]]*(#|$)' "$requirements")
