@@ -54,6 +54,16 @@ public final class AlertEngine: Sendable {
     private let store: ProgressStore
     private let sink: any NotificationSink
     let state: Mutex<State>
+    /// What scrapes derive from the active alerts, kept until `activeVersion` moves: with thousands
+    /// of alerts, building them again for every scrape would cost more than the rest of it.
+    private let perScrape = Mutex<PerScrape?>(nil)
+
+    private struct PerScrape {
+        let version: UInt64
+        /// The `progress_alert_active` lines; never written again once made (scrapes send them by reference).
+        let lines: SampleSection
+        let agents: KeptAgents
+    }
 
     public init(store: ProgressStore, setup: AlertingSetup, sink: any NotificationSink) {
         self.store = store
@@ -146,10 +156,15 @@ public final class AlertEngine: Sendable {
 
     /// Pending and firing alerts, in label order.
     public func activeAlerts() -> [AlertStateMachine.Active] {
-        let alerts = state.withLock { Array($0.machine.active.values) }
+        activeAlertsAndVersion().alerts
+    }
+
+    /// The active alerts and the `activeVersion` they are of, read together.
+    private func activeAlertsAndVersion() -> (alerts: [AlertStateMachine.Active], version: UInt64, agents: Set<JobAgent>) {
+        let (alerts, version, agents) = state.withLock { (Array($0.machine.active.values), $0.activeVersion, $0.agentsWithAlerts) }
         // Job, agent and alert name tell almost every pair apart; the whole label set breaks the rest.
         // Comparing them first is several times cheaper than comparing label sets with 100k alerts.
-        return alerts.map { (job: $0.condition.labels[AlertLabels.job] ?? "", agent: $0.condition.labels[AlertLabels.agent] ?? "", name: $0.condition.labels["alertname"] ?? "", alert: $0) }
+        let sorted = alerts.map { (job: $0.condition.labels[AlertLabels.job] ?? "", agent: $0.condition.labels[AlertLabels.agent] ?? "", name: $0.condition.labels["alertname"] ?? "", alert: $0) }
             .sorted { a, b in
                 if a.job != b.job { return a.job < b.job }
                 if a.agent != b.agent { return a.agent < b.agent }
@@ -157,16 +172,33 @@ public final class AlertEngine: Sendable {
                 return a.alert.condition.key < b.alert.condition.key
             }
             .map(\.alert)
+        return (sorted, version, agents)
     }
 
-    /// A test for "this agent has a pending or firing alert" over a copy taken now, for one scrape:
-    /// such agents are always in the series sample.
-    public func agentsWithAlerts() -> KeptAgents {
-        let agents = state.withLock { $0.agentsWithAlerts }
-        if agents.isEmpty { return .none }
+    /// The alert lines and agents of the current `activeVersion`, made once per version.
+    private func currentPerScrape() -> PerScrape {
+        let version = activeVersion
+        if let kept = perScrape.withLock({ $0 }), kept.version == version { return kept }
+        let (alerts, readVersion, agents) = activeAlertsAndVersion()
+        let lines = SampleSection()
+        for alert in alerts {
+            let labels = alert.condition.labels
+            var set = LabelSet([("alertname", labels["alertname"] ?? ""), ("severity", labels["severity"] ?? ""), (AlertLabels.job, labels[AlertLabels.job] ?? "")])
+            if let agent = labels[AlertLabels.agent] { set.append(AlertLabels.agent, agent) }
+            set.append("state", alert.state.rawValue)
+            lines.sample(Self.activeFamily, set, .empty, 1)
+        }
         var byJob: [String: Set<String>] = [:]
         for pair in agents { byJob[pair.job, default: []].insert(pair.agent) }
-        return KeptAgents(byJob: byJob)
+        let made = PerScrape(version: readVersion, lines: lines, agents: byJob.isEmpty ? .none : KeptAgents(byJob: byJob))
+        perScrape.withLock { kept in if (kept?.version ?? 0) <= readVersion { kept = made } }
+        return made
+    }
+
+    /// A test for "this agent has a pending or firing alert" as of now, for one scrape: such agents
+    /// are always in the series sample.
+    public func agentsWithAlerts() -> KeptAgents {
+        currentPerScrape().agents
     }
 
     static let activeFamily = MetricFamily(
@@ -174,14 +206,7 @@ public final class AlertEngine: Sendable {
 
     /// Writes `progress_alert_active{alertname,severity,job_name,agent,state}`.
     public func collect(into writer: inout ExpositionWriter) {
-        let alerts = activeAlerts()
         writer.family(Self.activeFamily)
-        for alert in alerts {
-            let labels = alert.condition.labels
-            var set = LabelSet([("alertname", labels["alertname"] ?? ""), ("severity", labels["severity"] ?? ""), (AlertLabels.job, labels[AlertLabels.job] ?? "")])
-            if let agent = labels[AlertLabels.agent] { set.append(AlertLabels.agent, agent) }
-            set.append("state", alert.state.rawValue)
-            writer.sample(Self.activeFamily, set, .empty, 1)
-        }
+        writer.append(currentPerScrape().lines)
     }
 }

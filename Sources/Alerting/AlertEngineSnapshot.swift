@@ -49,6 +49,8 @@ extension AlertEngine {
         state.withLock { state in
             state.machine = AlertStateMachine(restoring: alerts)
             state.lastSent = lastSent
+            state.activeStates = state.machine.active.mapValues(\.state)
+            state.activeVersion += 1
             state.agentsWithAlerts = Set(alerts.compactMap { alert in
                 alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
             })

@@ -99,4 +99,39 @@ import Tracking
         #expect(text.contains(#"progress_alert_active{alertname="AgentLost",severity="critical",job_name="j",agent="a",state="firing"} 1"#))
         #expect(text.contains(#"progress_alert_active{alertname="AgentStalled",severity="warning",job_name="j",agent="a",state="pending"} 1"#))
     }
+
+    /// Scrapes reuse the alert lines and kept agents until the active alerts change; every change
+    /// (pending, firing, resolved) must show in the next scrape.
+    @Test func theExportedAlertsFollowEveryChange() {
+        let clock = ManualClock(t0)
+        let store = ProgressStore(clock: clock)
+        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: AlertRule.defaults, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
+        func scrape() -> (lines: [String], kept: Bool) {
+            var writer = ExpositionWriter(format: .prometheusText)
+            engine.collect(into: &writer)
+            let lines = String(decoding: writer.finish(), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+            return (lines, engine.agentsWithAlerts()("j", "a"))
+        }
+        feed(store, clock, [event(.agentHeartbeat, "j", "a", at: t0)])
+        engine.evaluate()
+        #expect(scrape().lines.isEmpty)
+        #expect(scrape().kept == false)
+        var seen: [[String]] = []
+        for second in [302.0, 330, 380] {
+            feed(store, clock, [event(.agentHeartbeat, "j", "a", at: t0 + second)])
+            clock.set(t0 + second)
+            engine.evaluate()
+            let now = scrape()
+            #expect(now.kept, "an agent with an alert stays in the sample")
+            seen.append(now.lines)
+        }
+        #expect(seen[0] == [#"progress_alert_active{alertname="AgentStalled",severity="warning",job_name="j",agent="a",state="pending"} 1"#])
+        #expect(seen[1] == seen[0], "unchanged")
+        #expect(seen[2] == [#"progress_alert_active{alertname="AgentStalled",severity="warning",job_name="j",agent="a",state="firing"} 1"#])
+        feed(store, clock, [event(.agentProgress, "j", "a", at: t0 + 381) { $0.progress = 0.5 }])
+        clock.set(t0 + 381)
+        engine.evaluate()
+        #expect(scrape().lines.isEmpty, "resolved")
+        #expect(scrape().kept == false)
+    }
 }
