@@ -115,6 +115,8 @@ struct AgentSampler {
         for entry in job.candidates.heap.unordered where admitted(entry.agent) && seen.insert(ObjectIdentifier(entry.agent)).inserted {
             chosen.append(entry.agent)
         }
+        // Every agent kept (a sample larger than the job): they are the job's own list, in its order.
+        if chosen.count == job.agents.count { return job.agents }
         return chosen
             .map { (index: job.agentIndex[$0.id] ?? Int.max, agent: $0) }
             .sorted { $0.index < $1.index }

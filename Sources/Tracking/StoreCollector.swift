@@ -159,9 +159,11 @@ extension ProgressStore {
     /// The kept agents' lines that depend on the time of the scrape: every scrape renders these.
     private static func writeTimedAgents(_ agents: [AgentRecord], now: Double, into s: [SampleSection]) {
         let etaSection = s[Section.agentETA], throughputSection = s[Section.agentThroughput]
+        let etaFamily = M.agentETA, throughputFamily = M.agentThroughput, none = LabelSet.empty
         for agent in agents {
-            if let eta = agent.itemETA(now: now) { etaSection.sample(M.agentETA, agent.labels, .empty, eta) }
-            throughputSection.sample(M.agentThroughput, agent.labels, .empty, agent.throughput(now: now))
+            let labels = agent.labels
+            if let eta = agent.itemETA(now: now) { etaSection.sample(etaFamily, labels, none, eta) }
+            throughputSection.sample(throughputFamily, labels, none, agent.throughput(now: now))
         }
     }
 
