@@ -59,7 +59,7 @@ public struct Ingestor: Sendable {
         var outcome = Outcome()
         var rejectedByReason: [String: Int] = [:]
         decoder.decodeBody(body) { event in
-            events.append(event)
+            events.append(consume event)
         } onReject: { line, error in
             outcome.record(error, line: line, byReason: &rejectedByReason)
         }

@@ -55,28 +55,33 @@ struct EventApplier {
             setStatus(.paused, of: job, at: time)
         case .jobResumed:
             setStatus(.running, of: job, at: time)
+        // The closures below take the event's fields, not the event: a closure that captures the
+        // event copies all of it (a dozen strings and optionals), which cost a few percent of ingestion.
         case .agentStarted:
+            let item = event.item, totalSteps = event.totalSteps
             updateAgent(agentIndex, of: job) { agent in
-                agent.currentItem = event.item
+                agent.currentItem = item
                 agent.itemStartTime = time
                 agent.step = nil
                 agent.stepsCompleted = nil
                 agent.progressRatio = nil
-                agent.totalSteps = event.totalSteps
+                agent.totalSteps = totalSteps
                 agent.markProgress(at: time)
                 agent.setState(.running, at: time)
             }
         case .agentProgress:
+            let item = event.item, step = event.step, stepsCompleted = event.stepsCompleted
+            let totalSteps = event.totalSteps, progress = event.progress
             updateAgent(agentIndex, of: job) { agent in
-                if let item = event.item, item != agent.currentItem {
+                if let item, item != agent.currentItem {
                     agent.currentItem = item
                     agent.itemStartTime = time
                 }
                 if agent.itemStartTime == nil { agent.itemStartTime = time }
-                if let step = event.step { agent.step = step }
-                if let done = event.stepsCompleted { agent.stepsCompleted = done }
-                if let total = event.totalSteps { agent.totalSteps = total }
-                if let progress = event.progress { agent.progressRatio = progress }
+                if let step { agent.step = step }
+                if let stepsCompleted { agent.stepsCompleted = stepsCompleted }
+                if let totalSteps { agent.totalSteps = totalSteps }
+                if let progress { agent.progressRatio = progress }
                 agent.markProgress(at: time)
                 agent.setState(.running, at: time)
             }
@@ -189,6 +194,7 @@ struct EventApplier {
         let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
         let newlyFinished = finish(item: item, of: job, at: time)
         var duration = event.durationSeconds
+        let completesAgent = event.completesAgent
         updateAgent(agentIndex, of: job) { agent in
             agent.completed += 1
             agent.completedAttempts.add(at: time)
@@ -202,7 +208,7 @@ struct EventApplier {
             if ownItem && time >= (agent.itemStartTime ?? time) { agent.clearItem() }
             agent.markProgress(at: time)
             // Finishing an item means the agent works (a retry succeeded); prodigy's agents end with theirs.
-            agent.setState(event.completesAgent ? .completed : .running, at: time)
+            agent.setState(completesAgent ? .completed : .running, at: time)
         }
         if let duration { job.observeDuration(duration) }
     }
