@@ -28,7 +28,9 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 /// `batches` batches of `size` events on random agents of the `scale` jobs: half progress, 30 %
-/// completions, 20 % starts of a new item. No `ts`: each event is placed at its arrival.
+/// completions of the agent's item (taking 30-90 s, so no agent is slow beside its peers within
+/// the run: the alert rules evaluate, nothing fires), 20 % starts of a new item. No `ts`: each event
+/// is placed at its arrival.
 func randomBatches(agents: Int, batches: Int, size: Int) -> [[Event]] {
     var random = SplitMix(state: 42)
     let perJob = max(1, agents / 100)
@@ -45,7 +47,7 @@ func randomBatches(agents: Int, batches: Int, size: Int) -> [[Event]] {
             let line: String
             switch roll {
             case 0..<5: line = #"{"type":"agent_progress","job":"scale-\#(job)","agent":"agent-\#(agent)","steps_completed":\#(roll % 4),"total_steps":4}"#
-            case 5..<8: line = #"{"type":"item_completed","job":"scale-\#(job)","agent":"agent-\#(agent)","item":"w-\#(counter)","duration_seconds":\#(1 + roll)}"#
+            case 5..<8: line = #"{"type":"item_completed","job":"scale-\#(job)","agent":"agent-\#(agent)","duration_seconds":\#(30 + 30 * (roll - 5))}"#
             default: line = #"{"type":"agent_started","job":"scale-\#(job)","agent":"agent-\#(agent)","item":"w-\#(counter + 1)","total_steps":4}"#
             }
             body.append(contentsOf: line.utf8)
