@@ -27,6 +27,7 @@ extension ProgressStore {
         for section in sections { section.removeAll() }
         var kept = 0
         for job in jobs {
+            state.letWaitersIn()
             state.withLock { _ in
                 Self.writeJob(job, now: now, into: sections)
                 kept += Self.writeAgents(sampler.kept(job, cut), now: now, into: sections)
