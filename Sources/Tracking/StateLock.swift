@@ -45,9 +45,10 @@ final class StateLock<Value>: @unchecked Sendable {
     func letWaitersIn() {
         guard waiting.load(ordering: .relaxed) > 0 else { return }
         let seen = turns.load(ordering: .relaxed)
-        // Bounded, in case the waiter is descheduled for long: then this thread goes on.
-        for _ in 0..<10_000 {
-            guard waiting.load(ordering: .relaxed) > 0, turns.load(ordering: .relaxed) == seen else { return }
+        // Bounded (a millisecond), in case the waiter is not scheduled soon: then this thread goes on.
+        let giveUp = DispatchTime.now().uptimeNanoseconds + 1_000_000
+        while waiting.load(ordering: .relaxed) > 0, turns.load(ordering: .relaxed) == seen {
+            guard DispatchTime.now().uptimeNanoseconds < giveUp else { return }
             sched_yield()
         }
     }
