@@ -1,5 +1,5 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
-// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all] or scale
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all], or scale, soak or pauses alone
 import Alerting
 import Events
 import ExporterApp
@@ -203,3 +203,4 @@ if which == "etc" || which == "all" { benchETC() }
 if which == "storage" || which == "all" { benchStorage() }
 if which == "scale" { benchScale() }
 if which == "soak" { benchSoak() }
+if which == "pauses" { benchPauses() }

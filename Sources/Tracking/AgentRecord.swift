@@ -28,6 +28,9 @@ final class AgentRecord {
     var deadLettered: UInt64 = 0
     var retries: UInt64 = 0
     var consecutiveFailures: UInt32 = 0
+    /// The snapshot capture that has this agent's values (it copied them, or a batch preserved
+    /// them for it before changing them); see `SnapshotCapture`. Sits in `consecutiveFailures`' padding.
+    var captureMark: UInt32 = 0
 
     var firstSeen: Double
     var lastSeen: Double
@@ -36,6 +39,9 @@ final class AgentRecord {
     /// Completed and failed attempts over the last 10 minutes, for the failure-ratio alert.
     var completedAttempts: RollingCounter
     var failedAttempts: RollingCounter
+    /// The agent's values as a capture in progress needs them, kept by the first batch that changed
+    /// the agent after the capture began and before the capture reached it; nil otherwise.
+    var preserved: PreservedAgent?
 
     /// Agents report throughput over 5 minutes in 10 s buckets: 30 counters, a few hundred bytes per agent.
     static let throughputWindow: Double = 300

@@ -66,6 +66,7 @@ extension ProgressStore {
         let now = clock.now()
         let jobs = state.withLock { $0.orderedJobs() }
         for job in jobs {
+            state.letWaitersIn()
             state.withLock { _ in body(JobView(record: job, now: now), now) }
         }
         return now

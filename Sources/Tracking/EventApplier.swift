@@ -7,13 +7,16 @@ struct EventApplier {
     let now: Double
     /// The batch's sequence number, stamped on every job and agent it touches.
     let sequence: UInt64
+    /// The snapshot capture in progress, whose agents must be preserved before they change.
+    let capture: UInt32?
     /// The job of the previous event: a batch is mostly one job's, so most events skip the lookup.
     private var lastJob: JobRecord?
 
-    init(options: StoreOptions, now: Double, sequence: UInt64 = 0) {
+    init(options: StoreOptions, now: Double, sequence: UInt64 = 0, capture: UInt32? = nil) {
         self.options = options
         self.now = now
         self.sequence = sequence
+        self.capture = capture
     }
 
     /// Returns the time the event was placed at, or nil when it was a duplicate.
@@ -139,7 +142,10 @@ struct EventApplier {
 
     /// Finds or registers the agent ("early registration"); nil past the tracked-agents limit.
     private func register(agent id: String, of job: JobRecord, for event: Event, at time: Double, in state: inout StoreState) -> Int? {
-        if let index = job.agentIndex[id] { return index }
+        if let index = job.agentIndex[id] {
+            job.agents[index].preserve(for: capture)
+            return index
+        }
         guard state.trackedAgents < options.maxTrackedAgents else {
             state.stats.untrackedAgentEvents += 1
             return nil
@@ -147,6 +153,8 @@ struct EventApplier {
         let initial: AgentState = event.kind == .agentState ? (event.state ?? .running) : .running
         let agent = AgentRecord(
             id: id, jobLabels: job.labels, sampleHash: StableHash.of(job.id, id), state: initial, time: time)
+        // Registered after the capture in progress began: not part of it.
+        agent.captureMark = capture ?? 0
         job.agents.append(agent)
         job.agentIndex[id] = job.agents.count - 1
         job.agentsByState[initial.ordinal] += 1
@@ -159,6 +167,7 @@ struct EventApplier {
     private func updateAgent(_ index: Int?, of job: JobRecord, _ change: (AgentRecord) -> Void) {
         guard let index else { return }
         let agent = job.agents[index]
+        agent.preserve(for: capture)
         let before = agent.state
         let heldItem = agent.holdsItem
         change(agent)

@@ -1,5 +1,6 @@
 import Events
 import Exposition
+import Synchronization
 
 /// The live state of every job and agent. Ingestion applies whole batches under one lock, so a
 /// scrape sees each batch entirely or not at all; readers never wait longer than one batch.
@@ -7,6 +8,8 @@ public final class ProgressStore: Sendable {
     let options: StoreOptions
     let clock: any TimeSource
     let state: StateLock<StoreState>
+    /// One snapshot capture at a time (see `snapshot()`).
+    let capturing = Mutex(())
 
     public init(options: StoreOptions = StoreOptions(), clock: any TimeSource = WallClock()) {
         self.options = options
@@ -35,7 +38,7 @@ public final class ProgressStore: Sendable {
             guard !events.isEmpty else { return state.sequence }
             state.stats.received[source, default: 0] += UInt64(events.count)
             var newest = state.stats.lastEventTime[source] ?? 0
-            var applier = EventApplier(options: options, now: now, sequence: state.sequence)
+            var applier = EventApplier(options: options, now: now, sequence: state.sequence, capture: state.activeCapture)
             // By index, not `for event in events`: the iterator hands out copies, and copying an
             // event (a dozen strings and optionals) cost a few percent of ingestion.
             for index in events.indices {
@@ -139,6 +142,10 @@ struct StoreState {
     static let removedJobsKept = 1_000
     /// When `tick` last ran; nil before the first.
     var lastTick: Double?
+    /// The snapshot capture in progress, if any: batches keep the values of agents it has not
+    /// reached yet before changing them (`AgentRecord.preserve`). `captures` numbers them.
+    var activeCapture: UInt32?
+    var captures: UInt32 = 0
 
     mutating func orderedJobs() -> [JobRecord] {
         if jobOrder == nil { jobOrder = jobs.keys.sorted() }

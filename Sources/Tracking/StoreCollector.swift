@@ -22,6 +22,14 @@ extension ProgressStore {
     }
 
     private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: CollectSections) {
+        // Sample candidates missing since a start, a restore or an expiry are a pass over a job's
+        // agents: built one job per hold of the lock, not all of them in the hold that cuts.
+        if sampler.mustKeep.byJob != nil {
+            for job in state.withLock({ $0.orderedJobs() }) {
+                state.letWaitersIn()
+                state.withLock { _ in job.candidates.ensure(job.agents, options: options) }
+            }
+        }
         let (jobs, cut) = state.withLock { state in
             let jobs = state.orderedJobs()
             return (jobs, sampler.cut(jobs))
@@ -31,6 +39,7 @@ extension ProgressStore {
         var rendered: [RenderedJob] = []
         rendered.reserveCapacity(jobs.count)
         for job in jobs {
+            state.letWaitersIn()
             state.withLock { _ in
                 let agents = sampler.kept(job, cut)
                 let ids = agents.map(ObjectIdentifier.init)

@@ -6,9 +6,9 @@ import Synchronization
 import Tracking
 
 /// `--storage.path`: restores the state before anything starts, then writes a snapshot every
-/// interval and once more on shutdown. A snapshot is captured under the store's lock in one pass
-/// (the pause ingestion and scrapes see) and written to disk outside it, on the snapshotter's own
-/// thread. A write that fails is logged, counted and tried again at the next interval.
+/// interval and once more on shutdown. A snapshot is captured at one sequence number, holding the
+/// store's lock a chunk of agents at a time (`ProgressStore.snapshot()`), and written to disk
+/// outside it, on the snapshotter's own thread. A write that fails is logged, counted and tried again at the next interval.
 final class Snapshotter: Service, SelfMetricsCollector {
     let name = "storage"
     let folder: String
@@ -93,7 +93,7 @@ final class Snapshotter: Service, SelfMetricsCollector {
     func writeSnapshot() { writer.writeSnapshot() }
 
     static let lastSuccess = MetricFamily("progress_exporter_storage_last_success_timestamp_seconds", .gauge, help: "Unix time of the last snapshot written.")
-    static let capture = MetricFamily("progress_exporter_storage_last_capture_seconds", .gauge, help: "How long the last snapshot held the store (the pause ingestion and scrapes saw).")
+    static let capture = MetricFamily("progress_exporter_storage_last_capture_seconds", .gauge, help: "How long capturing the last snapshot took (the store's lock is held for a chunk of agents at a time).")
     static let write = MetricFamily("progress_exporter_storage_last_write_seconds", .gauge, help: "How long writing the last snapshot took (outside the store's lock).")
     static let bytes = MetricFamily("progress_exporter_storage_last_bytes", .gauge, help: "Size of the last snapshot written.")
     static let sequence = MetricFamily("progress_exporter_storage_last_sequence", .gauge, help: "Sequence number of the state in the last snapshot written.")
@@ -149,7 +149,7 @@ final class SnapshotWriter: Sendable {
         self.journal = journal
     }
 
-    /// Captures the state (the only part that holds the store's lock) and writes it out.
+    /// Captures the state (the only part that takes the store's lock) and writes it out.
     func writeSnapshot() {
         writing.withLock { _ in
             // Journal segments closed before the capture hold only batches the snapshot includes.
