@@ -207,6 +207,6 @@ public final class AlertEngine: Sendable {
     /// Writes `progress_alert_active{alertname,severity,job_name,agent,state}`.
     public func collect(into writer: inout ExpositionWriter) {
         writer.family(Self.activeFamily)
-        writer.append(currentPerScrape().lines)
+        writer.appendKept(currentPerScrape().lines)
     }
 }

@@ -1,6 +1,7 @@
 #ifndef PROGRESS_EXPORTER_CISAL_SHIM_H
 #define PROGRESS_EXPORTER_CISAL_SHIM_H
 #include <isa-l/igzip_lib.h>
+#include <isa-l/crc.h>
 
 /* The level buffer sizes are macro expressions, which Swift does not import: the library's
    default size of the buffer isal_deflate needs for levels 1 to 3 (0 for level 0, which needs none). */

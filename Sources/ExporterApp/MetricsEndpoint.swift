@@ -15,6 +15,8 @@ final class MetricsEndpoint: Sendable {
     private let extraCollectors: @Sendable (inout ExpositionWriter) -> Void
     /// nil when gzip is off (`--web.gzip-level 0`).
     private let gzip: GzipEncoder?
+    /// At igzip's levels (1-3): the deflated bytes of unchanged jobs, kept from one gzip answer to the next.
+    private let gzipSegments: GzipSegments?
     private let process = ProcessMetrics()
     /// How long the previous render took, exported by the next one.
     private let lastSeconds = Mutex<Double>(0)
@@ -27,6 +29,9 @@ final class MetricsEndpoint: Sendable {
 
     static let scrapeDuration = MetricFamily(
         "progress_exporter_scrape_duration_seconds", .gauge, help: "Time the previous /metrics render took.")
+    static let gzipSegmentsFamily = MetricFamily(
+        "progress_exporter_gzip_segments_total", .counter,
+        help: "Parts of gzip-encoded /metrics answers: deflated bytes of unchanged jobs sent again (reused) or parts compressed (compressed).")
     static let buildInfo = MetricFamily(
         "progress_exporter_build_info", .gauge, help: "Always 1; the exporter's version as a label.")
     static let buildLabels = LabelSet([("version", BuildInfo.version)])
@@ -44,6 +49,7 @@ final class MetricsEndpoint: Sendable {
         shardLabels = shard.map { LabelSet([("index", "\($0.index)"), ("count", "\($0.count)")]) }
         self.keepAgents = keepAgents
         gzip = gzipLevel > 0 ? GzipEncoder(level: gzipLevel) : nil
+        gzipSegments = (1...3).contains(gzipLevel) ? GzipSegments(level: gzipLevel) : nil
         self.extraCollectors = extraCollectors
     }
 
@@ -61,6 +67,12 @@ final class MetricsEndpoint: Sendable {
         if let shardLabels {
             writer.family(Self.shardInfo)
             writer.sample(Self.shardInfo, shardLabels, .empty, 1)
+        }
+        if let gzipSegments {
+            let counts = gzipSegments.segmentCounts
+            writer.family(Self.gzipSegmentsFamily)
+            writer.sample(Self.gzipSegmentsFamily, LabelSet([("outcome", "compressed")]), .empty, Double(counts.compressed))
+            writer.sample(Self.gzipSegmentsFamily, LabelSet([("outcome", "reused")]), .empty, Double(counts.reused))
         }
         process.collect(into: &writer)
         let rendered = RenderedMetrics(pieces: writer.finishPieces(), buffers: reused, pool: buffers)
@@ -82,7 +94,14 @@ final class MetricsEndpoint: Sendable {
         guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain }
         // While the flight runs its leader holds `rendered`, so the identifier names no other render.
         let result = sharedGzip.value(for: ObjectIdentifier(rendered)) {
-            withExtendedLifetime(rendered) { Result { () throws(GzipError) in try gzip.encode(pieces: rendered.pieces.buffers) } }
+            withExtendedLifetime(rendered) {
+                Result { () throws(GzipError) in
+                    guard let gzipSegments else { return try gzip.encode(pieces: rendered.pieces.buffers) }
+                    return try gzipSegments.encode(rendered.pieces.parts.map { part in
+                        GzipSegments.Part(bytes: part.bytes, key: part.kept.map { .init(owner: $0.buffer, start: $0.start, end: $0.end) })
+                    })
+                }
+            }
         }
         do {
             let encoded = try result.get()

@@ -46,7 +46,13 @@ public struct ExpositionWriter: ~Copyable {
     public mutating func append(_ buffer: ByteBuffer, from start: Int, to end: Int) {
         precondition(0 <= start && start <= end && end <= buffer.count, "range outside the buffer")
         closeOwnPiece()
-        if end > start { pieces.append(.init(buffer: buffer, start: start, end: end)) }
+        if end > start { pieces.append(.init(buffer: buffer, start: start, end: end, isKept: true)) }
+    }
+
+    /// Adds the samples of a section that is never written again (kept from scrape to scrape while
+    /// what it shows does not change), by reference.
+    public mutating func appendKept(_ section: SampleSection) {
+        append(section.buffer, from: 0, to: section.count)
     }
 
     /// Ends the exposition (`# EOF` in OpenMetrics) and hands back its pieces, in order.
@@ -77,6 +83,9 @@ public struct ExpositionPieces: Sendable {
         let buffer: ByteBuffer
         let start: Int
         let end: Int
+        /// Bytes never written again (see `ExpositionWriter.append(_:from:to:)`): the same buffer and
+        /// range mean the same bytes, so whatever is derived from them (a compressed form) may be kept.
+        var isKept = false
     }
 
     let pieces: [Piece]
@@ -87,6 +96,15 @@ public struct ExpositionPieces: Sendable {
     /// The pieces as raw buffers, valid under the same terms as the pieces themselves.
     public var buffers: [UnsafeRawBufferPointer] {
         pieces.map { UnsafeRawBufferPointer(rebasing: $0.buffer.readable[$0.start..<$0.end]) }
+    }
+
+    /// Each piece's bytes and, for bytes never written again, the buffer that holds them and
+    /// their range (a name for them that stays true while the buffer lives).
+    public var parts: [(bytes: UnsafeRawBufferPointer, kept: (buffer: ByteBuffer, start: Int, end: Int)?)] {
+        pieces.map { piece in
+            (UnsafeRawBufferPointer(rebasing: piece.buffer.readable[piece.start..<piece.end]),
+             piece.isKept ? (piece.buffer, piece.start, piece.end) : nil)
+        }
     }
 
     /// All bytes in one array (a copy).

@@ -78,6 +78,14 @@ import Tracking
         let second = try Self.gunzip(endpoint.handle(request).bodyBytes ?? [])
         #expect(second.contains("job_name=\"zz-late\""))
         #expect(!decoded.contains("zz-late"))
+        // etl's lines were deflated once and kept; once etl changes, its new lines are sent.
+        var failed = Event(kind: .agentState, job: "etl", agent: "agent-7")
+        failed.state = .failed
+        store.apply([failed], source: "test")
+        let third = try Self.gunzip(endpoint.handle(request).bodyBytes ?? [])
+        #expect(third.contains(#"progress_agent_state{job_name="etl",agent="agent-7",state="failed"} 1"#))
+        #expect(!second.contains(#"progress_agent_state{job_name="etl",agent="agent-7",state="failed"} 1"#))
+        #expect(Self.series(third) == Self.series(Self.scrape(endpoint)))
     }
 
     /// Sample lines without their values (process and scrape-time values move between scrapes).
