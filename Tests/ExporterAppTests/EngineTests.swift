@@ -95,18 +95,19 @@ import Tracking
     @Test func theChangeFeedListsWhatChangedSinceASequenceNumber() throws {
         let (ingestor, store) = ingestor()
         ingestor.ingestNative(Self.body, source: "http")
-        let start = store.changes(since: 0)
-        #expect(start.jobs.map(\.job) == ["etl", "other"])
+        func changes(since: UInt64) -> FeedPage<JobSummary> { store.jobChanges(after: FeedCursor(since: since), limit: .max) }
+        let start = changes(since: 0)
+        #expect(start.items.map(\.job).sorted() == ["etl", "other"])
         let mark = start.sequence
-        #expect(store.changes(since: mark).jobs.isEmpty, "nothing changed since")
+        #expect(changes(since: mark).items.isEmpty, "nothing changed since")
         ingestor.ingestNative(Array(#"{"type":"item_completed","job":"etl","agent":"w2","item":"b","ts":1800000005}"#.utf8) + [10], source: "http")
-        let next = store.changes(since: mark)
+        let next = changes(since: mark)
         #expect(next.sequence == mark + 1)
-        #expect(next.jobs.map(\.job) == ["etl"])
-        #expect(next.jobs.first?.finished == 2)
-        let agents = try #require(store.agentChanges(job: "etl", since: mark))
-        #expect(agents.agents.map(\.agent) == ["w2"], "w1 did not change")
-        #expect(store.agentChanges(job: "nope", since: 0) == nil)
+        #expect(next.items.map(\.job) == ["etl"])
+        #expect(next.items.first?.finished == 2)
+        let agents = try #require(store.agentChanges(job: "etl", after: FeedCursor(since: mark), limit: .max))
+        #expect(agents.items.map(\.agent) == ["w2"], "w1 did not change")
+        #expect(store.agentChanges(job: "nope", after: FeedCursor(since: 0), limit: .max) == nil)
     }
 
     @Test func theDemoPathHonoursTheShardFilter() throws {

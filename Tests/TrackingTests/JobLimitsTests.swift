@@ -32,6 +32,6 @@ import Testing
         clock.set(t0 + 601)
         store.tick()
         #expect(store.jobSummaries().map(\.job) == ["busy"])
-        #expect(store.changes(since: 0).removedJobs == ["quiet"])
+        #expect(store.jobChanges(after: FeedCursor(since: 0), limit: .max).removed == ["quiet"])
     }
 }

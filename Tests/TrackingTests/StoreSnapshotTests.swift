@@ -71,7 +71,7 @@ import Testing
         copy.apply(more, source: "http")
         original.apply(more, source: "http")
         #expect(copy.jobSummaries() == original.jobSummaries())
-        #expect(copy.changes(since: sequence).jobs.map(\.job) == ["etl"])
+        #expect(copy.jobChanges(after: FeedCursor(since: sequence), limit: .max).items.map(\.job) == ["etl"])
     }
 
     @Test(arguments: [0, 1, 7, 100, 1000])

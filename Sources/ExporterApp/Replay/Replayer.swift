@@ -183,9 +183,9 @@ public final class Replayer {
 
     /// The ETC each job showed when its progress first passed each of `historyMarks`.
     private func recordHistory() {
-        let changes = ingestor.store.changes(since: sequenceSeen)
+        let changes = ingestor.store.jobChanges(after: FeedCursor(since: sequenceSeen), limit: .max)
         sequenceSeen = changes.sequence
-        for job in changes.jobs {
+        for job in changes.items {
             guard let ratio = job.progressRatio else { continue }
             var points = history[job.job] ?? []
             let next = Self.historyMarks.dropFirst(points.count)
