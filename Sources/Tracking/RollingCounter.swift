@@ -9,6 +9,10 @@ public struct RollingCounter: Sendable {
     fileprivate var buckets: [UInt32] = []
     /// Absolute index (time / bucketSeconds) of the newest bucket held; nil before the first event.
     fileprivate var head: Int64?
+    /// The sum of every bucket held: a window as long as the span (an agent's 5m rate, read for
+    /// every kept agent at every scrape) subtracts the few buckets that fell out of it instead of
+    /// adding up all of them.
+    fileprivate var total: UInt64 = 0
 
     public init(bucketSeconds: Double, span: Double) {
         precondition(bucketSeconds > 0 && span >= bucketSeconds)
@@ -27,6 +31,7 @@ public struct RollingCounter: Sendable {
             if buckets.isEmpty { buckets = Array(repeating: 0, count: bucketCount) }
             head = index
             buckets[slot(index)] = count
+            total = UInt64(count)
             return true
         }
         if index > current {
@@ -34,15 +39,18 @@ public struct RollingCounter: Sendable {
             var i = current + 1
             let last = min(index, current + n)
             while i <= last {
+                total -= UInt64(buckets[slot(i)])
                 buckets[slot(i)] = 0
                 i += 1
             }
-            if index - current > n { buckets[slot(index)] = 0 }
             head = index
         } else if index <= current - n {
             return false
         }
-        buckets[slot(index)] &+= count
+        let before = buckets[slot(index)]
+        let after = before &+ count
+        buckets[slot(index)] = after
+        total = total - UInt64(before) + UInt64(after)
         return true
     }
 
@@ -57,18 +65,27 @@ public struct RollingCounter: Sendable {
         let first = max(low, current - n + 1)
         let high = min(nowIndex, current)
         guard first <= high else { return (0, windowStart) }
-        // One division for the first slot, then the ring is walked with a wrap: a scrape sums
-        // 30 buckets of every agent.
+        let oldestHeld = current - n + 1
+        if high == current && first - oldestHeld < high - first + 1 {
+            // Fewer buckets fell out of the window than are in it: the total less those.
+            return (first > oldestHeld ? total - sum(from: oldestHeld, to: first - 1) : total, windowStart)
+        }
+        return (sum(from: first, to: high), windowStart)
+    }
+
+    /// The buckets of absolute indexes `first...last`, all held. One division for the first slot,
+    /// then the ring is walked with a wrap.
+    private func sum(from first: Int64, to last: Int64) -> UInt64 {
         var slot = slot(first)
-        var total: UInt64 = 0
+        var sum: UInt64 = 0
         buckets.withUnsafeBufferPointer { ring in
-            for _ in first...high {
-                total += UInt64(ring[slot])
+            for _ in first...last {
+                sum += UInt64(ring[slot])
                 slot += 1
                 if slot == ring.count { slot = 0 }
             }
         }
-        return (total, windowStart)
+        return sum
     }
 
     private func bucketIndex(_ t: Double) -> Int64 { Int64((t / bucketSeconds).rounded(.down)) }
@@ -111,5 +128,6 @@ extension RollingCounter {
         }
         buckets = readHead == nil ? [] : read
         head = readHead
+        total = buckets.reduce(0) { $0 + UInt64($1) }
     }
 }

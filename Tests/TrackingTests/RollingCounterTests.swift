@@ -66,4 +66,37 @@ import Testing
         #expect(wrapped.sum(window: 300, now: 29_990).count == 30)
         #expect(wrapped.sum(window: 300, now: 29_990 + 150).count == 15)
     }
+
+    /// Sums use a running total when that is shorter; they must equal adding up the buckets, for
+    /// every window and time, after events in and out of order, gaps and wraps of the ring.
+    @Test func sumsEqualAddingUpTheEvents() {
+        var generator = SplitMix64(seed: 7)
+        for (bucket, span) in [(10.0, 300.0), (1.0, 900.0), (30.0, 600.0)] {
+            var counter = RollingCounter(bucketSeconds: bucket, span: span)
+            var events: [(time: Double, count: UInt32)] = []
+            var now = 1_000.0
+            for _ in 0..<1_000 {
+                now += Double(generator.next() % 100) / 10 * (generator.next() % 50 == 0 ? 40 : 1)
+                let time = now - Double(generator.next() % UInt64(span * 1.2))
+                let count = UInt32(generator.next() % 3 + 1)
+                if counter.add(at: time, count: count) { events.append((time, count)) }
+                for window in [bucket, 60, 300, span, span * 2] {
+                    let query = now + Double(generator.next() % 30) - 10
+                    let (sum, start) = counter.sum(window: window, now: query)
+                    let head = Int64((events.map(\.time).max()! / bucket).rounded(.down))
+                    let queryIndex = Int64((query / bucket).rounded(.down))
+                    let k = max(1, Int64((window / bucket).rounded()))
+                    let expected = events.filter { event in
+                        let index = Int64((event.time / bucket).rounded(.down))
+                        // Held (within the span of the newest bucket) and inside the window.
+                        return index > head - Int64((span / bucket).rounded(.up)) && index > queryIndex - k && index <= queryIndex
+                    }.reduce(UInt64(0)) { $0 + UInt64($1.count) }
+                    #expect(sum == expected, "bucket \(bucket) window \(window) at \(query)")
+                    #expect(start == Double(queryIndex - k + 1) * bucket)
+                    if sum != expected { return }
+                }
+            }
+        }
+    }
 }
+
