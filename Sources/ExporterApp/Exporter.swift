@@ -72,7 +72,7 @@ public final class Exporter: Sendable {
             if options.journal {
                 journal = try Journal(folder: path)
             }
-            let storage = try Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock, journal: journal)
+            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock, journal: journal)
             restored = storage.restore()
             snapshotter = storage
             if options.journal {

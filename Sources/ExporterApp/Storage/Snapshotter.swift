@@ -27,11 +27,11 @@ final class Snapshotter: Service, SelfMetricsCollector {
         let description: String
     }
 
-    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal? = nil) throws {
+    /// `folder` must have passed `prepare` (the journal, opened before, needs it too).
+    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal? = nil) {
         self.folder = folder
         self.store = store
         self.alerts = alerts
-        try Self.prepare(folder)
         let writer = SnapshotWriter(folder: folder, store: store, alerts: alerts, clock: clock, journal: journal)
         self.writer = writer
         loop = UpkeepLoop(interval: interval) { writer.writeSnapshot() }
