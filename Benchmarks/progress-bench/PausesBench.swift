@@ -15,24 +15,12 @@ import Foundation
 import Synchronization
 import Tracking
 
-/// Deterministic random numbers (SplitMix64), so every run applies the same events.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// `batches` batches of `size` events on random agents of the `scale` jobs: half progress, 30 %
 /// completions of the agent's item (taking 30-90 s, so no agent is slow beside its peers within
 /// the run: the alert rules evaluate, nothing fires), 20 % starts of a new item. No `ts`: each event
 /// is placed at its arrival.
 func randomBatches(agents: Int, batches: Int, size: Int) -> [[Event]] {
-    var random = SplitMix(state: 42)
+    var random = SplitMix64(seed: 42)
     let perJob = max(1, agents / 100)
     let decoder = NativeEventDecoder()
     var counter = 0
@@ -113,7 +101,7 @@ func benchPauses() {
 
         let sections = CollectSections()
         let cursor = Mutex(FeedCursor(since: 0))
-        let pick = Mutex(SplitMix(state: 7))
+        let pick = Mutex(SplitMix64(seed: 7))
         let activities: [PauseActivity] = [
             PauseActivity(name: "scrape (default sample)") {
                 var writer = ExpositionWriter(format: .prometheusText)

@@ -44,6 +44,14 @@ public struct GzipEncoder: Sendable {
     /// igzip reads the pieces in turn into one member; its output goes into a buffer that grows when
     /// the body compresses badly.
     private static func igzip(_ pieces: [UnsafeRawBufferPointer], total: Int, level: Int32) throws(GzipError) -> [UInt8] {
+        try withIgzipStream(level: level, gzipFlag: IGZIP_GZIP) { stream throws(GzipError) in
+            try igzip(pieces, total: total, stream: &stream)
+        }
+    }
+
+    /// An igzip stream at `level` (1-3) with its level buffer, for `body`; `gzipFlag` is
+    /// IGZIP_GZIP for a whole member, IGZIP_DEFLATE for raw deflate.
+    static func withIgzipStream<R>(level: Int32, gzipFlag: Int32, _ body: (inout isal_zstream) throws(GzipError) -> R) throws(GzipError) -> R {
         let levelBufferSize = Int(pe_isal_level_buf_size(level))
         let levelBuffer = UnsafeMutableRawPointer.allocate(byteCount: max(levelBufferSize, 1), alignment: 64)
         defer { levelBuffer.deallocate() }
@@ -52,8 +60,12 @@ public struct GzipEncoder: Sendable {
         stream.level = UInt32(level)
         stream.level_buf = levelBuffer.assumingMemoryBound(to: UInt8.self)
         stream.level_buf_size = UInt32(levelBufferSize)
-        stream.gzip_flag = UInt16(IGZIP_GZIP)
+        stream.gzip_flag = UInt16(gzipFlag)
         stream.flush = UInt16(NO_FLUSH)
+        return try body(&stream)
+    }
+
+    private static func igzip(_ pieces: [UnsafeRawBufferPointer], total: Int, stream: inout isal_zstream) throws(GzipError) -> [UInt8] {
 
         // A scrape's text compresses 15-30 times; start at an eighth and grow by doubling.
         var output = OutputBuffer(capacity: max(total / 8, 4096))

@@ -114,35 +114,28 @@ public final class GzipSegments: Sendable {
 
     /// Raw deflate of the pieces joined, from a fresh state, ended by a sync flush; appended to `output`.
     static func deflateSegment(_ pieces: [UnsafeRawBufferPointer], level: Int32, into output: inout [UInt8]) throws(GzipError) {
-        let levelBufferSize = Int(pe_isal_level_buf_size(level))
-        let levelBuffer = UnsafeMutableRawPointer.allocate(byteCount: max(levelBufferSize, 1), alignment: 64)
-        defer { levelBuffer.deallocate() }
-        var stream = isal_zstream()
-        isal_deflate_init(&stream)
-        stream.level = UInt32(level)
-        stream.level_buf = levelBuffer.assumingMemoryBound(to: UInt8.self)
-        stream.level_buf_size = UInt32(levelBufferSize)
-        stream.gzip_flag = UInt16(IGZIP_DEFLATE)
-        stream.end_of_stream = 0
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        for (index, piece) in pieces.enumerated() {
-            // The last piece ends with a sync flush: everything out, ending on a byte boundary.
-            stream.flush = UInt16(index == pieces.count - 1 ? SYNC_FLUSH : NO_FLUSH)
-            // igzip never writes through next_in; its header just lacks the const.
-            stream.next_in = UnsafeMutablePointer(mutating: piece.baseAddress?.assumingMemoryBound(to: UInt8.self))
-            stream.avail_in = UInt32(piece.count)
-            repeat {
-                let written = try chunk.withUnsafeMutableBufferPointer { out throws(GzipError) -> Int in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = UInt32(out.count)
-                    let code = isal_deflate(&stream)
-                    guard code == COMP_OK else { throw .igzip(function: "isal_deflate", code: code) }
-                    return out.count - Int(stream.avail_out)
-                }
-                output.append(contentsOf: chunk[0..<written])
-                // Done with this piece when its input is read and igzip had room left (nothing pending).
-                if stream.avail_in == 0 && stream.avail_out != 0 { break }
-            } while true
+        try GzipEncoder.withIgzipStream(level: level, gzipFlag: IGZIP_DEFLATE) { stream throws(GzipError) in
+            stream.end_of_stream = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            for (index, piece) in pieces.enumerated() {
+                // The last piece ends with a sync flush: everything out, ending on a byte boundary.
+                stream.flush = UInt16(index == pieces.count - 1 ? SYNC_FLUSH : NO_FLUSH)
+                // igzip never writes through next_in; its header just lacks the const.
+                stream.next_in = UnsafeMutablePointer(mutating: piece.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                stream.avail_in = UInt32(piece.count)
+                repeat {
+                    let written = try chunk.withUnsafeMutableBufferPointer { out throws(GzipError) -> Int in
+                        stream.next_out = out.baseAddress
+                        stream.avail_out = UInt32(out.count)
+                        let code = isal_deflate(&stream)
+                        guard code == COMP_OK else { throw .igzip(function: "isal_deflate", code: code) }
+                        return out.count - Int(stream.avail_out)
+                    }
+                    output.append(contentsOf: chunk[0..<written])
+                    // Done with this piece when its input is read and igzip had room left (nothing pending).
+                    if stream.avail_in == 0 && stream.avail_out != 0 { break }
+                } while true
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
-/// A small seeded generator, so a simulation with the same seed produces the same events.
-struct SplitMix64: RandomNumberGenerator {
+/// A small seeded generator, so a simulation with the same seed produces the same events (the demo,
+/// the benchmarks).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
