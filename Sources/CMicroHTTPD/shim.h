@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -13,6 +14,16 @@
 
 /* Swift does not import C variadic functions, so the two MHD calls that take
    varargs get fixed-signature wrappers here. */
+
+/* Leaves the URL and its arguments as sent (MHD decodes "%HH" in place otherwise): the router
+   splits the path on '/' before decoding each segment, so "%2F" stays inside a job id, and the
+   arguments are decoded in Swift. Returns the length unchanged. */
+static size_t pe_mhd_keep_escaped(void *cls, struct MHD_Connection *connection, char *s)
+{
+    (void)cls;
+    (void)connection;
+    return strlen(s);
+}
 
 /* Starts a daemon on an already listening socket, so the caller binds it and can
    report the real errno (MHD_start_daemon only returns NULL). `accept_policy` sees each
@@ -59,6 +70,7 @@ static inline struct MHD_Daemon *pe_mhd_start_daemon(
         MHD_OPTION_CONNECTION_LIMIT, connection_limit,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_NOTIFY_CONNECTION, notify_connection, notify_connection_cls,
+        MHD_OPTION_UNESCAPE_CALLBACK, pe_mhd_keep_escaped, NULL,
         MHD_OPTION_END);
 }
 

@@ -4,6 +4,9 @@ public struct HTTPRequest: Sendable {
     public var method: String
     /// The percent-decoded path, without the query string.
     public var path: String
+    /// The path as sent, escapes kept: the router splits it on '/' before decoding each segment,
+    /// so an escaped '/' ("%2F") stays inside a path parameter such as a job id.
+    public var rawPath: String
     /// Decoded query parameters; the first value wins when a name repeats.
     public var query: [String: String]
     /// Header values keyed by lowercased name; repeated headers are joined with ", ".
@@ -15,9 +18,11 @@ public struct HTTPRequest: Sendable {
     /// Values of `:name` segments of the matched route pattern, filled in by `Router`.
     public var pathParameters: [String: String]
 
+    /// `rawPath` defaults to `path` (a path without escapes, as tests write them).
     public init(
         method: String,
         path: String,
+        rawPath: String? = nil,
         query: [String: String] = [:],
         headers: [String: String] = [:],
         body: [UInt8] = [],
@@ -26,6 +31,7 @@ public struct HTTPRequest: Sendable {
     ) {
         self.method = method
         self.path = path
+        self.rawPath = rawPath ?? path
         self.query = query
         // Lowercased here too so requests built by hand in tests behave like real ones.
         var lowered: [String: String] = [:]

@@ -19,8 +19,13 @@ enum MHDRequestReader {
             _ = MHD_get_connection_values(connection, kind, { cls, kind, key, value in
                 guard let cls, let key else { return .YES }
                 let collected = cls.assumingMemoryBound(to: Collected.self)
-                let name = collected.pointee.lowercasingNames ? String(cString: key).lowercased() : String(cString: key)
-                let text = value.map { String(cString: $0) } ?? ""
+                var name = collected.pointee.lowercasingNames ? String(cString: key).lowercased() : String(cString: key)
+                var text = value.map { String(cString: $0) } ?? ""
+                // MHD leaves arguments escaped (pe_mhd_keep_escaped); headers never are.
+                if kind == .GET_ARGUMENT_KIND {
+                    name = PercentDecoding.decode(name)
+                    text = PercentDecoding.decode(text)
+                }
                 if let earlier = collected.pointee.values[name] {
                     if kind == .HEADER_KIND { collected.pointee.values[name] = earlier + ", " + text }
                 } else {

@@ -82,7 +82,9 @@ extension ServerContext {
         if state.overBudget {
             return queue(overBudget(), on: connection)
         }
-        var request = HTTPRequest(method: String(cString: method), path: String(cString: url))
+        // MHD leaves the URL escaped (pe_mhd_keep_escaped): decoded here for `path`, per segment by the router.
+        let rawPath = String(cString: url)
+        var request = HTTPRequest(method: String(cString: method), path: PercentDecoding.decode(rawPath), rawPath: rawPath)
         request.headers = MHDRequestReader.values(of: .HEADER_KIND, connection: connection, lowercasingNames: true)
         request.query = MHDRequestReader.values(of: .GET_ARGUMENT_KIND, connection: connection, lowercasingNames: false)
         request.remoteAddress = MHDRequestReader.remoteAddress(connection)

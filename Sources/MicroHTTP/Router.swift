@@ -31,7 +31,8 @@ public struct Router: Sendable {
     /// Answers `request` with the matching route, or with 404 or 405.
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let wanted = request.method == "HEAD" ? "GET" : request.method
-        let pathSegments = request.path.split(separator: "/", omittingEmptySubsequences: false)
+        // Split before decoding: an escaped '/' belongs to its segment (a job id "team/etl").
+        let pathSegments = request.rawPath.split(separator: "/", omittingEmptySubsequences: false).map(PercentDecoding.decode)
         var allowed: [String] = []
         for route in routes {
             guard let parameters = Self.match(route.segments, pathSegments) else { continue }
@@ -57,13 +58,13 @@ public struct Router: Sendable {
         }
     }
 
-    static func match(_ pattern: [Segment], _ path: [Substring]) -> [String: String]? {
+    static func match(_ pattern: [Segment], _ path: [String]) -> [String: String]? {
         guard pattern.count == path.count else { return nil }
         var parameters: [String: String] = [:]
         for (segment, actual) in zip(pattern, path) {
             switch segment {
             case .literal(let literal):
-                if literal != actual { return nil }
+                if literal != actual[...] { return nil }
             case .parameter(let name):
                 if actual.isEmpty { return nil }
                 parameters[name] = String(actual)

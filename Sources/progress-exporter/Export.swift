@@ -39,9 +39,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let export: JobExport
         if let url {
-            export = try JobExport.fromURL(url, job: job, agents: agents) { job in
-                Log.warn("agents of a job whose id holds / cannot be read through the API; read them offline with --storage.path", ["job": job])
-            }
+            export = try JobExport.fromURL(url, job: job, agents: agents)
         } else {
             export = try JobExport.fromSnapshot(folder: storagePath ?? "", job: job, agents: agents)
         }

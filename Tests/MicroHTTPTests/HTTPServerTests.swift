@@ -27,6 +27,7 @@ struct HTTPServerTests {
             return .text(fields.joined(separator: "\n"))
         }
         router.route("GET", "/peer") { request in .text(request.remoteAddress ?? "-") }
+        router.route("GET", "/jobs/:job/agents") { request in .text("job=\(request.pathParameters["job"] ?? "?")\npath=\(request.path)") }
         return router
     }
 
@@ -69,6 +70,21 @@ struct HTTPServerTests {
             let response = try await fetch(
                 makeSession(), "GET", port: port, "/inspect?name=a%20b%26c&flag", headers: ["X-Test": "yes"])
             #expect(response.text == "name=a b&c\nflag=\nx-test=yes\npath=/inspect")
+        }
+    }
+
+    /// A job id may hold '/': escaped as "%2F" it stays inside its path segment, decoded for the handler.
+    @Test func anEscapedSlashStaysInsideItsSegment() async throws {
+        try await withServer(router: Self.router()) { _, port in
+            let connection = try RawConnection(port: port)
+            try connection.send("GET /jobs/team%2Fetl%20%E2%9C%93/agents HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            let text = connection.receive()
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(text.hasSuffix("job=team/etl \u{2713}\npath=/jobs/team/etl \u{2713}/agents"))
+            // Escaped letters of a literal segment still match it; a bad escape stays as sent.
+            let other = try RawConnection(port: port)
+            try other.send("GET /%6Aobs/a%zz/agents HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            #expect(other.receive().hasSuffix("job=a%zz\npath=/jobs/a%zz/agents"))
         }
     }
 

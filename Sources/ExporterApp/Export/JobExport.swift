@@ -45,13 +45,9 @@ public struct JobExport: Sendable, Equatable {
         return try select(jobs: store.jobSummaries(), job: job, agents: agents) { id in store.agentSummaries(job: id) }
     }
 
-    /// Reads a running exporter's /api/v1 (`base` is its URL, e.g. http://localhost:9465).
-    /// The router decodes the path before it splits it, so a job whose id holds a `/` (a prodigy run,
-    /// `<repo>/<run id>`) cannot be named in /api/v1/jobs/{job}/agents: such jobs are passed to
-    /// `unreachable` and left out of an agents export (the snapshot folder has them).
-    public static func fromURL(
-        _ base: String, job: String?, agents: Bool, timeout: Double = 30, unreachable: (String) -> Void = { _ in }
-    ) throws(Failure) -> JobExport {
+    /// Reads a running exporter's /api/v1 (`base` is its URL, e.g. http://localhost:9465). Job ids
+    /// go into paths percent-encoded, `/` included (a prodigy run is `<repo>/<run id>`).
+    public static func fromURL(_ base: String, job: String?, agents: Bool, timeout: Double = 30) throws(Failure) -> JobExport {
         guard var root = URL(string: base), let scheme = root.scheme, ["http", "https"].contains(scheme), root.host != nil else {
             throw Failure("--url must be an http(s) URL of the exporter, e.g. http://localhost:9465, not \(base)")
         }
@@ -62,10 +58,6 @@ public struct JobExport: Sendable, Equatable {
             throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
         }
         return try select(jobs: jobs, job: job, agents: agents) { (id: String) throws(Failure) -> [AgentSummary]? in
-            if id.contains("/") {
-                unreachable(id)
-                return nil
-            }
             let segment = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
             return try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment)/agents", as: Agents.self, timeout: timeout).value?.agents
         }
