@@ -89,11 +89,13 @@ public final class AlertEngine: Sendable {
         var conditions: [AlertCondition] = []
         var visits: [String: RuleEvaluator.AgentVisit] = [:]
         visits.reserveCapacity(lastVisits.count)
-        let now = store.forEachJob { job, now in
-            var visit = lastVisits[job.id]
-            conditions += evaluator.evaluate(job: job, now: now, lastVisit: &visit)
-            if let visit { visits[job.id] = visit }
-        }
+        // A job's agents are judged a chunk per hold of the store's lock (see `JobEvaluation`).
+        let now = store.forEachJob(visitor: { job in
+            RuleEvaluator.JobEvaluation(evaluator, lastVisit: lastVisits[job])
+        }, finished: { job, evaluation in
+            conditions += evaluation.conditions
+            if let visit = evaluation.nextVisit { visits[job] = visit }
+        })
         var outgoing: [String: [AlertNotification]] = [:]
         let transitions = state.withLock { state -> [AlertStateMachine.Transition] in
             // A reload in between made new rules: their first evaluation visits every agent.

@@ -3,7 +3,7 @@ import Foundation
 /// Expands `{{name}}` placeholders in annotations: `job` and `job_name` (the job id), `agent`, `value`,
 /// `threshold`, and any label.
 enum AnnotationTemplate {
-    static func expand(_ template: String, labels: [String: String], values: [String: String]) -> String {
+    static func expand(_ template: String, labels: [String: String], values: AnnotationValues) -> String {
         var out = ""
         var rest = Substring(template)
         while let open = rest.range(of: "{{") {
