@@ -49,11 +49,9 @@ extension AlertEngine {
         state.withLock { state in
             state.machine = AlertStateMachine(restoring: alerts)
             state.lastSent = lastSent
-            state.activeStates = state.machine.active.mapValues(\.state)
+            state.machineChanges = state.machine.changes
             state.activeVersion += 1
-            state.agentsWithAlerts = Set(alerts.compactMap { alert in
-                alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
-            })
+            state.agentsWithAlerts = Self.agents(of: alerts)
         }
     }
 

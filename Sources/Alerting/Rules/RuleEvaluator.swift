@@ -271,6 +271,8 @@ public struct RuleEvaluator: Sendable {
     /// The labels every condition of `rule` on `job` has; an agent's add `agent`.
     private static func labels(of rule: AlertRule, job: String) -> [String: String] {
         var labels = rule.labels
+        // Room for `agent`, so each agent's copy takes it without growing.
+        labels.reserveCapacity(labels.count + 4)
         labels["alertname"] = rule.name
         labels["severity"] = rule.severity
         labels[AlertLabels.job] = job
