@@ -59,16 +59,17 @@ public struct AgentView {
     }
 }
 
-/// What `ProgressStore.forEachJob(visiting:)` calls for each job: `begin` under the job's first
-/// hold of the store's lock, then `visit` for each of its agents, chunk by chunk, pass after pass.
+/// What `ProgressStore.forEachJob(visitor:finished:)` calls for each job: `begin` under the job's
+/// first hold of the store's lock, `visit` for each of its agents a chunk per hold, then `end`
+/// outside the lock.
 public protocol JobVisitor {
-    /// Under the job's first hold: how many passes over the job's agents to make (0: none).
-    /// Whatever the passes need from the job must be read here (the view is not valid later).
-    mutating func begin(_ job: JobView) -> Int
+    /// Under the job's first hold: whether to visit the job's agents. Whatever the visit needs from
+    /// the job must be read here (the view is not valid later).
+    mutating func begin(_ job: JobView) -> Bool
     /// Under a hold, for each agent the job had at `begin`, in registration order.
-    mutating func visit(_ agent: AgentView, pass: Int)
-    /// After the last chunk of `pass`, outside the lock.
-    mutating func endPass(_ pass: Int)
+    mutating func visit(_ agent: AgentView)
+    /// After the last agent (or after `begin`, when it visits none), outside the lock.
+    mutating func end()
 }
 
 extension ProgressStore {
@@ -91,7 +92,7 @@ extension ProgressStore {
     /// As `forEachJob(_:)`, but a job's agents are visited `agentsPerHold` at a time, each chunk in
     /// a hold of its own with ingestion let in between, so a job of 100,000 agents does not stop
     /// ingestion for a pass over all of them. `visitor(job id)` makes the visitor of a job (nil skips
-    /// it); `finished` gets it after its last pass, outside the lock. The agents visited are the
+    /// it); `finished` gets it after its `end`, outside the lock. The agents visited are the
     /// job's list at `begin` (agents registered later wait for the next visit; agents expired
     /// meanwhile are still visited, as they were at `begin`); each agent is read as of the batch
     /// before its chunk's hold.
@@ -106,21 +107,19 @@ extension ProgressStore {
         for job in jobs {
             guard var visiting = visitor(job.id) else { continue }
             state.letWaitersIn()
-            // The list is copied by reference (copy-on-write): a batch that registers or expires
-            // an agent meanwhile copies it, and this visit keeps the agents of `begin`.
-            let (passes, agents) = state.withLock { _ in (visiting.begin(JobView(record: job, now: now)), job.agents) }
-            for pass in 0..<passes {
-                var start = 0
-                while start < agents.count {
-                    let end = min(start + chunk, agents.count)
-                    state.letWaitersIn()
-                    state.withLock { _ in
-                        for index in start..<end { visiting.visit(AgentView(record: agents[index], now: now), pass: pass) }
-                    }
-                    start = end
+            // The list is shared (copy-on-write): a batch that registers or expires an agent during
+            // the visit copies it, and the visit keeps the agents of `begin`.
+            let agents = state.withLock { _ in visiting.begin(JobView(record: job, now: now)) ? job.agents : [] }
+            var start = 0
+            while start < agents.count {
+                let end = min(start + chunk, agents.count)
+                state.letWaitersIn()
+                state.withLock { _ in
+                    for index in start..<end { visiting.visit(AgentView(record: agents[index], now: now)) }
                 }
-                visiting.endPass(pass)
+                start = end
             }
+            visiting.end()
             finished(job.id, visiting)
         }
         return now

@@ -49,7 +49,8 @@ import Tracking
     }
 
     /// The engine judges a job's agents a chunk per hold of the store's lock: with the peers' rates
-    /// gathered over all chunks first, any chunk size finds what one pass in one hold finds.
+    /// gathered over all chunks and the rate conditions judged after the last, any chunk size finds
+    /// what one pass in one hold finds.
     @Test func chunkedEvaluationFindsWhatOneHoldFinds() {
         steady(agents: (0..<8).map { "a\($0)" }, until: t0 + 600)
         var events: [Event] = []

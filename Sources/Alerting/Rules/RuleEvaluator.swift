@@ -50,11 +50,10 @@ public struct RuleEvaluator: Sendable {
     /// with a `JobEvaluation` visits the agents a chunk at a time.
     public func evaluate(job: JobView, now: Double, lastVisit: inout AgentVisit?) -> [AlertCondition] {
         var evaluation = JobEvaluation(self, lastVisit: lastVisit)
-        let passes = evaluation.begin(job)
-        for pass in 0..<passes {
-            for agent in job.agents { evaluation.visit(agent, pass: pass) }
-            evaluation.endPass(pass)
+        if evaluation.begin(job) {
+            for agent in job.agents { evaluation.visit(agent) }
         }
+        evaluation.end()
         lastVisit = evaluation.nextVisit
         return evaluation.conditions
     }
@@ -66,42 +65,45 @@ public struct RuleEvaluator: Sendable {
         let templates: [String: String]
     }
 
-    /// One evaluation of one job: its job conditions at `begin`, its agents' as they are visited.
+    /// One evaluation of one job: its job conditions at `begin`, its agents' as they are visited,
+    /// and at `end` the agent_slow rate conditions, which need every peer's rate.
     ///
     /// Visited in chunks (`ProgressStore.forEachJob(visitor:)`), the agents of a job are read at
     /// slightly different batches: each chunk as of the batch before its hold. That is right for
     /// these rules because an agent's condition depends only on that agent's own state and on
-    /// job-level aggregates, which are fixed for the whole visit: the median item duration and its
-    /// count are read at `begin`, and the peers' rates (agent_slow) are gathered in a first pass
-    /// and sorted once before the agents are judged. Each agent's verdict is then the one a
-    /// one-hold evaluation at its chunk's batch would give with those aggregates. The aggregates
-    /// may be a few batches older than an agent: the median of the last 1,024 durations and the
-    /// quantiles of 5-minute rates barely move in milliseconds, and rate-based agent_slow already
-    /// accepts being seen up to `maximumVisitGap` late. Agents registered during the visit are
-    /// judged at the next evaluation, which visits the job again since its `changedAt` moved past
-    /// the visit's `sequence` (read at `begin`); a deadline (stalled, lost) is checked against
-    /// each agent's own newest state, so alerts still fire at their threshold plus at most one
-    /// evaluation interval.
+    /// job-level aggregates: the median item duration and its count, read once at `begin`, and the
+    /// peers' rates, gathered as the agents are visited and sorted once at `end`, where the agents
+    /// that could be slower than their peers are judged with the rate each one had when visited.
+    /// Each agent's verdict is the one a one-hold evaluation at its chunk's batch would give with
+    /// those aggregates. The aggregates may be a few batches apart from an agent: the median of
+    /// the last 1,024 durations and the quantiles of 5-minute rates barely move in milliseconds, and
+    /// rate-based agent_slow already accepts being seen up to `maximumVisitGap` late. Agents that
+    /// register during the visit are judged at the next evaluation, which visits the job again
+    /// since its `changedAt` moved past the visit's `sequence` (read at `begin`). Deadlines (stalled,
+    /// lost, an item's age) are checked against each agent's own newest state, so alerts still fire
+    /// at their threshold plus at most one evaluation interval.
     public struct JobEvaluation: JobVisitor {
         let evaluator: RuleEvaluator
         let lastVisit: AgentVisit?
-        /// The conditions found so far: the job's, then its agents' in registration order.
+        /// The conditions found: the job's, then its agents' in registration order, then (after
+        /// `end`) the agent_slow rate conditions.
         public private(set) var conditions: [AlertCondition] = []
         /// The visit to remember after this evaluation (nil: forget the job's).
         public private(set) var nextVisit: AgentVisit?
 
-        private var job = ""
         private var now = 0.0
         private var agentRules: [Prepared] = []
+        private var visitsAgents = false
         private var sequence: UInt64 = 0
         private var nextCheck = 0.0
         private var agentConditions = 0
-        private var medianDuration: Double?
-        private var durationCount = 0
-        /// Whether pass 0 gathers the peers' rates (then the agents are judged in pass 1).
+        /// The job's median item duration; the peers' rates are added at `end`.
+        private var peers: PeerSpeeds?
+        /// Whether the peers' rates are gathered (some agent_slow rule can judge rates).
         private var gathersRates = false
         private var rates: [Double] = []
-        private var peers: PeerSpeeds?
+        /// Agents an agent_slow rule judges by rate at `end`: the rule's index, the agent, its rate.
+        private var rateCandidates: [(rule: Int, agent: String, rate: Double)] = []
 
         public init(_ evaluator: RuleEvaluator, lastVisit: AgentVisit?) {
             self.evaluator = evaluator
@@ -109,13 +111,12 @@ public struct RuleEvaluator: Sendable {
             nextVisit = lastVisit
         }
 
-        public mutating func begin(_ job: JobView) -> Int {
-            self.job = job.id
+        public mutating func begin(_ job: JobView) -> Bool {
             now = job.now
             // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
             guard job.status == .running else {
                 nextVisit = nil
-                return 0
+                return false
             }
             let applicable = evaluator.rules(for: job.id)
             for rule in applicable where !rule.kind.isAgentRule {
@@ -125,27 +126,39 @@ public struct RuleEvaluator: Sendable {
                 Prepared(rule: rule, labels: RuleEvaluator.labels(of: rule, job: job.id),
                          templates: rule.annotations.isEmpty ? RuleEvaluator.defaultAnnotations(rule.kind) : rule.annotations)
             }
-            guard !agentRules.isEmpty else { return 0 }
-            if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return 0 }
+            guard !agentRules.isEmpty else { return false }
+            if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return false }
+            visitsAgents = true
             sequence = job.changedAt
             nextCheck = now + RuleEvaluator.maximumVisitGap
             let slowRules = agentRules.map(\.rule).filter { $0.kind == .agentSlow }
             if !slowRules.isEmpty {
-                (medianDuration, durationCount) = job.recentItemDurations
+                let (median, count) = job.recentItemDurations
+                peers = PeerSpeeds(medianDuration: median, durationCount: count, rates: [])
                 // The rates matter only to a rate condition that can be judged at all.
-                gathersRates = slowRules.contains { $0.quantile > 0 && durationCount >= $0.minItems }
-                if !gathersRates { peers = PeerSpeeds(medianDuration: medianDuration, durationCount: durationCount, rates: []) }
+                gathersRates = slowRules.contains { $0.quantile > 0 && count >= $0.minItems }
             }
-            return gathersRates ? 2 : 1
+            return true
         }
 
-        public mutating func visit(_ agent: AgentView, pass: Int) {
-            if gathersRates && pass == 0 {
-                if agent.state == .running && now - agent.firstSeen >= AgentView.throughputWindow { rates.append(agent.throughput) }
-                return
+        public mutating func visit(_ agent: AgentView) {
+            // A peer: running for a whole rate window.
+            var rate: Double?
+            if gathersRates && agent.state == .running && now - agent.firstSeen >= AgentView.throughputWindow {
+                rate = agent.throughput
+                rates.append(rate!)
             }
-            for prepared in agentRules {
-                if let condition = RuleEvaluator.evaluate(prepared, agent: agent, peers: peers, now: now) {
+            for (index, prepared) in agentRules.enumerated() {
+                let condition: AlertCondition?
+                if prepared.rule.kind == .agentSlow {
+                    condition = RuleEvaluator.slowItem(prepared, agent: agent, peers: peers)
+                    if condition == nil, let rate, prepared.rule.quantile > 0, let peers, peers.durationCount >= prepared.rule.minItems {
+                        rateCandidates.append((index, agent.id, rate))
+                    }
+                } else {
+                    condition = RuleEvaluator.evaluate(prepared, agent: agent, now: now)
+                }
+                if let condition {
                     conditions.append(condition)
                     agentConditions += 1
                 } else if let deadline = RuleEvaluator.deadline(of: prepared.rule, agent: agent, peers: peers) {
@@ -154,12 +167,19 @@ public struct RuleEvaluator: Sendable {
             }
         }
 
-        public mutating func endPass(_ pass: Int) {
-            if gathersRates && pass == 0 {
+        public mutating func end() {
+            guard visitsAgents else { return }
+            if gathersRates, let known = peers {
                 rates.sort()
-                peers = PeerSpeeds(medianDuration: medianDuration, durationCount: durationCount, rates: rates)
+                let peers = PeerSpeeds(medianDuration: known.medianDuration, durationCount: known.durationCount, rates: rates)
+                for candidate in rateCandidates {
+                    if let condition = RuleEvaluator.slowRate(agentRules[candidate.rule], agent: candidate.agent, rate: candidate.rate, peers: peers) {
+                        conditions.append(condition)
+                        agentConditions += 1
+                    }
+                }
                 rates = []
-                return
+                rateCandidates = []
             }
             // A holding condition's value moves with time, and it must resolve on time: visit again.
             if agentConditions > 0 { nextCheck = now }
@@ -196,30 +216,36 @@ public struct RuleEvaluator: Sendable {
         }
     }
 
-    private static func slow(_ prepared: Prepared, agent: AgentView, peers: PeerSpeeds?, now: Double) -> AlertCondition? {
+    /// agent_slow's first condition: an item running longer than `factor` times the median.
+    private static func slowItem(_ prepared: Prepared, agent: AgentView, peers: PeerSpeeds?) -> AlertCondition? {
         let rule = prepared.rule
-        guard agent.state == .running, let peers, peers.durationCount >= rule.minItems else { return nil }
-        if let median = peers.medianDuration, median > 0, let age = agent.currentItemAge, age > rule.factor * median {
-            return condition(prepared, agent: agent.id, value: age / median,
-                             values: AnnotationValues(value: .itemAge(age: age, median: median), threshold: .medianFactor(rule.factor)))
-        }
-        guard rule.quantile > 0, now - agent.firstSeen >= AgentView.throughputWindow, peers.rates.count >= 4,
+        guard agent.state == .running, let peers, peers.durationCount >= rule.minItems,
+              let median = peers.medianDuration, median > 0, let age = agent.currentItemAge, age > rule.factor * median
+        else { return nil }
+        return condition(prepared, agent: agent.id, value: age / median,
+                         values: AnnotationValues(value: .itemAge(age: age, median: median), threshold: .medianFactor(rule.factor)))
+    }
+
+    /// agent_slow's second condition, for a running agent with a whole rate window whose item is
+    /// not too old: finishing items `factor` times slower than the peers' median and in their
+    /// slowest `quantile`.
+    private static func slowRate(_ prepared: Prepared, agent: String, rate: Double, peers: PeerSpeeds) -> AlertCondition? {
+        let rule = prepared.rule
+        guard rule.quantile > 0, peers.rates.count >= 4,
               let cutoff = peers.rate(atQuantile: rule.quantile), let median = peers.rate(atQuantile: 0.5), median > 0
         else { return nil }
-        let rate = agent.throughput
         guard rate <= cutoff, rate * rule.factor < median else { return nil }
         // How many times slower; an agent that finished nothing counts as one item in the window.
         let times = median / max(rate, 1 / AgentView.throughputWindow)
-        return condition(prepared, agent: agent.id, value: times, values: AnnotationValues(
+        return condition(prepared, agent: agent, value: times, values: AnnotationValues(
             value: .slowerThanPeers(times: times, finishedAny: rate > 0),
             threshold: .slowestQuantile(factor: rule.factor, quantile: rule.quantile)))
     }
 
-    private static func evaluate(_ prepared: Prepared, agent: AgentView, peers: PeerSpeeds?, now: Double) -> AlertCondition? {
+    /// Agent rules but agent_slow (`slowItem`, `slowRate`).
+    private static func evaluate(_ prepared: Prepared, agent: AgentView, now: Double) -> AlertCondition? {
         let rule = prepared.rule
         switch rule.kind {
-        case .agentSlow:
-            return slow(prepared, agent: agent, peers: peers, now: now)
         case .agentStalled:
             let quiet = now - agent.lastProgress
             guard agent.state == .running, quiet > rule.after else { return nil }
@@ -244,7 +270,7 @@ public struct RuleEvaluator: Sendable {
             guard ratio > rule.failureRatio else { return nil }
             return condition(prepared, agent: agent.id, value: ratio,
                              values: AnnotationValues(value: .failedOf(failed: attempts.failed, total: total), threshold: .number(rule.failureRatio)))
-        case .jobStalled, .jobBehindSchedule:
+        case .agentSlow, .jobStalled, .jobBehindSchedule:
             return nil
         }
     }
