@@ -58,11 +58,19 @@ public struct RuleEvaluator: Sendable {
         return evaluation.conditions
     }
 
-    /// A rule with what its conditions on one job share, made once per job visit.
-    fileprivate struct Prepared {
+    /// A rule with what its conditions on one job share, made once per job visit. A class: looking
+    /// at a rule for each agent then retains one reference, where copying the struct retained each
+    /// of the rule's strings and dictionaries (a tenth of the exporter's CPU while evaluating 1M agents).
+    fileprivate final class Prepared: Sendable {
         let rule: AlertRule
         let labels: [String: String]
         let templates: [String: String]
+
+        init(rule: AlertRule, labels: [String: String], templates: [String: String]) {
+            self.rule = rule
+            self.labels = labels
+            self.templates = templates
+        }
     }
 
     /// One evaluation of one job: its job conditions at `begin`, its agents' as they are visited,
