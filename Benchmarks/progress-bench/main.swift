@@ -194,8 +194,43 @@ func benchAlerts() {
     }
 }
 
+/// One job of `agents` agents that each finished two 10 s items and hold a third running for 100 s:
+/// an AgentSlow alert is pending for every agent (default rules) and holds on every evaluation.
+func benchSlowAlerts() {
+    print("## Alerts: one job whose every agent holds an item running 10x the median (AgentSlow pending for each, default rules)")
+    print("| agents | active alerts | evaluate ms median of 5 | min |")
+    print("|---|---|---|---|")
+    for agents in [10_000, 50_000] {
+        let store = ProgressStore(options: StoreOptions())
+        let ingestor = Ingestor(store: store, limits: DecoderLimits())
+        let now = Date().timeIntervalSince1970
+        var body: [UInt8] = []
+        for i in 0..<agents {
+            for (n, start) in [now - 130, now - 120].enumerated() {
+                body.append(contentsOf: #"{"type":"agent_started","job":"slow","agent":"agent-\#(i)","item":"i-\#(i)-\#(n)","ts":\#(start)}"#.utf8)
+                body.append(10)
+                body.append(contentsOf: #"{"type":"item_completed","job":"slow","agent":"agent-\#(i)","item":"i-\#(i)-\#(n)","duration_seconds":10,"ts":\#(start + 10)}"#.utf8)
+                body.append(10)
+            }
+            body.append(contentsOf: #"{"type":"agent_started","job":"slow","agent":"agent-\#(i)","item":"i-\#(i)-long","ts":\#(now - 100)}"#.utf8)
+            body.append(10)
+            if i % 10_000 == 9_999 || i == agents - 1 {
+                ingestor.ingestNative(body, source: "bench")
+                body.removeAll(keepingCapacity: true)
+            }
+        }
+        let engine = AlertEngine(store: store, setup: AlertingSetup(
+            rules: AlertRule.defaults, routes: [], receivers: ["null"], externalURL: ""), sink: NullSink())
+        engine.evaluate()
+        var times: [Double] = []
+        for _ in 0..<5 { times.append(seconds { engine.evaluate() }) }
+        times.sort()
+        print("| \(agents) | \(engine.activeAlerts().count) | \(String(format: "%.1f", times[2] * 1000)) | \(String(format: "%.1f", times[0] * 1000)) |")
+    }
+}
+
 let which = CommandLine.arguments.dropFirst().first ?? "all"
-if which == "alerts" || which == "all" { benchAlerts() }
+if which == "alerts" || which == "all" { benchAlerts(); benchSlowAlerts() }
 if which == "ingest" || which == "all" { benchIngest() }
 if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }

@@ -13,7 +13,7 @@ extension AlertEngine {
             w.array(state.machine.active.values.sorted { $0.condition.key < $1.condition.key }) { w, alert in
                 Self.encode(alert.condition.labels, into: &w)
                 Self.encode(alert.condition.templates, into: &w)
-                Self.encode(alert.condition.templateValues, into: &w)
+                Self.encode(alert.condition.templateValues.strings, into: &w)
                 w.double(alert.condition.value)
                 w.double(alert.condition.forDuration)
                 w.string(alert.state.rawValue)
@@ -34,7 +34,7 @@ extension AlertEngine {
         let alerts = try r.array(minimumSize: 40) { (r: inout BinaryReader) throws(BinaryReadError) -> AlertStateMachine.Active in
             let labels = try Self.decodeMap(from: &r)
             let condition = AlertCondition(
-                labels: labels, templates: try Self.decodeMap(from: &r), templateValues: try Self.decodeMap(from: &r),
+                labels: labels, templates: try Self.decodeMap(from: &r), templateValues: AnnotationValues(try Self.decodeMap(from: &r)),
                 value: try r.double(), forDuration: try r.double())
             let stateText = try r.string()
             guard let state = AlertStateMachine.State(rawValue: stateText) else { throw BinaryReadError("unknown alert state \(stateText)") }
@@ -49,11 +49,9 @@ extension AlertEngine {
         state.withLock { state in
             state.machine = AlertStateMachine(restoring: alerts)
             state.lastSent = lastSent
-            state.activeStates = state.machine.active.mapValues(\.state)
+            state.machineChanges = state.machine.changes
             state.activeVersion += 1
-            state.agentsWithAlerts = Set(alerts.compactMap { alert in
-                alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
-            })
+            state.agentsWithAlerts = Self.agents(of: alerts)
         }
     }
 

@@ -59,46 +59,57 @@ struct AgentSampler {
         mustKeep(job.id, agent.id) || options.alwaysKeepAgents.contains { $0.matches(agent.id) }
     }
 
-    /// Finds the cuts, under the store's lock.
-    func cut(_ jobs: [JobRecord]) -> Cut {
-        var cut = Cut()
-        var candidates: [UInt64] = []
-        var forcedCount = 0
-        for job in jobs {
-            var own: [UInt64] = []
-            if let byJob = mustKeep.byJob {
-                job.candidates.ensure(job.agents, options: options)
-                var forced: [AgentRecord] = job.candidates.alwaysKept
-                var forcedIDs = Set(forced.map(ObjectIdentifier.init))
-                for id in byJob[job.id] ?? [] {
-                    guard let index = job.agentIndex[id] else { continue }
-                    let agent = job.agents[index]
-                    if forcedIDs.insert(ObjectIdentifier(agent)).inserted { forced.append(agent) }
-                }
-                forcedCount += forced.count
-                cut.forced[ObjectIdentifier(job)] = forced
-                var decided = true
-                for entry in job.candidates.heap.unordered {
-                    if forcedIDs.contains(ObjectIdentifier(entry.agent)) { decided = false } else { own.append(entry.hash) }
-                }
-                if !decided && job.agents.count > job.candidates.heap.count {
-                    cut.wholeJobs.insert(ObjectIdentifier(job))
-                    own = job.agents.filter { !forcedIDs.contains(ObjectIdentifier($0)) }.map(\.sampleHash)
-                }
-            } else {
-                cut.wholeJobs.insert(ObjectIdentifier(job))
-                for agent in job.agents {
-                    if isForced(job, agent) { forcedCount += 1 } else { own.append(agent.sampleHash) }
-                }
+    /// A cut in the making, one job at a time: `add` each job under the store's lock (one job per
+    /// hold, so the cut of a million agents' candidates does not stop ingestion for all of them),
+    /// then `finish` outside it. Each job is added as of the batch before its hold; a scrape
+    /// renders each job at a batch of its own anyway, so the sample is the one a pass over every
+    /// agent would choose when nothing changes in between, and the per-job choice stays exact.
+    struct CutInProgress {
+        fileprivate var cut = Cut()
+        fileprivate var candidates: [UInt64] = []
+        fileprivate var forcedCount = 0
+    }
+
+    /// Adds one job's candidates and forced agents, under the store's lock.
+    func add(_ job: JobRecord, to progress: inout CutInProgress) {
+        var own: [UInt64] = []
+        if let byJob = mustKeep.byJob {
+            job.candidates.ensure(job.agents, options: options)
+            var forced: [AgentRecord] = job.candidates.alwaysKept
+            var forcedIDs = Set(forced.map(ObjectIdentifier.init))
+            for id in byJob[job.id] ?? [] {
+                guard let index = job.agentIndex[id] else { continue }
+                let agent = job.agents[index]
+                if forcedIDs.insert(ObjectIdentifier(agent)).inserted { forced.append(agent) }
             }
-            if let limit = options.jobMaxAgentSeries.first(where: { $0.jobs.matches(job.id) })?.limit {
-                let jobCut = Limit.keeping(limit, of: own)
-                cut.perJob[job.id] = jobCut
-                own = own.filter(jobCut.admits)
+            progress.forcedCount += forced.count
+            progress.cut.forced[ObjectIdentifier(job)] = forced
+            var decided = true
+            for entry in job.candidates.heap.unordered {
+                if forcedIDs.contains(ObjectIdentifier(entry.agent)) { decided = false } else { own.append(entry.hash) }
             }
-            candidates.append(contentsOf: own)
+            if !decided && job.agents.count > job.candidates.heap.count {
+                progress.cut.wholeJobs.insert(ObjectIdentifier(job))
+                own = job.agents.filter { !forcedIDs.contains(ObjectIdentifier($0)) }.map(\.sampleHash)
+            }
+        } else {
+            progress.cut.wholeJobs.insert(ObjectIdentifier(job))
+            for agent in job.agents {
+                if isForced(job, agent) { progress.forcedCount += 1 } else { own.append(agent.sampleHash) }
+            }
         }
-        cut.global = .keeping(max(0, options.maxAgentSeries - forcedCount), of: candidates)
+        if let limit = options.jobMaxAgentSeries.first(where: { $0.jobs.matches(job.id) })?.limit {
+            let jobCut = Limit.keeping(limit, of: own)
+            progress.cut.perJob[job.id] = jobCut
+            own = own.filter(jobCut.admits)
+        }
+        progress.candidates.append(contentsOf: own)
+    }
+
+    /// The global cut over every job added; needs no lock.
+    func finish(_ progress: CutInProgress) -> Cut {
+        var cut = progress.cut
+        cut.global = .keeping(max(0, options.maxAgentSeries - progress.forcedCount), of: progress.candidates)
         return cut
     }
 

@@ -3,7 +3,8 @@ import Events
 /// A read-only view of one job for rule evaluation, valid only inside `ProgressStore.forEachJob`.
 public struct JobView {
     let record: JobRecord
-    let now: Double
+    /// The time the evaluation judges at (one for all jobs of an evaluation).
+    public let now: Double
 
     public var id: String { record.id }
     /// Sequence number of the last batch that changed the job or any of its agents.
@@ -58,6 +59,19 @@ public struct AgentView {
     }
 }
 
+/// What `ProgressStore.forEachJob(visitor:finished:)` calls for each job: `begin` under the job's
+/// first hold of the store's lock, `visit` for each of its agents a chunk per hold, then `end`
+/// outside the lock.
+public protocol JobVisitor {
+    /// Under the job's first hold: whether to visit the job's agents. Whatever the visit needs from
+    /// the job must be read here (the view is not valid later).
+    mutating func begin(_ job: JobView) -> Bool
+    /// Under a hold, for each agent the job had at `begin`, in registration order.
+    mutating func visit(_ agent: AgentView)
+    /// After the last agent (or after `begin`, when it visits none), outside the lock.
+    mutating func end()
+}
+
 extension ProgressStore {
     /// Calls `body` for every job in id order, holding the store's lock for one job at a time (each
     /// job is a consistent view; ingestion runs between jobs). Returns the `now` the views used.
@@ -68,6 +82,45 @@ extension ProgressStore {
         for job in jobs {
             state.letWaitersIn()
             state.withLock { _ in body(JobView(record: job, now: now), now) }
+        }
+        return now
+    }
+
+    /// Agents a visit looks at in one hold of the lock: about a millisecond of rule evaluation.
+    public static let agentsPerHold = 1_024
+
+    /// As `forEachJob(_:)`, but a job's agents are visited `agentsPerHold` at a time, each chunk in
+    /// a hold of its own with ingestion let in between, so a job of 100,000 agents does not stop
+    /// ingestion for a pass over all of them. `visitor(job id)` makes the visitor of a job (nil skips
+    /// it); `finished` gets it after its `end`, outside the lock. The agents visited are the
+    /// job's list at `begin` (agents registered later wait for the next visit; agents expired
+    /// meanwhile are still visited, as they were at `begin`); each agent is read as of the batch
+    /// before its chunk's hold.
+    @discardableResult
+    public func forEachJob<Visitor: JobVisitor>(
+        agentsPerHold: Int = ProgressStore.agentsPerHold,
+        visitor: (_ job: String) -> Visitor?, finished: (_ job: String, _ visitor: Visitor) -> Void
+    ) -> Double {
+        let now = clock.now()
+        let chunk = max(1, agentsPerHold)
+        let jobs = state.withLock { $0.orderedJobs() }
+        for job in jobs {
+            guard var visiting = visitor(job.id) else { continue }
+            state.letWaitersIn()
+            // The list is shared (copy-on-write): a batch that registers or expires an agent during
+            // the visit copies it, and the visit keeps the agents of `begin`.
+            let agents = state.withLock { _ in visiting.begin(JobView(record: job, now: now)) ? job.agents : [] }
+            var start = 0
+            while start < agents.count {
+                let end = min(start + chunk, agents.count)
+                state.letWaitersIn()
+                state.withLock { _ in
+                    for index in start..<end { visiting.visit(AgentView(record: agents[index], now: now)) }
+                }
+                start = end
+            }
+            visiting.end()
+            finished(job.id, visiting)
         }
         return now
     }

@@ -26,6 +26,10 @@ public final class ProgressStore: Sendable {
         position: SourcePosition? = nil
     ) -> UInt64 {
         let now = clock.now()
+        // Batches applied back to back took the lock again before a woken reader ran: a scrape,
+        // evaluation or capture of a million agents, which takes it a thousand times, waited
+        // seconds. Taking turns costs a batch at most one reader's hold (a chunk, about a ms).
+        state.letWaitersIn()
         return state.withLock { state in
             state.sequence += 1
             if let position { state.positions[position.key] = position }

@@ -22,18 +22,16 @@ extension ProgressStore {
     }
 
     private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: CollectSections) {
-        // Sample candidates missing since a start, a restore or an expiry are a pass over a job's
-        // agents: built one job per hold of the lock, not all of them in the hold that cuts.
-        if sampler.mustKeep.byJob != nil {
-            for job in state.withLock({ $0.orderedJobs() }) {
-                state.letWaitersIn()
-                state.withLock { _ in job.candidates.ensure(job.agents, options: options) }
-            }
+        // The cut looks at one job per hold of the lock (its sample candidates, built first if
+        // missing since a start, a restore or an expiry); the global cut over all of them is made
+        // outside the lock. In one hold, the cut of 100 jobs' candidates took 10-16 ms at 1M agents.
+        let jobs = state.withLock { $0.orderedJobs() }
+        var cutting = AgentSampler.CutInProgress()
+        for job in jobs {
+            state.letWaitersIn()
+            state.withLock { _ in sampler.add(job, to: &cutting) }
         }
-        let (jobs, cut) = state.withLock { state in
-            let jobs = state.orderedJobs()
-            return (jobs, sampler.cut(jobs))
-        }
+        let cut = sampler.finish(cutting)
         for section in sections.timed { section.removeAll() }
         var kept = 0
         var rendered: [RenderedJob] = []

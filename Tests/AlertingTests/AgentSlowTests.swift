@@ -48,6 +48,42 @@ import Tracking
         #expect(slow(at: t0 + 141).isEmpty, "a finished item clears it")
     }
 
+    /// The engine judges a job's agents a chunk per hold of the store's lock: with the peers' rates
+    /// gathered over all chunks and the rate conditions judged after the last, any chunk size finds
+    /// what one pass in one hold finds.
+    @Test func chunkedEvaluationFindsWhatOneHoldFinds() {
+        steady(agents: (0..<8).map { "a\($0)" }, until: t0 + 600)
+        var events: [Event] = []
+        var t = t0
+        var n = 0
+        while t + 60 <= t0 + 600 {
+            events.append(event(.agentStarted, "j", "turtle", at: t) { $0.item = "t\(n)" })
+            events.append(event(.itemCompleted, "j", "turtle", at: t + 60) { $0.item = "t\(n)"; $0.durationSeconds = 60 })
+            n += 1
+            t += 60
+        }
+        // Too new to count among the peers' rates, quiet past the (shortened) stalled and lost thresholds.
+        events.append(event(.agentStarted, "j", "quiet", at: t0 + 400) { $0.item = "q" })
+        events.append(event(.agentStarted, "j", "long", at: t0 + 500) { $0.item = "l" })
+        feed(store, clock, events.sorted { ($0.time ?? 0) < ($1.time ?? 0) })
+        clock.set(t0 + 600)
+        let evaluator = RuleEvaluator(rules: AlertRule.defaults.map { rule in
+            var rule = rule
+            if rule.kind == .agentStalled || rule.kind == .agentLost { rule.after = 100 }
+            return rule
+        })
+        var whole: [AlertCondition] = []
+        store.forEachJob { job, now in whole += evaluator.evaluate(job: job, now: now) }
+        #expect(Set(whole.compactMap { $0.labels["agent"] }) == ["turtle", "quiet", "long"])
+        for perHold in [1, 2, 3, 7, 1_024] {
+            var chunked: [AlertCondition] = []
+            store.forEachJob(agentsPerHold: perHold, visitor: { _ in
+                RuleEvaluator.JobEvaluation(evaluator, lastVisit: nil)
+            }, finished: { _, evaluation in chunked += evaluation.conditions })
+            #expect(chunked == whole, "\(perHold) agents per hold")
+        }
+    }
+
     @Test func nothingIsJudgedBeforeTheJobFinishedMinItems() {
         steady(agents: ["a"], until: t0 + 50)   // 5 items
         feed(store, clock, [event(.agentStarted, "j", "a", at: t0 + 50) { $0.item = "long" }])

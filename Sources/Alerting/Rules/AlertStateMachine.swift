@@ -23,6 +23,9 @@ public struct AlertStateMachine: Sendable {
     }
 
     public private(set) var active: [AlertKey: Active] = [:]
+    /// Grows whenever an alert becomes pending, fires or goes away (not when only its values move):
+    /// what depends on the set of alerts and their states is made again only when it moved.
+    public private(set) var changes: UInt64 = 0
 
     public init() {}
 
@@ -35,23 +38,40 @@ public struct AlertStateMachine: Sendable {
     /// Applies the conditions that hold at `now`; returns the alerts that fired and resolved.
     public mutating func update(holding conditions: [AlertCondition], now: Double) -> [Transition] {
         var transitions: [Transition] = []
-        var seen = Set<AlertKey>()
+        var seen = Set<AlertKey>(minimumCapacity: conditions.count)
         for condition in conditions {
             let key = condition.key
             guard seen.insert(key).inserted else { continue }
-            var alert = active[key] ?? Active(condition: condition, state: .pending, activeAt: now)
-            // Values and annotations follow the latest evaluation; identity and activeAt stay.
-            alert.condition = condition
-            if alert.state == .pending, now - alert.activeAt >= condition.forDuration {
-                alert.state = .firing
-                alert.firedAt = now
-                transitions.append(.fired(alert))
+            // Changed in place: during an alert storm most conditions held at the last evaluation too,
+            // and copying each alert out and back cost more than judging it.
+            if let index = active.index(forKey: key) {
+                // Values and annotations follow the latest evaluation; identity and activeAt stay.
+                active.values[index].condition = condition
+                if active.values[index].state == .pending, now - active.values[index].activeAt >= condition.forDuration {
+                    active.values[index].state = .firing
+                    active.values[index].firedAt = now
+                    transitions.append(.fired(active.values[index]))
+                    changes += 1
+                }
+            } else {
+                var alert = Active(condition: condition, state: .pending, activeAt: now)
+                if condition.forDuration <= 0 {
+                    alert.state = .firing
+                    alert.firedAt = now
+                    transitions.append(.fired(alert))
+                }
+                active[key] = alert
+                changes += 1
             }
-            active[key] = alert
         }
-        for (key, alert) in active where !seen.contains(key) {
-            active[key] = nil
-            if alert.state == .firing { transitions.append(.resolved(alert, at: now)) }
+        // Every key seen is active now: only when more are active did some stop holding.
+        if active.count > seen.count {
+            let gone = active.filter { !seen.contains($0.key) }
+            for (key, alert) in gone {
+                active[key] = nil
+                if alert.state == .firing { transitions.append(.resolved(alert, at: now)) }
+            }
+            changes += 1
         }
         return transitions.sorted { $0.key < $1.key }
     }
