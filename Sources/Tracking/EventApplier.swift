@@ -191,7 +191,7 @@ struct EventApplier {
 
     /// Counts an item as finished once, however many final events it gets.
     private func finish(item: String?, of job: JobRecord, at time: Double) -> Bool {
-        if let item, !job.finishedItemHashes.insert(StableHash.of(item)).inserted { return false }
+        if let item, !job.finishedItemHashes.insert(StableHash.of(item)) { return false }
         job.finished += 1
         job.finishedWindow.add(at: time)
         return true

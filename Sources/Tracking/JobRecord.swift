@@ -27,7 +27,7 @@ final class JobRecord {
     var deadLettered: UInt64 = 0
     var retries: UInt64 = 0
     /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
-    var finishedItemHashes: Set<UInt64> = []
+    var finishedItemHashes = ItemHashSet()
 
     var finishedWindow: RollingCounter
     var completedWindow: RollingCounter

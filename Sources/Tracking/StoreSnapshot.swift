@@ -135,7 +135,7 @@ extension ProgressStore {
         w.optional(job.totalItems) { $0.i64($1) }
         w.i64(job.addedItems)
         for v in [job.finished, job.completed, job.failed, job.deadLettered, job.retries] { w.u64(v) }
-        w.numbers(Array(job.finishedItemHashes))
+        w.numbers(job.finishedItemHashes.all)
         job.finishedWindow.encode(into: &w)
         job.completedWindow.encode(into: &w)
         job.failedWindow.encode(into: &w)
@@ -174,7 +174,7 @@ extension ProgressStore {
         job.failed = try r.u64()
         job.deadLettered = try r.u64()
         job.retries = try r.u64()
-        job.finishedItemHashes = Set(try r.numbers(UInt64.self))
+        job.finishedItemHashes = ItemHashSet(try r.numbers(UInt64.self))
         try job.finishedWindow.decode(from: &r)
         try job.completedWindow.decode(from: &r)
         try job.failedWindow.decode(from: &r)
@@ -297,7 +297,7 @@ struct JobValues {
     let totalItems: Int64?
     let addedItems: Int64
     let finished: UInt64, completed: UInt64, failed: UInt64, deadLettered: UInt64, retries: UInt64
-    let finishedItemHashes: Set<UInt64>
+    let finishedItemHashes: ItemHashSet
     let finishedWindow: RollingCounter, completedWindow: RollingCounter, failedWindow: RollingCounter
     let durationCounts: [UInt64]
     let durationSum: Double
