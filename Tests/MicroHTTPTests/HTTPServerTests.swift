@@ -141,6 +141,33 @@ struct HTTPServerTests {
         }
     }
 
+    /// libmicrohttpd stops an iovec answer of more than 1,024 vectors part way: a body of thousands
+    /// of pieces (a scrape of many jobs) must still arrive whole and on time.
+    @Test(arguments: [1_023, 1_025, 5_000])
+    func aBodyOfManyPiecesArrivesWhole(pieceCount: Int) async throws {
+        // Pieces of 1 to 700 bytes, and every 97th a large one.
+        var offsets = [0]
+        for index in 0 ..< pieceCount { offsets.append(offsets.last! + (index % 97 == 96 ? 300_000 : 1 + (index * 37) % 700)) }
+        let cuts = offsets
+        let bytes = (0 ..< cuts.last!).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 10) }
+        let released = Counter()
+        var router = Router()
+        router.route("GET", "/many") { _ in
+            let owner = PiecesOwner(bytes, released: released)
+            let whole = UnsafeRawBufferPointer(owner.storage)
+            let pieces = zip(cuts, cuts.dropFirst()).map { UnsafeRawBufferPointer(rebasing: whole[$0 ..< $1]) }
+            let body = ResponsePieces(pieces, owner: owner)
+            #expect(body.buffers.count <= ResponsePieces.maxVectors)
+            return HTTPResponse(headers: [.init("Content-Type", "application/octet-stream")], body: .pieces(body))
+        }
+        try await withServer(router: router) { _, port in
+            let response = try await fetch(makeSession(), "GET", port: port, "/many")
+            #expect(response.status == 200)
+            #expect(response.body.count == bytes.count)
+            #expect(response.body == Data(bytes))
+        }
+    }
+
     @Test func declaredBodyOverTheLimitIsRefusedBeforeItIsSent() async throws {
         let calls = Counter()
         let options = HTTPServerOptions(listenAddress: "127.0.0.1:0", maxBodyBytes: 1024)
