@@ -49,4 +49,48 @@ import Testing
             #expect(text.contains("\"name\":\"\(alert)\""), "\(alert) is loaded")
         }
     }
+
+    /// Prometheus asks for gzip. With jobs large enough, the exporter sends the deflated bytes of
+    /// unchanged jobs again (kept segments in one gzip member): Prometheus must read those answers
+    /// whole, and does so only if every series arrives.
+    @Test func prometheusReadsGzipAnswersThatReuseUnchangedJobs() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-prom-gz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let exporter = try ExporterProcess(["--agents.max-series", "2000"])
+        defer { exporter.stop() }
+        let now = Date().timeIntervalSince1970
+        // 3 jobs of 500 agents: each job's agent families are far over the 4 KiB a kept segment needs.
+        var lines: [String] = []
+        for job in 0..<3 {
+            for agent in 0..<500 {
+                lines.append(#"{"type":"agent_started","job":"big-\#(job)","agent":"a-\#(agent)","item":"i-\#(agent)","ts":\#(now)}"#)
+            }
+        }
+        let answer = try await exporter.request("POST", "/events", body: lines.joined(separator: "\n"))
+        #expect(answer.status == 202)
+
+        let config = folder.appendingPathComponent("prometheus.yml")
+        try """
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: progress-exporter
+                static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let prometheus = try PrometheusProcess(config: config.path, storage: folder.appendingPathComponent("tsdb").path)
+        defer { prometheus.stop() }
+        func query(_ promql: String) async throws -> [[String: Any]] { try await prometheus.query(promql) }
+        func value(_ promql: String) async throws -> Double? {
+            guard let first = try await query(promql).first, let pair = first["value"] as? [Any], let text = pair.last as? String else { return nil }
+            return Double(text)
+        }
+        // The exporter counts a reused segment only after an answer that reused one was made; the
+        // scrape after it reports the count, so Prometheus has read at least one such answer by then.
+        #expect(try await eventually(within: 30) { try await (value(#"progress_exporter_gzip_segments_total{outcome="reused"}"#) ?? 0) > 0 },
+                "gzip answers reuse kept segments")
+        #expect(try await value(#"up{job="progress-exporter"}"#) == 1)
+        #expect(try await value("count(progress_agent_state)") == 1_500 * 8, "every agent's every state arrived")
+        #expect(try await value("count(progress_agent_last_seen_timestamp_seconds)") == 1_500)
+        #expect(try await value(#"sum(progress_job_agents{state="running"})"#) == 1_500)
+    }
 }
