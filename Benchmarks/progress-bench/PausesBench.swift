@@ -81,20 +81,8 @@ func benchPauses() {
     print("| tracked agents | running beside ingestion | runs | run ms median / max | its longest lock hold ms | apply p99 ms | apply max ms | applies/s | apply's longest hold ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for agents in sizes {
-        let store = ProgressStore(options: StoreOptions())
-        let ingestor = Ingestor(store: store, limits: DecoderLimits())
-        let engine = AlertEngine(store: store, setup: AlertingSetup(
-            rules: AlertRule.defaults, routes: [], receivers: ["null"], externalURL: ""), sink: NullSink())
-        let now = Date().timeIntervalSince1970
-        let perJob = agents / 100
-        for job in 0..<100 {
-            var first = 0
-            while first < perJob {
-                let n = min(10_000, perJob - first)
-                ingestor.ingestNative(agentStartedBody(job: job, from: first, count: n, ts: now - 10), source: "bench")
-                first += n
-            }
-        }
+        let (store, ingestor, engine) = ScaleSetup.make()
+        for body in ScaleSetup.registrationBodies(agents: agents) { ingestor.ingestNative(body, source: "bench") }
         let batches = randomBatches(agents: agents, batches: 2_000, size: batchSize)
         engine.evaluate()
         store.tick()

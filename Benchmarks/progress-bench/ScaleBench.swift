@@ -19,16 +19,19 @@ func agentStartedBody(job: Int, from first: Int, count: Int, ts: Double) -> [UIn
     return out
 }
 
-func benchScale() {
-    let sizes = (ProcessInfo.processInfo.environment["PE_SCALE_AGENTS"] ?? "100000,1000000").split(separator: ",").compactMap { Int($0) }
-    print("## Scale: costs against tracked agents (100 jobs, default rules, default sample of 1,000)")
-    print("| tracked agents | register events/s | tick ms | evaluate ms | idle CPU (tick + evaluate per second) | scrape ms | scrape bytes | RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for agents in sizes {
+/// What `scale` and `pauses` start from: a store with the default options, its ingestor, an alert
+/// engine with the default rules, and the bodies that register 100 jobs of N/100 agents.
+enum ScaleSetup {
+    static func make() -> (ProgressStore, Ingestor, AlertEngine) {
         let store = ProgressStore(options: StoreOptions())
         let ingestor = Ingestor(store: store, limits: DecoderLimits())
         let engine = AlertEngine(store: store, setup: AlertingSetup(
             rules: AlertRule.defaults, routes: [], receivers: ["null"], externalURL: ""), sink: NullSink())
+        return (store, ingestor, engine)
+    }
+
+    /// `agent_started` bodies of at most 10,000 events for 100 jobs of `agents / 100` agents, 10 s ago.
+    static func registrationBodies(agents: Int) -> [[UInt8]] {
         let now = Date().timeIntervalSince1970
         let perJob = agents / 100
         var bodies: [[UInt8]] = []
@@ -40,6 +43,18 @@ func benchScale() {
                 first += n
             }
         }
+        return bodies
+    }
+}
+
+func benchScale() {
+    let sizes = (ProcessInfo.processInfo.environment["PE_SCALE_AGENTS"] ?? "100000,1000000").split(separator: ",").compactMap { Int($0) }
+    print("## Scale: costs against tracked agents (100 jobs, default rules, default sample of 1,000)")
+    print("| tracked agents | register events/s | tick ms | evaluate ms | idle CPU (tick + evaluate per second) | scrape ms | scrape bytes | RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for agents in sizes {
+        let (store, ingestor, engine) = ScaleSetup.make()
+        var bodies = ScaleSetup.registrationBodies(agents: agents)
         let events = Double(agents)
         let register = seconds { for body in bodies { ingestor.ingestNative(body, source: "bench") } }
         bodies = []

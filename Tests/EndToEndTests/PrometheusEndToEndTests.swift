@@ -6,23 +6,11 @@ import Testing
 /// through a plain scrape config (no `honor_labels`), as an operator would write it.
 @Suite(.serialized) struct PrometheusEndToEndTests {
     @Test func prometheusScrapesTheDemoAndTheShippedRulesProduceSamples() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-prom-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let exporter = try ExporterProcess(["--demo", "--demo.item-seconds", "0.2"])
         defer { exporter.stop() }
-
         let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Alerts/progress-exporter.rules.yml")
-        let config = folder.appendingPathComponent("prometheus.yml")
-        try """
-            global: {scrape_interval: 1s, evaluation_interval: 1s}
-            rule_files: ["\(rules.path)"]
-            scrape_configs:
-              - job_name: progress-exporter
-                static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let prometheus = try PrometheusProcess(config: config.path, storage: folder.appendingPathComponent("tsdb").path)
+        let prometheus = try PrometheusProcess(scraping: exporter.port, ruleFiles: [rules.path])
         defer { prometheus.stop() }
         func query(_ promql: String) async throws -> [[String: Any]] { try await prometheus.query(promql) }
         #expect(try await eventually(within: 30) { try await query(#"up{job="progress-exporter"} == 1"#).count == 1 }, "up == 1")
@@ -54,9 +42,6 @@ import Testing
     /// unchanged jobs again (kept segments in one gzip member): Prometheus must read those answers
     /// whole, and does so only if every series arrives.
     @Test func prometheusReadsGzipAnswersThatReuseUnchangedJobs() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-prom-gz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         let exporter = try ExporterProcess(["--agents.max-series", "2000"])
         defer { exporter.stop() }
         let now = Date().timeIntervalSince1970
@@ -70,14 +55,7 @@ import Testing
         let answer = try await exporter.request("POST", "/events", body: lines.joined(separator: "\n"))
         #expect(answer.status == 202)
 
-        let config = folder.appendingPathComponent("prometheus.yml")
-        try """
-            global: {scrape_interval: 1s}
-            scrape_configs:
-              - job_name: progress-exporter
-                static_configs: [{targets: ["127.0.0.1:\(exporter.port)"]}]
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let prometheus = try PrometheusProcess(config: config.path, storage: folder.appendingPathComponent("tsdb").path)
+        let prometheus = try PrometheusProcess(scraping: exporter.port)
         defer { prometheus.stop() }
         func query(_ promql: String) async throws -> [[String: Any]] { try await prometheus.query(promql) }
         func value(_ promql: String) async throws -> Double? {

@@ -5,6 +5,26 @@ import TestSupport
 final class PrometheusProcess {
     let process = Process()
     let port: Int
+    /// The folder `init(scraping:ruleFiles:)` made for its config and storage, removed by `stop`.
+    private var ownFolder: URL?
+
+    /// Scrapes one exporter every second as the job `progress-exporter`, through a plain scrape
+    /// config (no `honor_labels`), evaluating `ruleFiles` every second; config and storage go in a
+    /// fresh temporary folder.
+    convenience init(scraping exporterPort: Int, ruleFiles: [String] = []) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-prom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let config = folder.appendingPathComponent("prometheus.yml")
+        try """
+            global: {scrape_interval: 1s, evaluation_interval: 1s}
+            rule_files: [\(ruleFiles.map { "\"\($0)\"" }.joined(separator: ", "))]
+            scrape_configs:
+              - job_name: progress-exporter
+                static_configs: [{targets: ["127.0.0.1:\(exporterPort)"]}]
+            """.write(to: config, atomically: true, encoding: .utf8)
+        try self.init(config: config.path, storage: folder.appendingPathComponent("tsdb").path)
+        ownFolder = folder
+    }
 
     init(config: String, storage: String) throws {
         port = try freePort()
@@ -16,9 +36,12 @@ final class PrometheusProcess {
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        if let ownFolder { try? FileManager.default.removeItem(at: ownFolder) }
+        ownFolder = nil
     }
 
     deinit { stop() }
