@@ -75,6 +75,15 @@ struct AgentSampler {
         var own: [UInt64] = []
         if let byJob = mustKeep.byJob {
             job.candidates.ensure(job.agents, options: options)
+            // The same alerts and an unchanged job choose the same: thousands of agents with alerts
+            // cost a scrape a lookup by id each otherwise.
+            if let last = job.forcedSelection, last.kept === mustKeep.identity, last.changedAt == job.changedAt {
+                progress.forcedCount += last.forced.count
+                progress.cut.forced[ObjectIdentifier(job)] = last.forced
+                if last.wholeJob { progress.cut.wholeJobs.insert(ObjectIdentifier(job)) }
+                limitPerJob(job, last.own, progress: &progress)
+                return
+            }
             var forced: [AgentRecord] = job.candidates.alwaysKept
             var forcedIDs = Set(forced.map(ObjectIdentifier.init))
             for id in byJob[job.id] ?? [] {
@@ -88,16 +97,24 @@ struct AgentSampler {
             for entry in job.candidates.heap.unordered {
                 if forcedIDs.contains(ObjectIdentifier(entry.agent)) { decided = false } else { own.append(entry.hash) }
             }
-            if !decided && job.agents.count > job.candidates.heap.count {
+            let wholeJob = !decided && job.agents.count > job.candidates.heap.count
+            if wholeJob {
                 progress.cut.wholeJobs.insert(ObjectIdentifier(job))
                 own = job.agents.filter { !forcedIDs.contains(ObjectIdentifier($0)) }.map(\.sampleHash)
             }
+            job.forcedSelection = ForcedSelection(kept: mustKeep.identity, changedAt: job.changedAt, forced: forced, own: own, wholeJob: wholeJob)
         } else {
             progress.cut.wholeJobs.insert(ObjectIdentifier(job))
             for agent in job.agents {
                 if isForced(job, agent) { progress.forcedCount += 1 } else { own.append(agent.sampleHash) }
             }
         }
+        limitPerJob(job, own, progress: &progress)
+    }
+
+    /// Applies the job's own `--agents.job-max-series` limit to its candidates and adds the rest.
+    private func limitPerJob(_ job: JobRecord, _ own: [UInt64], progress: inout CutInProgress) {
+        var own = own
         if let limit = options.jobMaxAgentSeries.first(where: { $0.jobs.matches(job.id) })?.limit {
             let jobCut = Limit.keeping(limit, of: own)
             progress.cut.perJob[job.id] = jobCut
@@ -133,4 +150,15 @@ struct AgentSampler {
             .sorted { $0.index < $1.index }
             .map(\.agent)
     }
+}
+
+/// What a scrape chose for one job from a set of kept agents: reused by the next scrape while the
+/// set (its identity) and the job (`changedAt`) are the same.
+struct ForcedSelection {
+    let kept: KeptAgents.Identity
+    let changedAt: UInt64
+    let forced: [AgentRecord]
+    /// The hashes of the job's other candidates, before its own limit.
+    let own: [UInt64]
+    let wholeJob: Bool
 }

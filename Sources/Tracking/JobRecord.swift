@@ -69,6 +69,8 @@ final class JobRecord {
     /// The job's series that do not depend on the time of the scrape, as the last scrape rendered
     /// them; valid while `changedAt` and the kept agents are the same (`StoreCollector`).
     var rendered: RenderedJob?
+    /// The agents the last scrape forced into the sample for its kept agents (`AgentSampler`).
+    var forcedSelection: ForcedSelection?
 
     static let windows: [(label: String, seconds: Double)] = [("1m", 60), ("5m", 300), ("15m", 900)]
     static let durationBounds = HistogramBounds([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])

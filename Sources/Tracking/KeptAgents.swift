@@ -4,6 +4,11 @@
 public struct KeptAgents: Sendable {
     let byJob: [String: Set<String>]?
     private let test: @Sendable (String, String) -> Bool
+    /// The same for every copy of one value: a scrape may reuse what it derived from an earlier
+    /// scrape's value (each job's forced agents) while it is handed the same one again.
+    let identity = Identity()
+
+    final class Identity: Sendable {}
 
     /// Agent ids by job id.
     public init(byJob: [String: Set<String>]) {
