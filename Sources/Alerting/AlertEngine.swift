@@ -27,26 +27,18 @@ public struct AlertingSetup: Sendable {
     }
 }
 
-/// A job and agent id pair, hashed without building a joined string per lookup.
-struct JobAgent: Hashable, Sendable {
-    let job: String
-    let agent: String
-}
-
 /// Evaluates the rules against the store, keeps every alert's state and sends what changed to the sink.
 public final class AlertEngine: Sendable {
     struct State {
         var setup: AlertingSetup
         var evaluator: RuleEvaluator
         var machine = AlertStateMachine()
-        /// Agents with a pending or firing alert: they stay in the series sample.
-        var agentsWithAlerts: Set<JobAgent> = []
         var lastSent: [AlertKey: [String: Double]] = [:]
         /// Per job: when its agents were last visited (see `RuleEvaluator.AgentVisit`).
         var visits: [String: RuleEvaluator.AgentVisit] = [:]
         /// Bumped by every reload, so visits made under older rules are dropped.
         var generation = 0
-        /// `machine.changes` when `activeVersion` and `agentsWithAlerts` were last brought up to date.
+        /// `machine.changes` when `activeVersion` was last brought up to date.
         var machineChanges: UInt64 = 0
         /// A number that grows when which alerts are active, or their states, changes.
         var activeVersion: UInt64 = 0
@@ -142,7 +134,6 @@ public final class AlertEngine: Sendable {
             if state.machine.changes != state.machineChanges {
                 state.machineChanges = state.machine.changes
                 state.activeVersion += 1
-                state.agentsWithAlerts = Self.agents(of: state.machine.active.values)
             }
             return transitions
         }
@@ -150,12 +141,6 @@ public final class AlertEngine: Sendable {
             sink.enqueue(notifications, to: receiver)
         }
         return transitions
-    }
-
-    static func agents(of alerts: some Sequence<AlertStateMachine.Active>) -> Set<JobAgent> {
-        Set(alerts.compactMap { alert in
-            alert.condition.labels[AlertLabels.agent].map { JobAgent(job: alert.condition.labels[AlertLabels.job] ?? "", agent: $0) }
-        })
     }
 
     /// Grows whenever an alert becomes pending, fires or goes away: live views re-read
@@ -168,8 +153,8 @@ public final class AlertEngine: Sendable {
     }
 
     /// The active alerts and the `activeVersion` they are of, read together.
-    private func activeAlertsAndVersion() -> (alerts: [AlertStateMachine.Active], version: UInt64, agents: Set<JobAgent>) {
-        let (alerts, version, agents) = state.withLock { (Array($0.machine.active.values), $0.activeVersion, $0.agentsWithAlerts) }
+    private func activeAlertsAndVersion() -> (alerts: [AlertStateMachine.Active], version: UInt64) {
+        let (alerts, version) = state.withLock { (Array($0.machine.active.values), $0.activeVersion) }
         // Job, agent and alert name tell almost every pair apart; the whole label set breaks the rest.
         // Comparing them first is several times cheaper than comparing label sets with 100k alerts.
         let sorted = alerts.map { (job: $0.condition.labels[AlertLabels.job] ?? "", agent: $0.condition.labels[AlertLabels.agent] ?? "", name: $0.condition.labels["alertname"] ?? "", alert: $0) }
@@ -180,14 +165,14 @@ public final class AlertEngine: Sendable {
                 return a.alert.condition.key < b.alert.condition.key
             }
             .map(\.alert)
-        return (sorted, version, agents)
+        return (sorted, version)
     }
 
     /// The alert lines and agents of the current `activeVersion`, made once per version.
     private func currentPerScrape() -> PerScrape {
         let version = activeVersion
         if let kept = perScrape.withLock({ $0 }), kept.version == version { return kept }
-        let (alerts, readVersion, agents) = activeAlertsAndVersion()
+        let (alerts, readVersion) = activeAlertsAndVersion()
         let lines = SampleSection()
         for alert in alerts {
             let labels = alert.condition.labels
@@ -197,7 +182,10 @@ public final class AlertEngine: Sendable {
             lines.sample(Self.activeFamily, set, .empty, 1)
         }
         var byJob: [String: Set<String>] = [:]
-        for pair in agents { byJob[pair.job, default: []].insert(pair.agent) }
+        for alert in alerts {
+            guard let agent = alert.condition.labels[AlertLabels.agent] else { continue }
+            byJob[alert.condition.labels[AlertLabels.job] ?? "", default: []].insert(agent)
+        }
         let made = PerScrape(version: readVersion, lines: lines, agents: byJob.isEmpty ? .none : KeptAgents(byJob: byJob))
         perScrape.withLock { kept in if (kept?.version ?? 0) <= readVersion { kept = made } }
         return made

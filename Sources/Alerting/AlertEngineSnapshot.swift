@@ -51,7 +51,6 @@ extension AlertEngine {
             state.lastSent = lastSent
             state.machineChanges = state.machine.changes
             state.activeVersion += 1
-            state.agentsWithAlerts = Self.agents(of: alerts)
         }
     }
 

@@ -88,10 +88,13 @@ final class MetricsEndpoint: Sendable {
         // Vary names every header the answer depends on, so a cache never hands gzip or OpenMetrics to a client that did not ask.
         let vary = gzip == nil ? "Accept" : "Accept, Accept-Encoding"
         // The pieces go out as they are, not joined; `rendered` keeps their buffers until they are sent.
-        let plain = HTTPResponse(
-            headers: [.init("Content-Type", format.contentType), .init("Vary", vary)],
-            body: .pieces(ResponsePieces(rendered.pieces.buffers, owner: rendered)))
-        guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain }
+        // Made only when sent: a body of many pieces is partly joined on the way (`ResponsePieces`).
+        func plain() -> HTTPResponse {
+            HTTPResponse(
+                headers: [.init("Content-Type", format.contentType), .init("Vary", vary)],
+                body: .pieces(ResponsePieces(rendered.pieces.buffers, owner: rendered)))
+        }
+        guard let gzip, ContentCoding.negotiate(acceptEncoding: request.header("accept-encoding")) == .gzip else { return plain() }
         // While the flight runs its leader holds `rendered`, so the identifier names no other render.
         let result = sharedGzip.value(for: ObjectIdentifier(rendered)) {
             withExtendedLifetime(rendered) {
@@ -110,7 +113,7 @@ final class MetricsEndpoint: Sendable {
                 .adding(header: "Vary", vary)
         } catch {
             Log.error("could not gzip /metrics; sending it unencoded", ["err": "\(error)"])
-            return plain
+            return plain()
         }
     }
 }

@@ -12,8 +12,6 @@ final class BodyBudget: Sendable {
         var held = 0
         /// Requests refused because their body did not fit.
         var refused = 0
-        /// Times free heap memory was handed back after large bodies were released.
-        var trims = 0
     }
 
     private struct State {
@@ -63,7 +61,7 @@ final class BodyBudget: Sendable {
     /// freed body buffers in its arenas otherwise (after the first large free it raises its mmap
     /// threshold, so later bodies come from the heap). It trims once no body is held, or during a
     /// long burst once `trimAfter` bytes have been released and few are held. Called by the
-    /// sweeper, never on a request's path. Returns whether it trimmed.
+    /// sweeper, never on a request's path.
     ///
     /// What it cannot return: the free top of a heap other than glibc's main one (below glibc's
     /// trim threshold, which follows the largest freed buffer, twice its size per arena).
@@ -71,18 +69,15 @@ final class BodyBudget: Sendable {
     /// resting size (mean 14, 7 runs), against 0-33 MB (mean 22, 6 runs) without trimming, and
     /// 2-818 MB before the budget existed. A fixed M_MMAP_THRESHOLD of 1 MiB gave every byte back
     /// (3 runs) but made a 16 MB /metrics answer 10-45% slower (p50), so it is not set.
-    @discardableResult
-    func trimIfWorthwhile() -> Bool {
+    func trimIfWorthwhile() {
         let due = state.withLock { state -> Bool in
             let released = state.releasedSinceTrim
             let idle = released > 0 && state.counts.held == 0
             let longBurst = released >= Self.trimAfter && state.counts.held <= released / 4
             guard idle || longBurst else { return false }
             state.releasedSinceTrim = 0
-            state.counts.trims += 1
             return true
         }
         if due { _ = pe_malloc_trim() }
-        return due
     }
 }

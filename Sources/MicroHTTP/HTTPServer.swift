@@ -182,8 +182,8 @@ public final class HTTPServer: Sendable {
     /// to `shutdownTimeoutSeconds`), then stops it, closing its connections.
     private func retire(_ old: Running, quiesced: Int32) {
         old.context.closeStreams()
-        let deadline = Self.now() + options.shutdownTimeoutSeconds
-        while old.context.requestsInFlight > 0 && Self.now() < deadline {
+        let deadline = ServerContext.now() + options.shutdownTimeoutSeconds
+        while old.context.requestsInFlight > 0 && ServerContext.now() < deadline {
             usleep(5_000)
         }
         MHD_stop_daemon(old.daemon.pointer)
@@ -254,11 +254,5 @@ public final class HTTPServer: Sendable {
             tls?.pointer(0), tls?.pointer(1), tls?.pointer(2), tls?.pointer(3))
         else { return nil }
         return DaemonHandle(pointer: daemon)
-    }
-
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -145,9 +145,4 @@ extension ServerContext {
         .text("the server is buffering too many request bodies (over \(bodies.limit) bytes); retry later\n", status: 503)
             .adding(header: "Retry-After", "1")
     }
-
-    private static func declaredLength(_ connection: OpaquePointer) -> UInt64? {
-        guard let value = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length") else { return nil }
-        return UInt64(String(cString: value))
-    }
 }

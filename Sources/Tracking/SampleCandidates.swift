@@ -18,8 +18,6 @@ struct SampleCandidates {
     /// The limit the candidates were built for; nil until built.
     private(set) var capacity: Int?
 
-    var isBuilt: Bool { capacity != nil }
-
     /// Considers a newly registered agent (a no-op until built).
     mutating func offer(_ agent: AgentRecord, options: StoreOptions) {
         guard let capacity else { return }

@@ -67,8 +67,6 @@ final class TopShared: Sendable {
     struct Data: Sendable {
         var state = TopState()
         var dirty = true
-        /// The job the open stream reads agents of.
-        var streamJob: String?
         /// Set when the stream went down; the plain output reports it once.
         var disconnectNotice: String?
     }
@@ -112,7 +110,6 @@ struct TopViewer {
         let thread = Thread {
             while true {
                 let watched = explicit ?? shared.data.withLock { $0.state.busiestJob }
-                shared.data.withLock { $0.streamJob = watched }
                 var switching = false
                 let why = TopClient.stream(TopClient.url(base, "/api/v1/stream", job: watched, query: true)) { event, payload in
                     let keepGoing = shared.data.withLock { data -> Bool in

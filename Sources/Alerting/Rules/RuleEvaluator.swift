@@ -130,12 +130,13 @@ public struct RuleEvaluator: Sendable {
             for rule in applicable where !rule.kind.isAgentRule {
                 if let condition = RuleEvaluator.evaluate(rule, job: job, now: now) { conditions.append(condition) }
             }
+            // The rules are prepared only for a visit: most evaluations skip an unchanged job.
+            guard applicable.contains(where: \.kind.isAgentRule) else { return false }
+            if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return false }
             agentRules = applicable.filter(\.kind.isAgentRule).map { rule in
                 Prepared(rule: rule, labels: RuleEvaluator.labels(of: rule, job: job.id),
                          templates: rule.annotations.isEmpty ? RuleEvaluator.defaultAnnotations(rule.kind) : rule.annotations)
             }
-            guard !agentRules.isEmpty else { return false }
-            if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return false }
             visitsAgents = true
             sequence = job.changedAt
             nextCheck = now + RuleEvaluator.maximumVisitGap
@@ -284,18 +285,21 @@ public struct RuleEvaluator: Sendable {
     }
 
     private static func evaluate(_ rule: AlertRule, job: JobView, now: Double) -> AlertCondition? {
-        let prepared = Prepared(rule: rule, labels: labels(of: rule, job: job.id),
-                                templates: rule.annotations.isEmpty ? defaultAnnotations(rule.kind) : rule.annotations)
+        // Made only for a condition that holds: most evaluations of most jobs find none.
+        func prepared() -> Prepared {
+            Prepared(rule: rule, labels: labels(of: rule, job: job.id),
+                     templates: rule.annotations.isEmpty ? defaultAnnotations(rule.kind) : rule.annotations)
+        }
         switch rule.kind {
         case .jobStalled:
             guard let remaining = job.remaining, remaining > 0, now - job.since >= rule.after,
                   job.finished(inLast: rule.after) == 0 else { return nil }
-            return condition(prepared, agent: nil, value: Double(remaining),
+            return condition(prepared(), agent: nil, value: Double(remaining),
                              values: AnnotationValues(value: .itemsRemain(remaining), threshold: .duration(rule.after)))
         case .jobBehindSchedule:
             guard let deadline = job.deadline ?? rule.deadline, let eta = job.etaSeconds, now + eta > deadline else { return nil }
             let late = now + eta - deadline
-            return condition(prepared, agent: nil, value: late,
+            return condition(prepared(), agent: nil, value: late,
                              values: AnnotationValues(value: .late(late), threshold: .literal("deadline")))
         case .agentStalled, .agentLost, .agentFailing, .agentSlow:
             return nil

@@ -90,8 +90,6 @@ final class Snapshotter: Service, SelfMetricsCollector {
         writer.writeSnapshot()
     }
 
-    func writeSnapshot() { writer.writeSnapshot() }
-
     static let lastSuccess = MetricFamily("progress_exporter_storage_last_success_timestamp_seconds", .gauge, help: "Unix time of the last snapshot written.")
     static let capture = MetricFamily("progress_exporter_storage_last_capture_seconds", .gauge, help: "How long capturing the last snapshot took (the store's lock is held for a chunk of agents at a time).")
     static let write = MetricFamily("progress_exporter_storage_last_write_seconds", .gauge, help: "How long writing the last snapshot took (outside the store's lock).")
