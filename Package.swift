@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
-                "ExporterApp", "Events", "Tracking", "CCurl",
+                "ExporterApp", "Events", "EventSources", "Tracking", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

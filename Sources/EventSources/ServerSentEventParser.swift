@@ -17,17 +17,17 @@
 /// is skipped without being held; a skipped `data` line drops its whole event, and so does data
 /// past `maxEventBytes` (each reported once, at its dispatch); an `id` longer than `maxIDBytes` is
 /// ignored as one with NUL is. Pure: it reads only the bytes it is given, so it is tested on literals.
-struct ServerSentEventParser {
+public struct ServerSentEventParser: Sendable {
     /// One dispatched event.
-    struct Event: Equatable {
-        var type: [UInt8]
-        var data: [UInt8]
+    public struct Event: Equatable, Sendable {
+        public var type: [UInt8]
+        public var data: [UInt8]
         /// The last event ID when it was dispatched.
-        var lastEventID: [UInt8]
+        public var lastEventID: [UInt8]
     }
 
     /// What feeding a chunk produced, in stream order.
-    enum Dispatch: Equatable {
+    public enum Dispatch: Equatable, Sendable {
         case event(Event)
         /// An event dropped for a `data` line or a data buffer over the bounds; its size so far.
         case oversized(length: Int)
@@ -58,7 +58,7 @@ struct ServerSentEventParser {
     /// The event being assembled lost data to a bound; its data length at that point.
     private var droppedLength: Int?
 
-    init(maxLineBytes: Int, maxEventBytes: Int? = nil, maxIDBytes: Int = 1024, lastEventID: [UInt8] = []) {
+    public init(maxLineBytes: Int, maxEventBytes: Int? = nil, maxIDBytes: Int = 1024, lastEventID: [UInt8] = []) {
         precondition(maxLineBytes > 0, "maxLineBytes must be positive")
         self.maxLineBytes = maxLineBytes
         self.maxEventBytes = maxEventBytes ?? maxLineBytes
@@ -71,7 +71,7 @@ struct ServerSentEventParser {
     var heldByteCount: Int { line.count + data.count + eventType.count }
 
     /// Parses a chunk; calls `dispatch` for each event (or dropped event) it completes.
-    mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, _ dispatch: (Dispatch) -> Void) {
+    public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, _ dispatch: (Dispatch) -> Void) {
         var index = 0
         let count = chunk.count
         if afterCR, index < count {

@@ -1,4 +1,5 @@
 import CCurl
+import EventSources
 import Foundation
 
 /// HTTP for `progress-exporter top`, through libcurl: one GET read whole (`--once`), and the event
@@ -89,59 +90,17 @@ enum TopClient {
 
     /// Reads an event stream until it ends or `onEvent` returns false; returns why it ended.
     static func stream(_ url: String, onEvent: @escaping (String, Data) -> Bool) -> String {
-        let parser = EventStreamParser(onEvent: onEvent)
-        let sink = Sink(limit: 0) { bytes in parser.feed(bytes) }
+        // The exporter's own stream: its events are far below 64 MiB.
+        var parser = ServerSentEventParser(maxLineBytes: 64 << 20)
+        var going = true
+        let sink = Sink(limit: 0) { bytes in
+            parser.feed(bytes.assumingMemoryBound(to: UInt8.self)) { dispatch in
+                guard going, case .event(let event) = dispatch else { return }
+                going = onEvent(event.type.isEmpty ? "message" : String(decoding: event.type, as: UTF8.self), Data(event.data))
+            }
+            return going
+        }
         let (code, status) = transfer(url, timeout: nil, sink: sink)
         return code == CURLE_OK ? "the stream ended" : describe(code, status: status)
-    }
-}
-
-/// Server-Sent Events: lines into (event, data) pairs, as EventSource reads them.
-final class EventStreamParser {
-    private var pending: [UInt8] = []
-    private var event = ""
-    private var data: [UInt8] = []
-    private var hasData = false
-    private let onEvent: (String, Data) -> Bool
-
-    init(onEvent: @escaping (String, Data) -> Bool) { self.onEvent = onEvent }
-
-    /// False when `onEvent` asked to stop.
-    func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                var line = pending
-                pending.removeAll(keepingCapacity: true)
-                if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                if !self.line(line) { return false }
-            } else {
-                pending.append(byte)
-                // A line past 64 MiB is not an event this exporter sends.
-                if pending.count > 64 << 20 { return false }
-            }
-        }
-        return true
-    }
-
-    private func line(_ line: [UInt8]) -> Bool {
-        if line.isEmpty {
-            defer { event = ""; data = []; hasData = false }
-            guard hasData else { return true }
-            return onEvent(event.isEmpty ? "message" : event, Data(data))
-        }
-        if line.first == UInt8(ascii: ":") { return true }
-        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
-        let field = String(decoding: line[..<colon], as: UTF8.self)
-        var value = colon < line.endIndex ? line[(colon + 1)...] : []
-        if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
-        switch field {
-        case "event": event = String(decoding: value, as: UTF8.self)
-        case "data":
-            if hasData { data.append(UInt8(ascii: "\n")) }
-            data.append(contentsOf: value)
-            hasData = true
-        default: break
-        }
-        return true
     }
 }
