@@ -69,20 +69,12 @@ public final class Exporter: Sendable {
         var journal: Journal?
         if let path = options.storagePath {
             try Snapshotter.prepare(path)
-            if options.journal {
-                journal = try Journal(folder: path)
-            }
-            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock, journal: journal)
+            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock)
             restored = storage.restore()
             snapshotter = storage
             if options.journal {
-                // POSTs acknowledged after the snapshot, applied again in their order.
-                let records = Journal.records(in: path, after: restored?.sequence ?? 0) { problem in
-                    Log.warn("journal record skipped", ["problem": problem])
-                }
-                for record in records { ingestor.ingestNative(record.body, source: record.source) }
-                if let last = records.last { store.advanceSequence(to: last.sequence) }
-                if !records.isEmpty { Log.info("journal replayed", ["batches": "\(records.count)"]) }
+                journal = try Self.replayJournal(folder: path, restored: restored, ingestor: ingestor)
+                storage.attach(journal!)
             }
         }
         // Followed files continue where the restored state says they were. Offsets alone mean
@@ -90,7 +82,7 @@ public final class Exporter: Sendable {
         // would lose running jobs' planned totals and counts, so without one files are read from
         // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        let resumeAt = (restored?.positions ?? []).filter { !$0.isStream }.map {
+        let resumeAt = (restored?.positions ?? []).filter { !$0.isStream && !$0.isJournal }.map {
             FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
                             fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
         }
@@ -104,8 +96,22 @@ public final class Exporter: Sendable {
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
             offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets, resumeAt: resumeAt,
             onLines: onLines, onOversizedLine: onOversized)
+        // Standard input has no position to resume from: with the journal its native lines are made
+        // durable before they are applied, like POST bodies.
+        let stdinLines: LineBatchHandler = { [journal] lines, origin in
+            guard let journal, format == .native else { return onLines(lines, origin) }
+            let batch = ingestor.decodeNative(lines)
+            guard batch.accepted > 0 else { ingestor.apply(batch, source: origin.source); return }
+            do {
+                _ = try journal.commit(source: origin.source, body: lines) { position in ingestor.apply(batch, source: origin.source, position: position) }
+            } catch {
+                // Nobody can send these lines again: applied without durability, as without the journal.
+                Log.error("standard input lines applied without the journal", ["err": "\(error)"])
+                ingestor.apply(batch, source: origin.source)
+            }
+        }
         let stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
-            maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
+            maxLineBytes: options.decoderLimits.maxLineBytes, onLines: stdinLines, onOversizedLine: onOversized,
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
         let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
         let readiness = self.readiness
@@ -252,7 +258,7 @@ public final class Exporter: Sendable {
                 }
             }
         case .failure(let error):
-            Log.error("web config not reloaded; the old one keeps running", ["err": error.description])
+            Log.error("web config not reloaded; the old one keeps running", ["err": "\(error)"])
         }
         return result
     }
@@ -274,6 +280,35 @@ public final class Exporter: Sendable {
         }.joined(separator: "; ")))
         for warning in config.warnings { lines.append("warning: \(warning)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Applies the journaled batches the restored state does not hold yet, in their order, and opens
+    /// the journal after them. Damaged records are skipped alone, counted and quarantined.
+    static func replayJournal(folder: String, restored: Snapshotter.Restored?, ingestor: Ingestor) throws -> Journal {
+        let applied = UInt64(clamping: restored?.positions.first { $0.isJournal }?.offset ?? 0)
+        let found = JournalReader(folder: folder)
+        for damage in found.damaged {
+            Log.error("journal: damaged record skipped", [
+                "file": damage.path, "offset": "\(damage.offset)", "bytes": "\(damage.bytes)", "quarantine": damage.quarantine ?? "(could not copy)",
+            ])
+        }
+        for cut in found.truncated {
+            Log.warn("journal: segment ends inside a record (a write cut short, never acknowledged)", ["file": cut.path, "offset": "\(cut.offset)"])
+        }
+        let pending = found.batches.filter { $0.sequence > applied }
+        for batch in pending {
+            ingestor.ingestNative(batch.body, source: batch.source, position: .journal(through: batch.sequence))
+        }
+        if !pending.isEmpty { Log.info("journal replayed", ["batches": "\(pending.count)", "after": "\(applied)"]) }
+        let legacy = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }
+        if !legacy.isEmpty {
+            Log.warn("journal segments of an older format are not read; stop the old version cleanly before upgrading (its last snapshot holds every batch)", ["files": legacy.sorted().joined(separator: ",")])
+        }
+        do {
+            return try Journal(folder: folder, after: max(applied, found.lastSequence), found: found)
+        } catch {
+            throw Snapshotter.Unusable(description: "--storage.journal: \(error.description)")
+        }
     }
 
     static func defaultExternalURL(listenAddress: String, tls: Bool = false) -> String {

@@ -48,24 +48,44 @@ public struct Ingestor: Sendable {
         }
     }
 
+    /// A native body decoded and filtered by shard, not yet applied: the journal makes the body
+    /// durable between the two steps.
+    public struct DecodedBatch: Sendable {
+        var events: [Event] = []
+        var outcome = Outcome()
+        var rejectedByReason: [String: Int] = [:]
+        var ignoredByKind: [String: Int] = [:]
+        /// Events that will change the store (what a journal must keep).
+        public var accepted: Int { outcome.accepted }
+    }
+
     /// Decodes a native NDJSON (or JSON array) body and applies its good events; bad lines are rejected alone.
     @discardableResult
     public func ingestNative(_ body: [UInt8], source: String, position: SourcePosition? = nil) -> Outcome {
+        apply(decodeNative(body), source: source, position: position)
+    }
+
+    /// Decodes a native body and keeps the events this shard owns.
+    public func decodeNative(_ body: [UInt8]) -> DecodedBatch {
         let decoder = NativeEventDecoder(limits: limits)
-        var events: [Event] = []
+        var batch = DecodedBatch()
         // About one event per 100 bytes of NDJSON: the array grows once or twice, not a dozen
         // times. Capped, so a huge body of long lines does not reserve far more than it needs.
-        events.reserveCapacity(min(body.count / 100 + 1, 50_000))
-        var outcome = Outcome()
-        var rejectedByReason: [String: Int] = [:]
+        batch.events.reserveCapacity(min(body.count / 100 + 1, 50_000))
         decoder.decodeBody(body) { event in
-            events.append(consume event)
+            batch.events.append(consume event)
         } onReject: { line, error in
-            outcome.record(error, line: line, byReason: &rejectedByReason)
+            batch.outcome.record(error, line: line, byReason: &batch.rejectedByReason)
         }
-        var ignoredByKind: [String: Int] = [:]
-        keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
+        keepOwned(&batch.events, outcome: &batch.outcome, ignoredByKind: &batch.ignoredByKind)
+        return batch
+    }
+
+    /// Applies a decoded batch; returns its outcome with the store's sequence number.
+    @discardableResult
+    public func apply(_ batch: DecodedBatch, source: String, position: SourcePosition? = nil) -> Outcome {
+        var outcome = batch.outcome
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, position: position)
         return outcome
     }
 
