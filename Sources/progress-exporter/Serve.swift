@@ -61,7 +61,7 @@ struct ServeOptions: ParsableArguments {
     var storagePath: String?
     @Option(name: .customLong("storage.snapshot-interval"), help: "How often a snapshot is written (also on SIGTERM/SIGINT).")
     var snapshotInterval = DurationArgument(seconds: 10)
-    @Flag(name: .customLong("storage.journal"), help: "Append POSTed events to a journal in --storage.path and fsync it before answering 202, so a crash loses no acknowledged event.")
+    @Flag(name: .customLong("storage.journal"), help: "Write POSTed events (and standard input's lines) to a journal in --storage.path and fsync it before applying them, so a crash loses no acknowledged event and a 503 applied nothing.")
     var journal = false
     @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
     var maxLineBytes = 1 << 20
