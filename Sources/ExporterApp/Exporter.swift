@@ -95,7 +95,13 @@ public final class Exporter: Sendable {
         tailer = filePatterns.isEmpty ? nil : FileTailer(
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
             offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets, resumeAt: resumeAt,
-            onLines: onLines, onOversizedLine: onOversized)
+            onLines: onLines, onOversizedLine: onOversized,
+            onNotice: { notice in
+                switch notice.kind {
+                case .recovered: Log.warn("followed file recovered", ["file": notice.path, "detail": notice.detail])
+                case .unrecoverable: Log.error("followed file lines lost", ["file": notice.path, "detail": notice.detail])
+                }
+            })
         // Standard input has no position to resume from: with the journal its native lines are made
         // durable before they are applied, like POST bodies.
         let stdinLines: LineBatchHandler = { [journal] lines, origin in
