@@ -69,7 +69,7 @@ public final class Exporter: Sendable {
         var journal: Journal?
         if let path = options.storagePath {
             try Snapshotter.prepare(path)
-            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock)
+            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, ingestor: ingestor, alerts: alerting.engine, clock: clock)
             restored = storage.restore()
             snapshotter = storage
             if options.journal {
@@ -178,7 +178,7 @@ public final class Exporter: Sendable {
             security: security, handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
-            forgotten.record(store.tick(), retention: options.store.jobRetention)
+            forgotten.record(ingestor.tick(), retention: options.store.jobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 
