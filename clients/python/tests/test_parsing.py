@@ -45,3 +45,17 @@ def test_error_message():
 def test_default_item_id():
     assert [default_item_id(e, n) for n, e in enumerate(["a", 7, True, 2.5, None])] == \
         ["a", "7", "2", "3", "4"]
+
+
+def test_numbers_of_other_libraries_are_json_numbers():
+    from decimal import Decimal
+
+    from progress_exporter_client._tracker import _json_value
+
+    class NumpyLikeInt:
+        def __index__(self) -> int:
+            return 7
+
+    assert _json_value(NumpyLikeInt()) == 7
+    assert _json_value(Decimal("2.5")) == 2.5
+    assert _json_value(object).startswith("<class")

@@ -53,7 +53,7 @@ class Job:
         early (break, or an exception in its body) reports nothing for the element it was on:
         wrap the body in `job.item(...)` to have failures reported."""
         for position, element in enumerate(iterable):
-            item_id = key(element) if key is not None else default_item_id(element, position)
+            item_id = str(key(element)) if key is not None else default_item_id(element, position)
             item = Item(self, agent, item_id)
             item.__enter__()
             yield element

@@ -5,6 +5,7 @@ import atexit
 import itertools
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -52,20 +53,28 @@ class Tracker:
                  close_timeout: float = 5.0, max_backoff: float = 5.0) -> None:
         if token is not None and (not token or any(c.isspace() for c in token)):
             raise ValueError("token must be non-empty and without spaces")
-        self._outbox = Outbox(max_queue_events)
-        self._sender = Sender(self._outbox, url, token, flush_interval=flush_interval,
-                              max_batch_events=max_batch_events, max_batch_bytes=max_batch_bytes,
-                              timeout=timeout, max_backoff=max_backoff)
+        self._capacity = max_queue_events
+        self._sender_options = dict(url=url, token=token, flush_interval=flush_interval,
+                                    max_batch_events=max_batch_events,
+                                    max_batch_bytes=max_batch_bytes, timeout=timeout,
+                                    max_backoff=max_backoff)
         self._close_timeout = close_timeout
-        self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-        # Ids unique across processes (64 random bits) and cheap within one (a counter).
-        self._id_prefix = secrets.token_hex(8) + "-"
-        self._ids = itertools.count()
+        self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                         default=_json_value)
         self._close_lock = threading.Lock()
         self._closed = False
         self._last_drop_log = float("-inf")
-        self._sender.start()
+        self._start()
         _open_trackers.add(self)
+
+    def _start(self) -> None:
+        """A fresh queue, sender thread and id sequence: at the start, and in a forked child."""
+        self._outbox = Outbox(self._capacity)
+        self._sender = Sender(self._outbox, **self._sender_options)
+        # Ids unique across processes (64 random bits) and cheap within one (a counter).
+        self._id_prefix = secrets.token_hex(8) + "-"
+        self._ids = itertools.count()
+        self._sender.start()
 
     def job(self, name: str, total_items: int | None = None, total_work: float | None = None,
             deadline: float | datetime | None = None) -> Job:
@@ -134,6 +143,28 @@ class Tracker:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _json_value(value: Any) -> Any:
+    """Numbers of other libraries (numpy's, Decimal) as JSON numbers; anything else as its str."""
+    if hasattr(value, "__index__"):
+        return value.__index__()
+    if hasattr(value, "__float__"):
+        return float(value)
+    return str(value)
+
+
+def _restart_in_forked_child() -> None:
+    """A forked child (multiprocessing's workers) has no sender thread, and would repeat its
+    parent's ids: each open tracker starts afresh there. What the parent had queued stays the
+    parent's to send."""
+    for tracker in list(_open_trackers):
+        tracker._close_lock = threading.Lock()
+        tracker._start()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_in_forked_child)
 
 
 @atexit.register
