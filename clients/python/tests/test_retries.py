@@ -49,6 +49,20 @@ def test_a_body_too_large_is_split(start_exporter):
     assert exporter.job("split")["completed"] == 300
 
 
+def test_a_body_refused_before_it_is_sent_whole_is_split(start_exporter):
+    # 8 MB: more than the sockets buffer, so the exporter's 413 arrives while the body is being
+    # sent, and the connection is closed under it.
+    exporter = start_exporter("--web.max-body-bytes", "65536")
+    with Tracker(exporter.url, max_batch_events=10_000, max_batch_bytes=16 << 20) as tracker:
+        job = tracker.job("split-early")
+        for n in range(4000):
+            job.dead_letter(f"item-{n}", "e" * 2000)
+        assert tracker.flush(60)
+        stats = tracker.stats()
+    assert stats.sent == 4001 and stats.rejected == 0
+    assert exporter.job("split-early")["dead_lettered"] == 4000
+
+
 def test_an_event_too_large_for_any_body_is_rejected_and_counted(start_exporter):
     exporter = start_exporter("--web.max-body-bytes", "4096")
     with Tracker(exporter.url) as tracker:

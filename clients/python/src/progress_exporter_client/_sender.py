@@ -149,7 +149,12 @@ class Sender(threading.Thread):
             kind = (http.client.HTTPSConnection if self._url.scheme == "https"
                     else http.client.HTTPConnection)
             self._connection = kind(self._url.hostname, self._url.port, timeout=self._timeout)
-        self._connection.request("POST", self._target, body=body, headers=self._headers)
+        try:
+            self._connection.request("POST", self._target, body=body, headers=self._headers)
+        except (BrokenPipeError, ConnectionResetError):
+            # The exporter answers a body over --web.max-body-bytes with 413 before reading it, and
+            # closes: what it said is still there to read. If nothing is, getresponse() raises.
+            pass
         response = self._connection.getresponse()
         answer = response.read()
         self._last_used = time.monotonic()
