@@ -49,7 +49,8 @@ class Exporter:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the exporter exited with {self.process.returncode}:\n{self.log()}")
+                status = self.process.returncode
+                raise RuntimeError(f"the exporter exited with {status}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
                     if answer.status == 200:

@@ -89,4 +89,5 @@ def test_the_bearer_token_is_sent(start_exporter, tmp_path):
         assert tracker.stats().retries > 0
         assert not tracker.close(0.2)
     wait_until(lambda: tracker.stats().unsent == 1, 10, "the event counted as unsent")
-    assert "wrong-token" not in {job["job"] for job in get_json(f"{exporter.url}/api/v1/jobs")["jobs"]}
+    jobs = get_json(f"{exporter.url}/api/v1/jobs")["jobs"]
+    assert "wrong-token" not in {job["job"] for job in jobs}

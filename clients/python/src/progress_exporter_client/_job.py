@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-MAX_ERROR_CHARS = 4096  # longer exception messages are cut, so the line is never refused as too long
+MAX_ERROR_CHARS = 4096  # longer messages are cut, so the line is never refused as too long
 
 
 def error_message(error: BaseException) -> str:

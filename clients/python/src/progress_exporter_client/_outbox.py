@@ -31,7 +31,7 @@ class Outbox:
         self.dropped = 0
 
     def put(self, line: bytes) -> bool:
-        """Queues one event line; False (and counted as dropped) when full or closed. Never waits."""
+        """Queues one event line; False (counted as dropped) when full or closed. Never waits."""
         with self._events_waiting:
             if self._held >= self._capacity or self._closed:
                 self.dropped += 1
@@ -80,7 +80,7 @@ class Outbox:
             self._settled_changed.notify_all()
 
     def wait_settled(self, timeout: float | None) -> bool:
-        """Waits until every event put before the call is settled; False if `timeout` passed first."""
+        """Waits until every event put before the call is settled; False if `timeout` passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._events_waiting:
             target = self._put

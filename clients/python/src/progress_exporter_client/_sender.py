@@ -23,6 +23,7 @@ from ._outbox import Outbox
 log = logging.getLogger("progress_exporter_client")
 
 RETRY_AFTER_CAP = 60.0       # seconds; a longer Retry-After is taken as this
+MIN_RETRY_AFTER = 0.05       # seconds; `Retry-After: 0` does not make a busy loop
 FIRST_BACKOFF = 0.1          # seconds, doubled after each failed attempt up to max_backoff
 IDLE_RECONNECT = 2.0         # seconds; a connection idle this long is opened afresh
 
@@ -111,7 +112,7 @@ class Sender(threading.Thread):
         while not self.abandon.is_set():
             try:
                 status, retry_after, body = self._post(b"".join(lines))
-            except (OSError, http.client.HTTPException) as error:
+            except Exception as error:  # a connection error, or anything else: the thread lives on
                 self._disconnect()
                 self._note_failure(f"{type(error).__name__}: {error}", len(lines))
                 wait = self._backoff(attempt)
@@ -134,7 +135,8 @@ class Sender(threading.Thread):
                     return
                 self._note_failure(f"answer {status}: {body[:200].decode('utf-8', 'replace')}",
                                    len(lines))
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
+                wait = (max(retry_after, MIN_RETRY_AFTER) if retry_after is not None
+                        else self._backoff(attempt))
             attempt += 1
             self._count(retries=1)
             self.abandon.wait(wait)

@@ -78,7 +78,7 @@ class Tracker:
 
     def job(self, name: str, total_items: int | None = None, total_work: float | None = None,
             deadline: float | datetime | None = None) -> Job:
-        """Starts (or joins) the job `name`: sends `job_started` and returns the Job."""
+        """Starts the job `name`: sends `job_started` and returns the Job."""
         if not isinstance(name, str) or not name:
             raise ValueError("a job's name must be a non-empty string")
         if isinstance(deadline, datetime):
