@@ -20,7 +20,7 @@ struct EventsEndpoint: Sendable {
             // Durable first, applied second: a 503 here means nothing was applied or kept.
             do {
                 outcome = try journal.commit(source: "http", body: request.body) { position in
-                    ingestor.apply(batch, source: "http", position: position)
+                    ingestor.apply(batch, source: "http", positions: [position])
                 }
             } catch {
                 return .json(Self.summary(batch.outcome, error: "the events could not be made durable (\(error)); nothing was applied: send them again"), status: 503)

@@ -82,7 +82,7 @@ public final class Exporter: Sendable {
         // would lose running jobs' planned totals and counts, so without one files are read from
         // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        let resumeAt = (restored?.positions ?? []).filter { !$0.isStream && !$0.isJournal }.map {
+        let resumeAt = (restored?.positions ?? []).filter(\.isFile).map {
             FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
                             fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
         }
@@ -109,7 +109,7 @@ public final class Exporter: Sendable {
             let batch = ingestor.decodeNative(lines)
             guard batch.accepted > 0 else { ingestor.apply(batch, source: origin.source); return }
             do {
-                _ = try journal.commit(source: origin.source, body: lines) { position in ingestor.apply(batch, source: origin.source, position: position) }
+                _ = try journal.commit(source: origin.source, body: lines) { position in ingestor.apply(batch, source: origin.source, positions: [position]) }
             } catch {
                 // Nobody can send these lines again: applied without durability, as without the journal.
                 Log.error("standard input lines applied without the journal", ["err": "\(error)"])
@@ -122,13 +122,16 @@ public final class Exporter: Sendable {
         let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
         let readiness = self.readiness
         let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness, restored: restored?.positions ?? [])
+        let nats = options.nats.map {
+            NATSIngest(settings: $0, ingestor: ingestor, journal: journal, snapshots: snapshotter, restored: restored?.positions ?? [], readiness: readiness)
+        }
 
         var router = Router()
         let engine = alerting.engine
         // The server is made after its routes; the metrics read its refusal count through this.
         let serverForMetrics = Mutex<HTTPServer?>(nil)
         // Every part's self-metrics, in one list.
-        let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
+        let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal, nats] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
             alerting,
             liveStream,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader, streams: streams),
@@ -204,6 +207,9 @@ public final class Exporter: Sendable {
                 readiness.set(stream.readinessName, problem: "not connected yet")
                 stream.source.start()
             }, stop: { stream.source.stop() }))
+        }
+        if let nats {
+            services.append(ClosureService("events.nats", start: { nats.source.start() }, stop: { nats.source.stop() }))
         }
         if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
         services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
@@ -303,7 +309,7 @@ public final class Exporter: Sendable {
         }
         let pending = found.batches.filter { $0.sequence > applied }
         for batch in pending {
-            ingestor.ingestNative(batch.body, source: batch.source, position: .journal(through: batch.sequence))
+            ingestor.apply(ingestor.decodeNative(batch.body), source: batch.source, positions: [.journal(through: batch.sequence)] + (batch.position.map { [$0] } ?? []))
         }
         if !pending.isEmpty { Log.info("journal replayed", ["batches": "\(pending.count)", "after": "\(applied)"]) }
         let legacy = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }

@@ -1,4 +1,5 @@
 import Events
+import EventSources
 import Tracking
 
 /// Everything the exporter can be told, as plain values; the executable fills it from flags.
@@ -38,6 +39,8 @@ public struct ExporterOptions: Sendable {
     public var sseBearerToken: BearerToken?
     /// Seconds a stream may stay silent (not even a keep-alive comment) before it is reconnected.
     public var sseReadTimeout = 120.0
+    /// `--events.nats-url` and its companions: a JetStream stream read through a durable pull consumer.
+    public var nats: NATSSource.Settings?
     /// Where the tailer keeps the read offsets of followed files, to resume after a restart.
     public var offsetsFile: String?
     /// `--storage.path`: where snapshots of the state are kept; nil keeps state in memory only.

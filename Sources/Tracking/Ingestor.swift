@@ -63,7 +63,7 @@ public struct Ingestor: Sendable {
     /// Decodes a native NDJSON (or JSON array) body and applies its good events; bad lines are rejected alone.
     @discardableResult
     public func ingestNative(_ body: [UInt8], source: String, position: SourcePosition? = nil) -> Outcome {
-        apply(decodeNative(body), source: source, position: position)
+        apply(decodeNative(body), source: source, positions: position.map { [$0] } ?? [])
     }
 
     /// Decodes a native body and keeps the events this shard owns.
@@ -82,11 +82,13 @@ public struct Ingestor: Sendable {
         return batch
     }
 
-    /// Applies a decoded batch; returns its outcome with the store's sequence number.
+    /// Applies a decoded batch with where its sources stood after it (the journal's number and a bus
+    /// consumer's sequence, say: recorded with the batch, atomically); returns its outcome with the
+    /// store's sequence number.
     @discardableResult
-    public func apply(_ batch: DecodedBatch, source: String, position: SourcePosition? = nil) -> Outcome {
+    public func apply(_ batch: DecodedBatch, source: String, positions: [SourcePosition] = []) -> Outcome {
         var outcome = batch.outcome
-        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, position: position)
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions)
         return outcome
     }
 
@@ -113,7 +115,7 @@ public struct Ingestor: Sendable {
             }
         }
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
+        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, positions: position.map { [$0] } ?? [])
         return outcome
     }
 
@@ -163,9 +165,9 @@ public struct Ingestor: Sendable {
     /// The only call that changes the store's jobs and agents.
     private func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        position: SourcePosition? = nil
+        positions: [SourcePosition] = []
     ) -> UInt64 {
-        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, position: position)
+        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions)
         if !events.isEmpty { afterApply() }
         return sequence
     }

@@ -24,7 +24,7 @@ public final class ProgressStore: Sendable {
     @discardableResult
     func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        position: SourcePosition? = nil
+        position: SourcePosition? = nil, positions: [SourcePosition] = []
     ) -> UInt64 {
         let now = clock.now()
         // Batches applied back to back took the lock again before a woken reader ran: a scrape,
@@ -34,6 +34,7 @@ public final class ProgressStore: Sendable {
         return state.withLock { state in
             state.sequence += 1
             if let position { state.positions[position.key] = position }
+            for position in positions { state.positions[position.key] = position }
             for (reason, count) in rejected { state.stats.rejected[reason, default: 0] += UInt64(count) }
             for (kind, count) in ignored {
                 // Kinds come from foreign input: past a bounded set they share one label value.

@@ -108,10 +108,11 @@ final class Journal: Sendable, SelfMetricsCollector {
     /// Makes `body` durable, then runs `apply` with the journal position it must be applied with,
     /// in the order the batches were written. Throws (and `apply` is not run) when the batch could
     /// not be made durable: the caller answers "send again", and nothing was counted.
-    func commit<T>(source: String, body: [UInt8], apply: (SourcePosition) -> T) throws(Failure) -> T {
+    /// `position`: a bus consumer's sequence, kept in the record and applied with it at a restart.
+    func commit<T>(source: String, body: [UInt8], position: SourcePosition? = nil, apply: (SourcePosition) -> T) throws(Failure) -> T {
         let ticket: UInt64
         do {
-            ticket = try write(source: source, body: body)
+            ticket = try write(source: source, body: body, position: position)
         } catch {
             counts.withLock { $0.failures += 1 }
             throw error
@@ -128,12 +129,12 @@ final class Journal: Sendable, SelfMetricsCollector {
         return apply(.journal(through: ticket))
     }
 
-    private func write(source: String, body: [UInt8]) throws(Failure) -> UInt64 {
+    private func write(source: String, body: [UInt8], position: SourcePosition?) throws(Failure) -> UInt64 {
         try state.withLock { (s: inout State) throws(Failure) -> UInt64 in
             try writeDiscards(&s)
             guard var segment = s.segment else { throw Failure(description: "no journal segment is open in \(folder)") }
             let ticket = s.written + 1
-            let bytes = JournalRecord.batch(sequence: ticket, source: source, body: body).encoded()
+            let bytes = JournalRecord.batch(sequence: ticket, source: source, body: body, position: position).encoded()
             do {
                 try Self.writeAll(bytes, to: segment.descriptor)
             } catch {
@@ -341,10 +342,10 @@ final class Journal: Sendable, SelfMetricsCollector {
 extension SourcePosition {
     /// The journal's position in the store: every journaled batch up to `sequence` is applied.
     static func journal(through sequence: UInt64) -> SourcePosition {
-        SourcePosition(source: "journal", path: journalPath, device: 0, inode: 0, offset: Int64(clamping: sequence))
+        .sequence(source: "journal", name: journalPath, through: sequence)
     }
 
     static let journalPath = "journal:"
 
-    var isJournal: Bool { path == Self.journalPath && device == 0 && inode == 0 }
+    var isJournal: Bool { !isFile && !isStream && path == Self.journalPath }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Tracking
 
 /// Reads every segment of a journal folder at start. Damage costs only the damaged record: after a
 /// bad record the reader looks for the next good one (magic, length and checksum), counts what it
@@ -10,6 +11,7 @@ struct JournalReader {
         var sequence: UInt64
         var source: String
         var body: [UInt8]
+        var position: SourcePosition?
     }
 
     /// The batches to apply, in sequence order, without the discarded ones.
@@ -49,7 +51,8 @@ struct JournalReader {
                 switch JournalRecord.read(bytes, at: offset) {
                 case .record(let record, let size):
                     switch record {
-                    case .batch(let sequence, let source, let body): all.append(Batch(sequence: sequence, source: source, body: body))
+                    case .batch(let sequence, let source, let body, let position):
+                        all.append(Batch(sequence: sequence, source: source, body: body, position: position))
                     case .discard(_, let first, let last): discarded.append(first...last)
                     }
                     lastSequence = max(lastSequence, record.sequence)

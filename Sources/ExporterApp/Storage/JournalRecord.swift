@@ -4,8 +4,10 @@ import Tracking
 /// damage:
 ///
 ///     magic "\xF7PEJ"  u32 length of the payload  u32 CRC-32 of the payload  payload
-///     payload: u8 kind  u64 sequence  then, for a batch: string source, blob body;
-///                                      for a discard: u64 first, u64 last
+///     payload: u8 kind  u64 sequence  then, for a batch (kind 0): string source, blob body;
+///                                      for a discard (1): u64 first, u64 last;
+///                                      for a batch with its source's position (2): string source,
+///                                      blob body, string position name, u64 position sequence
 ///
 /// The magic begins with 0xF7, a byte that never occurs in UTF-8, so an NDJSON body cannot look like
 /// a record's start; a false match inside binary garbage still fails the length or checksum test.
@@ -13,7 +15,9 @@ import Tracking
 /// one it applied as the journal's position, saved with every snapshot.
 enum JournalRecord: Equatable {
     /// A batch (a POST body, or lines from standard input) made durable before it was applied.
-    case batch(sequence: UInt64, source: String, body: [UInt8])
+    /// `position`: where a source with sequence numbers of its own (a bus consumer) stood after
+    /// it, applied with the batch at a restart so a message delivered again is recognised.
+    case batch(sequence: UInt64, source: String, body: [UInt8], position: SourcePosition? = nil)
     /// Batches `first...last` were written but never made durable (their fsync failed, and the file
     /// could not be cut back): they were answered 503 and must not be applied at a restart.
     case discard(sequence: UInt64, first: UInt64, last: UInt64)
@@ -23,19 +27,23 @@ enum JournalRecord: Equatable {
 
     var sequence: UInt64 {
         switch self {
-        case .batch(let sequence, _, _), .discard(let sequence, _, _): sequence
+        case .batch(let sequence, _, _, _), .discard(let sequence, _, _): sequence
         }
     }
 
     func encoded() -> [UInt8] {
         var payload = BinaryWriter()
         switch self {
-        case .batch(let sequence, let source, let body):
-            payload = BinaryWriter(reserving: body.count + source.utf8.count + 32)
-            payload.u8(0)
+        case .batch(let sequence, let source, let body, let position):
+            payload = BinaryWriter(reserving: body.count + source.utf8.count + 64)
+            payload.u8(position == nil ? 0 : 2)
             payload.u64(sequence)
             payload.string(source)
             payload.raw(body)
+            if let position {
+                payload.string(position.path)
+                payload.u64(UInt64(clamping: position.offset))
+            }
         case .discard(let sequence, let first, let last):
             payload.u8(1)
             payload.u64(sequence)
@@ -81,6 +89,9 @@ enum JournalRecord: Equatable {
         let record: JournalRecord
         switch kind {
         case 0: record = .batch(sequence: sequence, source: try r.string(), body: try r.raw())
+        case 2:
+            let source = try r.string(), body = try r.raw(), name = try r.string(), through = try r.u64()
+            record = .batch(sequence: sequence, source: source, body: body, position: .sequence(source: source, name: name, through: through))
         case 1:
             let first = try r.u64(), last = try r.u64()
             guard first <= last else { throw BinaryReadError("discard range \(first)...\(last) is empty") }

@@ -92,6 +92,9 @@ final class Snapshotter: Service, SelfMetricsCollector {
         writer.journal.withLock { $0 = journal }
     }
 
+    /// The store sequence the newest snapshot written during this run holds (0 before the first).
+    var lastWrittenSequence: UInt64 { writer.stats.withLock { $0.lastSequence } }
+
     func start() throws { loop.start() }
 
     /// Stops the timer and writes the last snapshot (the services that feed the store are stopped by now).
