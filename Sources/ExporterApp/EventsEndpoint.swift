@@ -1,5 +1,6 @@
 import Foundation
 import MicroHTTP
+import Tracking
 
 /// POST /events: a native NDJSON body (or JSON array), applied before the answer is sent.
 struct EventsEndpoint: Sendable {
@@ -22,7 +23,7 @@ struct EventsEndpoint: Sendable {
                     ingestor.apply(batch, source: "http", position: position)
                 }
             } catch {
-                return .json(Self.summary(batch.outcome, error: "the events could not be made durable (\(error.description)); nothing was applied: send them again"), status: 503)
+                return .json(Self.summary(batch.outcome, error: "the events could not be made durable (\(error)); nothing was applied: send them again"), status: 503)
                     .adding(header: "Retry-After", "1")
             }
         } else {

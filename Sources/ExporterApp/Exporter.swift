@@ -69,7 +69,7 @@ public final class Exporter: Sendable {
         var journal: Journal?
         if let path = options.storagePath {
             try Snapshotter.prepare(path)
-            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock)
+            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, ingestor: ingestor, alerts: alerting.engine, clock: clock)
             restored = storage.restore()
             snapshotter = storage
             if options.journal {
@@ -95,7 +95,13 @@ public final class Exporter: Sendable {
         tailer = filePatterns.isEmpty ? nil : FileTailer(
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
             offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets, resumeAt: resumeAt,
-            onLines: onLines, onOversizedLine: onOversized)
+            onLines: onLines, onOversizedLine: onOversized,
+            onNotice: { notice in
+                switch notice.kind {
+                case .recovered: Log.warn("followed file recovered", ["file": notice.path, "detail": notice.detail])
+                case .unrecoverable: Log.error("followed file lines lost", ["file": notice.path, "detail": notice.detail])
+                }
+            })
         // Standard input has no position to resume from: with the journal its native lines are made
         // durable before they are applied, like POST bodies.
         let stdinLines: LineBatchHandler = { [journal] lines, origin in
@@ -172,7 +178,7 @@ public final class Exporter: Sendable {
             security: security, handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
-            forgotten.record(store.tick(), retention: options.store.jobRetention)
+            forgotten.record(ingestor.tick(), retention: options.store.jobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 

@@ -19,9 +19,10 @@ public final class ProgressStore: Sendable {
 
     /// Applies decoded events from one source, with the counts of lines that source rejected or
     /// ignored and where the source stood after them; returns the batch's sequence number. The one
-    /// place that changes jobs and agents: every source reaches it through the `Ingestor`.
+    /// place that changes jobs and agents: every source reaches it through the `Ingestor`, the
+    /// store's one writer (so it is not public).
     @discardableResult
-    public func apply(
+    func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
         position: SourcePosition? = nil
     ) -> UInt64 {
@@ -64,7 +65,7 @@ public final class ProgressStore: Sendable {
     /// already past their retention at the previous tick (so they arrived expired), for the caller
     /// to say so; a job expiring in the normal way crosses its retention between two ticks.
     @discardableResult
-    public func tick() -> [ForgottenOnArrival] {
+    func tick() -> [ForgottenOnArrival] {
         let now = clock.now()
         return state.withLock { state in
             var expiredJobs: [String] = []

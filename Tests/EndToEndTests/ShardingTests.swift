@@ -1,4 +1,5 @@
 import ExporterApp
+import Tracking
 import Foundation
 import Testing
 

@@ -38,7 +38,7 @@ public struct JobExport: Sendable, Equatable {
         }
         let store = ProgressStore(clock: ReplayClock(file.takenAt))
         do {
-            try store.restore(from: file.store)
+            try Ingestor(store: store, limits: DecoderLimits()).restore(from: file.store)
         } catch {
             throw Failure("\(folder): the snapshot's state cannot be read: \(error)")
         }

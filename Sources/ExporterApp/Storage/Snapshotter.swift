@@ -12,7 +12,8 @@ import Tracking
 final class Snapshotter: Service, SelfMetricsCollector {
     let name = "storage"
     let folder: String
-    private let store: ProgressStore
+    private let ingestor: Ingestor
+    private var store: ProgressStore { ingestor.store }
     private let alerts: AlertEngine
     private let writer: SnapshotWriter
     private let loop: UpkeepLoop
@@ -28,11 +29,11 @@ final class Snapshotter: Service, SelfMetricsCollector {
     }
 
     /// `folder` must have passed `prepare` (the journal, opened before, needs it too).
-    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource) {
+    init(folder: String, interval: Double, ingestor: Ingestor, alerts: AlertEngine, clock: any TimeSource) {
         self.folder = folder
-        self.store = store
+        self.ingestor = ingestor
         self.alerts = alerts
-        let writer = SnapshotWriter(folder: folder, store: store, alerts: alerts, clock: clock)
+        let writer = SnapshotWriter(folder: folder, store: ingestor.store, alerts: alerts, clock: clock)
         self.writer = writer
         loop = UpkeepLoop(interval: interval) { writer.writeSnapshot() }
     }
@@ -70,13 +71,13 @@ final class Snapshotter: Service, SelfMetricsCollector {
             return nil
         }
         do {
-            try store.restore(from: file.store)
+            try ingestor.restore(from: file.store)
             try alerts.restore(from: file.alerts)
         } catch {
             // The store may have been replaced before the alert section failed: start clean.
             writer.stats.withLock { $0.loadFailures += 1 }
             Log.error("snapshot refused", ["folder": folder, "reason": "\(error)"])
-            try? store.restore(from: ProgressStore().snapshot().bytes)
+            try? ingestor.restore(from: ProgressStore().snapshot().bytes)
             return nil
         }
         writer.stats.withLock { $0.restoredSequence = file.sequence }

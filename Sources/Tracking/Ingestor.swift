@@ -1,9 +1,10 @@
 import Events
-import Tracking
 
-/// The one way into the store: every source (POST /events, followed files, standard input, the demo)
-/// hands its batches here; they are decoded, filtered by shard and applied in one total order, each
-/// batch with its sequence number and the position its source reached after it.
+/// The store's one writer: every source (POST /events, the journal, followed files, standard input,
+/// event streams, the demo) hands its batches here; they are decoded, filtered by shard and applied
+/// in one total order, each batch with its sequence number and the position its source reached after
+/// it. The upkeep tick (expiry) and a restore from a snapshot go through it too: the store's own
+/// mutators are internal to this module, so nothing else can change the state.
 public struct Ingestor: Sendable {
     public let store: ProgressStore
     public let limits: DecoderLimits
@@ -52,7 +53,7 @@ public struct Ingestor: Sendable {
     /// durable between the two steps.
     public struct DecodedBatch: Sendable {
         var events: [Event] = []
-        var outcome = Outcome()
+        public internal(set) var outcome = Outcome()
         var rejectedByReason: [String: Int] = [:]
         var ignoredByKind: [String: Int] = [:]
         /// Events that will change the store (what a journal must keep).
@@ -141,6 +142,17 @@ public struct Ingestor: Sendable {
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
         outcome.sequence = apply(events, source: source, ignored: ignoredByKind)
         return outcome
+    }
+
+    /// Periodic upkeep: expires ended jobs and silent agents (see `ProgressStore.tick`).
+    @discardableResult
+    public func tick() -> [ProgressStore.ForgottenOnArrival] {
+        store.tick()
+    }
+
+    /// Replaces the whole state with a snapshot's (`ProgressStore.snapshot()`), or changes nothing.
+    public func restore(from bytes: [UInt8]) throws(BinaryReadError) {
+        try store.restore(from: bytes)
     }
 
     /// Counts lines a source skipped for being too long, as `too_long` rejections.
