@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds (warnings in our code fail the build), runs
 # swift test (unit, golden, end-to-end with the real binary, promtool), the browser test, the Python
-# client's tests, then the monitoring-file checks and the documentation's links.
+# client's tests, then the monitoring-file checks, the documentation's links and its coverage of the
+# man page's flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -38,8 +39,9 @@ metrics=$(mktemp)
 bash scripts/demo-metrics.sh "$metrics"
 bash scripts/check-monitoring-files.sh "$metrics"
 
-# Documentation links resolve inside the repository.
+# Documentation links resolve inside the repository, and every flag in the man page is documented.
 python3 scripts/check-doc-links.py
+python3 scripts/check-manual-flags.py
 
 # Fuzzing (scripts/fuzz.sh): FUZZ_SECONDS in all across the three targets (default 45, so 15 s
 # each, after an address-sanitized release build of its own); 0 skips it. A crash fails the run.

@@ -76,7 +76,7 @@ struct ServeOptions: ParsableArguments {
     var natsAckWait = DurationArgument(seconds: 60)
     @Option(name: .customLong("events.sse-bearer-token-file"), help: "File holding a token sent to every --events.sse-url stream as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var sseBearerTokenFile: String?
-    @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, to resume after a restart.")
+    @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, for people and tools; a restart resumes from the --storage.path snapshot, not from this file.")
     var offsetsFile: String?
     @Option(name: .customLong("storage.path"), help: "Folder for snapshots of the state (jobs, agents, alerts, followed files' positions), restored at start. Without it, state lives in memory only.")
     var storagePath: String?
