@@ -27,7 +27,7 @@ public final class NATSSource: Sendable {
         public var keyFile: String?
         /// How long the server waits for an acknowledgement before delivering a message again; set on
         /// a consumer this source creates (an existing consumer keeps its own).
-        public var ackWait: Duration = .seconds(60)
+        public var ackWait: Duration = .seconds(30)
         /// Unacknowledged messages the server lets this consumer have at once.
         public var maxAckPending: Int = 50_000
         public var batchSize: Int = 256

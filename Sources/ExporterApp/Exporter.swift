@@ -123,7 +123,7 @@ public final class Exporter: Sendable {
         let readiness = self.readiness
         let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness, restored: restored?.positions ?? [])
         let nats = options.nats.map {
-            NATSIngest(settings: $0, ingestor: ingestor, journal: journal, snapshots: snapshotter, restored: restored?.positions ?? [], readiness: readiness)
+            NATSIngest(settings: $0, ingestor: ingestor, journal: journal, snapshots: snapshotter, readiness: readiness)
         }
 
         var router = Router()
@@ -309,7 +309,13 @@ public final class Exporter: Sendable {
         }
         let pending = found.batches.filter { $0.sequence > applied }
         for batch in pending {
-            ingestor.apply(ingestor.decodeNative(batch.body), source: batch.source, positions: [.journal(through: batch.sequence)] + (batch.position.map { [$0] } ?? []))
+            let decoded = ingestor.decodeNative(batch.body)
+            if let position = batch.position {
+                // A bus message: applied once, as when it was first read.
+                ingestor.applyOnce(decoded, id: NATSIngest.messageID(position), source: batch.source, positions: [.journal(through: batch.sequence), position])
+            } else {
+                ingestor.apply(decoded, source: batch.source, positions: [.journal(through: batch.sequence)])
+            }
         }
         if !pending.isEmpty { Log.info("journal replayed", ["batches": "\(pending.count)", "after": "\(applied)"]) }
         let legacy = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }

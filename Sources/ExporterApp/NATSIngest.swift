@@ -3,54 +3,49 @@ import Exposition
 import Synchronization
 import Tracking
 
-/// `--events.nats-url`: JetStream messages applied through the one writer, each with its stream
-/// sequence as the consumer's position, so a message delivered again (after a missed
-/// acknowledgement or a restart) is recognised and not counted twice.
+/// `--events.nats-url`: JetStream messages applied through the one writer. A message's identity
+/// (`nats:<stream>/<consumer>#<stream sequence>`) is the batch's idempotency key, kept with the state
+/// in the de-duplication window (`--events.dedup-window`): a message delivered again (its
+/// acknowledgement was lost, or it was handed to an exporter that died after applying it) is
+/// recognised and acknowledged, not counted twice. The stream sequence is also kept as the
+/// consumer's position in the state (for people: how far it got).
 ///
 /// When a message is acknowledged depends on what makes it durable:
-/// - with `--storage.journal`: the payload is written to the journal (with the stream sequence)
-///   before it is applied, and acknowledged at once;
+/// - with `--storage.journal`: the payload is written to the journal (with its identity) before it
+///   is applied, and acknowledged at once;
 /// - with `--storage.path` alone: acknowledged once a snapshot holding its batch is written (so the
 ///   consumer's ack wait must be longer than the snapshot interval);
 /// - with neither: acknowledged once applied (the state does not outlive the process anyway).
 final class NATSIngest: Sendable, SelfMetricsCollector {
     let source: NATSSource
-    /// The position's name in the state: `nats:<stream>/<consumer>`.
-    let positionName: String
 
-    init(settings: NATSSource.Settings, ingestor: Ingestor, journal: Journal?, snapshots: Snapshotter?,
-         restored: [SourcePosition], readiness: Readiness) {
+    /// The batch key of a message: replayed journal records carry the same position, so the same key.
+    static func messageID(_ position: SourcePosition) -> String { "\(position.path)#\(position.offset)" }
+
+    init(settings: NATSSource.Settings, ingestor: Ingestor, journal: Journal?, snapshots: Snapshotter?, readiness: Readiness) {
         let name = "nats:\(settings.stream)/\(settings.consumer)"
-        positionName = name
-        let start = restored.first { !$0.isFile && !$0.isStream && $0.path == name }.map { UInt64(clamping: $0.offset) } ?? 0
-        let progress = Progress(appliedThrough: start)
+        let progress = Progress()
         let handler: @Sendable (NATSSource.Delivery) -> NATSSource.Acknowledgement = { delivery in
             let position = SourcePosition.sequence(source: "nats", name: name, through: delivery.streamSequence)
-            if delivery.streamSequence <= progress.appliedThrough.withLock({ $0 }) {
-                // Applied before (its acknowledgement was lost, or came too late): acknowledge it
-                // once what applied it is durable.
-                progress.tally.withLock { $0.duplicates += 1 }
-                if journal == nil, snapshots != nil { return .afterSnapshot(sequence: ingestor.store.sourcePositions().sequence) }
-                return .now
-            }
+            let id = Self.messageID(position)
             let batch = ingestor.decodeNative(delivery.payload)
+            let outcome: Ingestor.Outcome?
             if let journal {
                 do {
-                    _ = try journal.commit(source: "nats", body: delivery.payload, position: position) { journalPosition in
-                        ingestor.apply(batch, source: "nats", positions: [journalPosition, position])
+                    outcome = try journal.commit(source: "nats", body: delivery.payload, position: position) { journalPosition in
+                        ingestor.applyOnce(batch, id: id, source: "nats", positions: [journalPosition, position])
                     }
                 } catch {
                     Log.error("NATS message not applied: the journal failed; trying again", ["stream_sequence": "\(delivery.streamSequence)", "err": "\(error)"])
                     return .retry
                 }
-                progress.appliedThrough.withLock { $0 = delivery.streamSequence }
-                progress.tally.withLock { $0.applied += 1 }
-                return .now
+            } else {
+                outcome = ingestor.applyOnce(batch, id: id, source: "nats", positions: [position])
             }
-            let outcome = ingestor.apply(batch, source: "nats", positions: [position])
-            progress.appliedThrough.withLock { $0 = delivery.streamSequence }
-            progress.tally.withLock { $0.applied += 1 }
-            return snapshots == nil ? .now : .afterSnapshot(sequence: outcome.sequence)
+            progress.tally.withLock { outcome == nil ? ($0.duplicates += 1) : ($0.applied += 1) }
+            guard journal == nil, snapshots != nil else { return .now }
+            // A duplicate was applied by an earlier batch: the current sequence is at or past it.
+            return .afterSnapshot(sequence: outcome?.sequence ?? ingestor.store.sourcePositions().sequence)
         }
         let readinessName = "events.nats"
         readiness.set(readinessName, problem: "connecting to NATS")
@@ -62,17 +57,15 @@ final class NATSIngest: Sendable, SelfMetricsCollector {
                 if let problem {
                     Log.warn("NATS source not reading; retrying with backoff", ["stream": settings.stream, "consumer": settings.consumer, "problem": problem])
                 } else {
-                    Log.info("NATS source reading", ["stream": settings.stream, "consumer": settings.consumer, "subject": settings.subject, "after_sequence": "\(progress.appliedThrough.withLock { $0 })"])
+                    Log.info("NATS source reading", ["stream": settings.stream, "consumer": settings.consumer, "subject": settings.subject])
                 }
             })
         self.progress = progress
     }
 
-    /// How far this consumer's messages are applied, and what became of them.
+    /// What became of this consumer's messages.
     private final class Progress: Sendable {
-        let appliedThrough: Mutex<UInt64>
         let tally = Mutex<(applied: UInt64, duplicates: UInt64)>((0, 0))
-        init(appliedThrough: UInt64) { self.appliedThrough = Mutex(appliedThrough) }
     }
 
     private let progress: Progress

@@ -92,6 +92,16 @@ public struct Ingestor: Sendable {
         return outcome
     }
 
+    /// Applies a decoded batch unless a batch with the same `id` was applied within the
+    /// de-duplication window (`--events.dedup-window`): nil then. For sources that deliver at least
+    /// once, such as a message bus, with the message's identity as `id`.
+    @discardableResult
+    public func applyOnce(_ batch: DecodedBatch, id: String, source: String, positions: [SourcePosition] = []) -> Outcome? {
+        var outcome = batch.outcome
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions, onceAs: id)
+        return outcome.sequence == 0 ? nil : outcome
+    }
+
     /// Decodes prodigy event-log lines of one run (keyed by its folder) and applies them.
     @discardableResult
     public func ingestProdigy(_ lines: [UInt8], run: String, source: String, position: SourcePosition? = nil) -> Outcome {
@@ -165,10 +175,10 @@ public struct Ingestor: Sendable {
     /// The only call that changes the store's jobs and agents.
     private func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        positions: [SourcePosition] = []
+        positions: [SourcePosition] = [], onceAs batchID: String? = nil
     ) -> UInt64 {
-        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions)
-        if !events.isEmpty { afterApply() }
+        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions, onceAs: batchID)
+        if !events.isEmpty, sequence != 0 { afterApply() }
         return sequence
     }
 }

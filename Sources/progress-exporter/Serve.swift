@@ -72,8 +72,8 @@ struct ServeOptions: ParsableArguments {
     var natsCertFile: String?
     @Option(name: .customLong("events.nats-tls-key-file"), help: "Client key for NATS mutual TLS.")
     var natsKeyFile: String?
-    @Option(name: .customLong("events.nats-ack-wait"), help: "Ack wait of a consumer the exporter creates: a message not acknowledged this long is delivered again. Without --storage.journal, messages are acknowledged once a snapshot holds them, so it must exceed --storage.snapshot-interval. (default: 60s)", transform: DurationArgument.parse)
-    var natsAckWait = DurationArgument(seconds: 60)
+    @Option(name: .customLong("events.nats-ack-wait"), help: "Ack wait of a consumer the exporter creates: a message not acknowledged this long is delivered again. Without --storage.journal, messages are acknowledged once a snapshot holds them, so it must exceed twice --storage.snapshot-interval. Messages handed to an exporter that died are delivered again after it. (default: 30s)", transform: DurationArgument.parse)
+    var natsAckWait = DurationArgument(seconds: 30)
     @Option(name: .customLong("events.sse-bearer-token-file"), help: "File holding a token sent to every --events.sse-url stream as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var sseBearerTokenFile: String?
     @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, for people and tools; a restart resumes from the --storage.path snapshot, not from this file.")
