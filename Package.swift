@@ -105,7 +105,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "progress-bench",
-            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking"],
+            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
             path: "Benchmarks/progress-bench"
         ),
         // What tests share: the manual clock, `eventually`, free ports.

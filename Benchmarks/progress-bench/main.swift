@@ -239,3 +239,4 @@ if which == "storage" || which == "all" { benchStorage() }
 if which == "scale" { benchScale() }
 if which == "soak" { benchSoak() }
 if which == "pauses" { benchPauses() }
+if which == "nats-publish" { benchNATSPublish(Array(CommandLine.arguments.dropFirst(2))) }
