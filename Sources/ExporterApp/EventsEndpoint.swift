@@ -11,8 +11,7 @@ struct EventsEndpoint: Sendable {
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if let bearerToken, !bearerToken.isPresented(in: request.header("authorization")) {
-            return HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
-                .adding(header: "WWW-Authenticate", "Bearer")
+            return Self.unauthorized
         }
         let batch = ingestor.decodeNative(request.body)
         let outcome: Ingestor.Outcome
@@ -36,6 +35,9 @@ struct EventsEndpoint: Sendable {
         }
         return .json(Self.summary(outcome, error: nil), status: 202)
     }
+
+    static let unauthorized = HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
+        .adding(header: "WWW-Authenticate", "Bearer")
 
     /// `{"accepted": n, "rejected": m, "ignored": k, "rejections": [{"line", "reason", "detail"}]}`.
     static func summary(_ outcome: Ingestor.Outcome, error: String?) -> [UInt8] {

@@ -178,7 +178,9 @@ public final class Exporter: Sendable {
                 connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
                 maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
                 requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
-            security: security, handler: router.handle)
+            security: security,
+            gate: Self.eventsGate(options.eventsBearerToken),
+            handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
             forgotten.record(ingestor.tick(), retention: options.store.jobRetention)
@@ -326,6 +328,16 @@ public final class Exporter: Sendable {
             return try Journal(folder: folder, after: max(applied, found.lastSequence), found: found)
         } catch {
             throw Snapshotter.Unusable(description: "--storage.journal: \(error.description)")
+        }
+    }
+
+    /// With `--web.events-bearer-token-file`, a POST /events without the token is refused as soon as
+    /// its headers are in: no `100 Continue`, no body read, none of the body budget reserved.
+    static func eventsGate(_ token: BearerToken?) -> HTTPServer.Gate? {
+        guard let token else { return nil }
+        return { method, path, authorization in
+            guard method == "POST", path == "/events", !token.isPresented(in: authorization) else { return nil }
+            return EventsEndpoint.unauthorized
         }
     }
 
