@@ -119,7 +119,7 @@ public struct JobExport: Sendable, Equatable {
             for (job, list) in agents {
                 for a in list {
                     rows.append([
-                        job, a.agent, a.state, a.item ?? "", a.step ?? "", Self.number(a.progressRatio), Self.number(a.etaSeconds),
+                        CSV.text(job), CSV.text(a.agent), a.state, CSV.text(a.item ?? ""), CSV.text(a.step ?? ""), Self.number(a.progressRatio), Self.number(a.etaSeconds),
                         "\(a.completed)", "\(a.failed)", "\(a.retries)", "\(a.consecutiveFailures)",
                         Self.number(a.lastSeen), Self.number(a.lastProgress),
                     ])
@@ -129,7 +129,7 @@ public struct JobExport: Sendable, Equatable {
             rows.append(Self.jobColumns)
             for j in jobs {
                 var row = [
-                    j.job, j.status, j.planned.map(String.init) ?? "", "\(j.finished)", j.remaining.map(String.init) ?? "",
+                    CSV.text(j.job), j.status, j.planned.map(String.init) ?? "", "\(j.finished)", j.remaining.map(String.init) ?? "",
                     Self.number(j.progressRatio),
                     Self.number(j.throughputByWindow["1m"]), Self.number(j.throughputByWindow["5m"]), Self.number(j.throughputByWindow["15m"]),
                     Self.number(j.etaSeconds), Self.number(j.etaLowerSeconds), Self.number(j.etaUpperSeconds), Self.number(j.estimatedCompletion),
@@ -158,6 +158,15 @@ public enum CSV {
             || text.first == " " || text.last == " "
         guard needsQuotes else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Text from trackers (ids, steps, errors) as a spreadsheet may read it: a value beginning with
+    /// `=`, `+`, `-`, `@`, a tab or a CR would be taken as a formula (CSV injection, OWASP), so it
+    /// gets a leading `'`, which spreadsheets show as text and do not display. Numbers are not
+    /// passed through here.
+    public static func text(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
+        return "'" + value
     }
 
     /// One record, ending in CRLF.
