@@ -274,3 +274,20 @@ struct WebSecurityServerTests {
         #expect(security.currentUsers.names == ["bob"], "a bad file keeps the old users")
     }
 }
+
+/// User enumeration by timing: an unknown user must cost the same bcrypt as the slowest known one.
+@Suite struct BasicAuthDecoyTests {
+    @Test func anUnknownUserIsCheckedAgainstTheCostliestListedHash() {
+        let cost10 = Array("$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let cost12 = Array("$2y$12$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let cost04 = Array("$2b$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let users = BasicAuthUsers(hashes: [Array("a".utf8): cost10, Array("b".utf8): cost12, Array("c".utf8): cost04])
+        #expect(users.decoyHash == cost12)
+        #expect(BasicAuthUsers(hashes: [Array("c".utf8): cost04]).decoyHash == cost04)
+        #expect(BasicAuthUsers().decoyHash == BasicAuthChecker.decoyHash)
+        // And the check still says no for an unknown user whose password is the decoy's.
+        let checker = BasicAuthChecker()
+        let header = "Basic " + Data("nobody:anything".utf8).base64EncodedString()
+        #expect(!checker.check(header, users: users))
+    }
+}
