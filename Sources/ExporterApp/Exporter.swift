@@ -418,6 +418,9 @@ public final class Exporter: Sendable {
                     case let .disconnected(reason, wasConnected, retryIn):
                         if !connectedOnce.isSet {
                             readiness.set(readinessName, problem: "not connected yet: \(reason)")
+                        } else if reason.hasPrefix("a line longer than") {
+                            // Connected, but what it sends cannot be read: not healthy.
+                            readiness.set(readinessName, problem: reason)
                         }
                         Log.warn(wasConnected ? "event stream disconnected" : "event stream connection failed", [
                             "url": name, "reason": reason, "retry_in": String(format: "%.1fs", retryIn),
