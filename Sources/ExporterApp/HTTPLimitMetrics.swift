@@ -8,6 +8,9 @@ enum HTTPLimitMetrics {
     static let connectionsRefused = MetricFamily(
         "progress_exporter_http_connections_refused_total", .counter,
         help: "HTTP connections closed on arrival, by the limit they hit: max_connections (--web.max-connections) or max_connections_per_ip (--web.max-connections-per-ip).")
+    static let connectionsEvicted = MetricFamily(
+        "progress_exporter_http_connections_evicted_total", .counter,
+        help: "HTTP connections closed to let a new client in when --web.max-connections were open: the one of the busiest address that had waited longest for its request (else its oldest).")
     static let requestTimeouts = MetricFamily(
         "progress_exporter_http_request_timeouts_total", .counter,
         help: "HTTP connections closed because a request they had begun was not in within --web.request-timeout.")
@@ -27,6 +30,8 @@ enum HTTPLimitMetrics {
         writer.family(connectionsRefused)
         writer.sample(connectionsRefused, maxConnectionsLabels, .empty, Double(counts.refusedForMaxConnections))
         writer.sample(connectionsRefused, maxConnectionsPerIPLabels, .empty, Double(counts.refusedForMaxConnectionsPerIP))
+        writer.family(connectionsEvicted)
+        writer.sample(connectionsEvicted, .empty, .empty, Double(counts.evictedForMaxConnections))
         writer.family(requestTimeouts)
         writer.sample(requestTimeouts, .empty, .empty, Double(counts.requestTimeouts))
         writer.family(bodiesRefused)

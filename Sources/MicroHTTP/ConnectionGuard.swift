@@ -35,6 +35,8 @@ final class ConnectionGuard: Sendable {
     /// Counts since the server was made.
     struct Counts: Sendable, Equatable {
         var open = 0
+        /// Connections closed to make room for a new client when every slot was taken.
+        var evicted = 0
         var refusedTotal = 0
         var refusedPerClient = 0
         var timedOut = 0
@@ -62,6 +64,8 @@ final class ConnectionGuard: Sendable {
         var connections: [UInt: Tracked] = [:]
         var perClient: [ClientKey: Int] = [:]
         var counts = Counts()
+        /// Connections shut down (by the sweeper or to make room) that MHD has not closed yet.
+        var cutNotClosed = 0
     }
 
     let limits: Limits
@@ -77,20 +81,44 @@ final class ConnectionGuard: Sendable {
 
     // MARK: - MHD callbacks
 
-    /// Whether to serve a newly accepted connection from `address`.
+    /// Whether to serve a newly accepted connection from `address`. When every slot is taken, a
+    /// new client still gets in: the connection that has waited longest for its request (idle or
+    /// trickling) of the address holding the most connections is closed to make room, or, when
+    /// none waits, that address's oldest one (a stream). A client that already holds the most
+    /// connections is refused instead, so no one can push the others out.
     func admit(_ address: UnsafePointer<sockaddr>?) -> Bool {
         let client = address.flatMap(ClientKey.init)
         return state.withLock { state in
-            if limits.maxConnections > 0 && state.connections.count >= limits.maxConnections {
-                state.counts.refusedTotal += 1
-                return false
-            }
             if limits.maxConnectionsPerClient > 0, let client, state.perClient[client, default: 0] >= limits.maxConnectionsPerClient {
                 state.counts.refusedPerClient += 1
                 return false
             }
+            if limits.maxConnections > 0 && state.connections.count - state.cutNotClosed >= limits.maxConnections {
+                guard Self.makeRoom(&state, for: client) else {
+                    state.counts.refusedTotal += 1
+                    return false
+                }
+                state.counts.evicted += 1
+            }
             return true
         }
+    }
+
+    /// Shuts down one connection of the busiest address (MHD then closes it on its own thread).
+    private static func makeRoom(_ state: inout State, for client: ClientKey?) -> Bool {
+        guard let busiest = state.perClient.max(by: { $0.value < $1.value }) else { return false }
+        if let client, state.perClient[client, default: 0] >= busiest.value { return false }
+        var victim: (key: UInt, tracked: Tracked)?
+        for (key, tracked) in state.connections where tracked.client == busiest.key && !tracked.cut {
+            guard let current = victim else { victim = (key, tracked); continue }
+            // Waiting for a request beats serving one; among equals, the oldest goes.
+            if tracked.waiting != current.tracked.waiting ? tracked.waiting : tracked.since < current.tracked.since { victim = (key, tracked) }
+        }
+        guard let victim else { return false }
+        shutdown(victim.tracked.descriptor, Int32(SHUT_RDWR))
+        state.connections[victim.key]?.cut = true
+        state.cutNotClosed += 1
+        return true
     }
 
     func opened(_ connection: OpaquePointer, descriptor: Int32, address: UnsafePointer<sockaddr>?, now: Double) {
@@ -105,6 +133,7 @@ final class ConnectionGuard: Sendable {
     func closed(_ connection: OpaquePointer) {
         state.withLock { state in
             guard let tracked = state.connections.removeValue(forKey: Self.key(connection)) else { return }
+            if tracked.cut { state.cutNotClosed -= 1 }
             if let client = tracked.client {
                 let left = state.perClient[client, default: 1] - 1
                 state.perClient[client] = left > 0 ? left : nil
@@ -151,6 +180,7 @@ final class ConnectionGuard: Sendable {
                     // MHD reads end-of-file next and closes the connection on its own thread.
                     shutdown(tracked.descriptor, Int32(SHUT_RDWR))
                     tracked.cut = true
+                    state.cutNotClosed += 1
                     cut += 1
                 }
                 state.connections[key] = tracked

@@ -56,6 +56,8 @@ public final class HTTPServer: Sendable {
         public var openConnections = 0
         /// Connections closed on arrival because `maxConnections` were open.
         public var refusedForMaxConnections = 0
+        /// Connections closed to make room for a new client when `maxConnections` were open.
+        public var evictedForMaxConnections = 0
         /// Connections closed on arrival because `maxConnectionsPerIP` were open from their address.
         public var refusedForMaxConnectionsPerIP = 0
         /// Connections closed because a request they had begun was not in within `requestTimeoutSeconds`.
@@ -115,6 +117,7 @@ public final class HTTPServer: Sendable {
         var counts = LimitCounts()
         counts.openConnections = connections.open
         counts.refusedForMaxConnections = connections.refusedTotal
+        counts.evictedForMaxConnections = connections.evicted
         counts.refusedForMaxConnectionsPerIP = connections.refusedPerClient
         counts.requestTimeouts = connections.timedOut
         counts.bodiesRefusedForBuffer = bodies.refused

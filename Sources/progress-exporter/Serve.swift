@@ -28,8 +28,8 @@ struct ServeOptions: ParsableArguments {
     var threads = 4
     @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long. (default: 30s)", transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(seconds: 30)
-    @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; further ones are closed on arrival.")
-    var maxConnections = 1024
+    @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; when every one is taken, the connection of the busiest address that has waited longest for its request is closed to let a new client in. (default: the open-files limit, raised to its hard limit at start, less 1024)")
+    var maxConnections: Int?
     @Option(name: .customLong("web.max-connections-per-ip"), help: "Open HTTP connections from one client IP address; further ones are closed on arrival. 0: no limit.")
     var maxConnectionsPerIP = 128
     @Option(name: .customLong("web.request-timeout"), help: "A connection must deliver its full request (headers and body) within this long of opening, and each later keep-alive request within this long of its first byte, however steadily it trickles; else it is closed. 0: no deadline.")
@@ -169,7 +169,7 @@ struct ServeOptions: ParsableArguments {
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         o.enableLifecycle = enableLifecycle
         o.webConfigFile = webConfigFile
-        o.maxConnections = maxConnections
+        o.maxConnections = maxConnections ?? OpenFilesLimit.raised().defaultMaxConnections
         o.maxConnectionsPerIP = maxConnectionsPerIP
         o.requestTimeoutSeconds = requestTimeout.seconds
         o.maxBodyBufferBytes = maxBodyBufferBytes
