@@ -24,6 +24,13 @@ final class Locked<State>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Runs `body` when the lock is free now; nil (without waiting) when another thread holds it.
+    func withLockIfAvailable<Result>(_ body: (inout State) -> Result) -> Result? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&state)
+    }
+
     func withLock<Result, Failure: Error>(_ body: (inout State) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -7,10 +7,10 @@ import Testing
 import TestSupport
 @testable import MicroHTTP
 
-/// bcrypt of `password` at the cheapest cost (04), through libcrypt as the server checks it.
-func bcryptHash(_ password: String, salt: String = "abcdefghijklmnopqrstuu") -> String {
+/// bcrypt of `password` (by default at the cheapest cost, 04), through libcrypt as the server checks it.
+func bcryptHash(_ password: String, salt: String = "abcdefghijklmnopqrstuu", cost: String = "04") -> String {
     var output = [CChar](repeating: 0, count: 128)
-    let length = pe_crypt(password, "$2b$04$" + salt, &output, output.count)
+    let length = pe_crypt(password, "$2b$\(cost)$" + salt, &output, output.count)
     precondition(length > 0, "crypt failed")
     return String(decoding: output[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
@@ -191,33 +191,33 @@ struct BasicAuthTests {
 
     @Test func rightWrongAndUnknown() {
         let checker = BasicAuthChecker()
-        #expect(checker.check(basic("alice", "s3cret"), users: Self.users))
-        #expect(checker.check(basic("zoë", "pässword"), users: Self.users))
-        #expect(!checker.check(basic("alice", "s3cret "), users: Self.users))
-        #expect(!checker.check(basic("alice", "S3cret"), users: Self.users))
-        #expect(!checker.check(basic("Alice", "s3cret"), users: Self.users))
-        #expect(!checker.check(basic("mallory", "s3cret"), users: Self.users))
-        #expect(!checker.check(basic("alice", "s3cret\u{0}x"), users: Self.users))
-        #expect(!checker.check("Basic !!!!", users: Self.users))
-        #expect(!checker.check(basic("alice", "s3cret"), users: BasicAuthUsers()))
+        #expect(checker.check(basic("alice", "s3cret"), users: Self.users) == .allowed)
+        #expect(checker.check(basic("zoë", "pässword"), users: Self.users) == .allowed)
+        #expect(checker.check(basic("alice", "s3cret "), users: Self.users) == .denied)
+        #expect(checker.check(basic("alice", "S3cret"), users: Self.users) == .denied)
+        #expect(checker.check(basic("Alice", "s3cret"), users: Self.users) == .denied)
+        #expect(checker.check(basic("mallory", "s3cret"), users: Self.users) == .denied)
+        #expect(checker.check(basic("alice", "s3cret\u{0}x"), users: Self.users) == .denied)
+        #expect(checker.check("Basic !!!!", users: Self.users) == .denied)
+        #expect(checker.check(basic("alice", "s3cret"), users: BasicAuthUsers()) == .denied)
     }
 
     @Test func verifiedPairsAreCachedSoBcryptRunsOnce() {
         let checker = BasicAuthChecker()
-        #expect(checker.check(basic("alice", "s3cret"), users: Self.users))
+        #expect(checker.check(basic("alice", "s3cret"), users: Self.users) == .allowed)
         #expect(checker.bcryptRuns == 1)
-        for _ in 0..<5 { #expect(checker.check(basic("alice", "s3cret"), users: Self.users)) }
+        for _ in 0..<5 { #expect(checker.check(basic("alice", "s3cret"), users: Self.users) == .allowed) }
         #expect(checker.bcryptRuns == 1, "the second and later checks hit the cache")
-        #expect(!checker.check(basic("alice", "wrong"), users: Self.users))
-        #expect(!checker.check(basic("alice", "wrong"), users: Self.users))
+        #expect(checker.check(basic("alice", "wrong"), users: Self.users) == .denied)
+        #expect(checker.check(basic("alice", "wrong"), users: Self.users) == .denied)
         #expect(checker.bcryptRuns == 2, "a wrong password is remembered as wrong")
         // The cache is keyed by the hash too: a new hash for alice (a reload) is checked afresh.
         let changed = try! WebConfig(yaml: "basic_auth_users: {alice: \"\(bcryptHash("other", salt: "0123456789012345678901"))\"}").users
-        #expect(!checker.check(basic("alice", "s3cret"), users: changed))
+        #expect(checker.check(basic("alice", "s3cret"), users: changed) == .denied)
         #expect(checker.bcryptRuns == 3)
         // Past the limit, entries are evicted and everything still answers right.
         for index in 0..<(BasicAuthChecker.cacheLimit + 20) { _ = checker.check(basic("u\(index)", "p"), users: Self.users) }
-        #expect(checker.check(basic("alice", "s3cret"), users: Self.users))
+        #expect(checker.check(basic("alice", "s3cret"), users: Self.users) == .allowed)
     }
 
     @Test func constantTimeEqualCompares() {
@@ -299,6 +299,41 @@ struct WebSecurityServerTests {
         // And the check still says no for an unknown user whose password is the decoy's.
         let checker = BasicAuthChecker()
         let header = "Basic " + Data("nobody:anything".utf8).base64EncodedString()
-        #expect(!checker.check(header, users: users))
+        #expect(checker.check(header, users: users) == .denied)
+    }
+}
+
+/// A bcrypt flood (issue 22, item 4): new wrong passwords never hold request threads.
+@Suite struct BasicAuthFloodTests {
+    static let users = try! WebConfig(yaml: "basic_auth_users: {alice: \"\(bcryptHash("s3cret"))\"}").users
+
+    @Test func anAddressThatFailsTooOftenIsAnsweredBusyWithoutBcrypt() {
+        let checker = BasicAuthChecker()
+        let attacker = ClientKey(mappedIPv4: 0x7F00_0002)
+        let other = ClientKey(mappedIPv4: 0x7F00_0003)
+        for index in 0..<BasicAuthChecker.failuresAllowed {
+            #expect(checker.check(basic("alice", "wrong\(index)"), users: Self.users, client: attacker, now: 100) == .denied)
+        }
+        let runs = checker.bcryptRuns
+        #expect(checker.check(basic("alice", "wrong-again"), users: Self.users, client: attacker, now: 101) == .busy)
+        #expect(checker.bcryptRuns == runs, "no bcrypt for a throttled address")
+        // Another address, and known-good credentials, are not held up.
+        #expect(checker.check(basic("alice", "s3cret"), users: Self.users, client: other, now: 101) == .allowed)
+        #expect(checker.check(basic("alice", "s3cret"), users: Self.users, client: attacker, now: 101) == .allowed, "cached: the fast path")
+        // The window passes.
+        #expect(checker.check(basic("alice", "wrong-later"), users: Self.users, client: attacker, now: 100 + BasicAuthChecker.failureWindow + 1) == .denied)
+    }
+
+    @Test func aNewPasswordWhileBcryptRunsIsBusyNotQueued() async {
+        let checker = BasicAuthChecker()
+        // A cost-12 bcrypt takes a while: start one, then ask with other new passwords meanwhile.
+        let slow = try! WebConfig(yaml: "basic_auth_users: {bob: \"\(bcryptHash("x", cost: "13"))\"}").users
+        async let first = Task.detached { checker.check(basic("bob", "first"), users: slow) }.value
+        var verdicts: [BasicAuthChecker.Verdict] = []
+        let deadline = Date().addingTimeInterval(10)
+        while checker.bcryptRuns == 0, Date() < deadline { await Task.yield() }
+        for index in 0..<5 { verdicts.append(checker.check(basic("bob", "other\(index)"), users: slow)) }
+        #expect(await first == .denied)
+        #expect(verdicts.contains(.busy), "\(verdicts)")
     }
 }

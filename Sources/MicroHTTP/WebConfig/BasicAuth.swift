@@ -68,23 +68,52 @@ final class BasicAuthChecker: Sendable {
 
     init() {}
 
-    /// True when `authorization` (the one Authorization header's value) is `Basic` credentials of a listed user.
-    func check(_ authorization: String, users: BasicAuthUsers) -> Bool {
-        guard let (user, password) = Self.credentials(authorization) else { return false }
+    /// What a check found.
+    enum Verdict: Equatable {
+        case allowed
+        case denied
+        /// Not checked now: bcrypt is busy with another request, or this address failed too often
+        /// lately. Answered 429 at once, so a flood of new passwords never holds a request thread.
+        case busy
+    }
+
+    /// Failures per address within `failureWindow` seconds before it is answered 429 unchecked.
+    static let failuresAllowed = 10
+    static let failureWindow = 10.0
+    /// Addresses whose failures are remembered (a flood from many addresses forgets the oldest).
+    static let failureAddresses = 4096
+
+    private struct Failures {
+        var byClient: [ClientKey: (count: Int, since: Double)] = [:]
+    }
+
+    private let failures = Locked(Failures())
+
+    /// Whether `authorization` (the one Authorization header's value) is `Basic` credentials of a
+    /// listed user. Credentials seen before are answered from the cache (the fast path a scraper
+    /// stays on); new ones run bcrypt only when no other request is (else `.busy`), and an address
+    /// with too many recent failures gets `.busy` without bcrypt.
+    func check(_ authorization: String, users: BasicAuthUsers, client: ClientKey? = nil, now: Double = ServerContext.now()) -> Verdict {
+        guard let (user, password) = Self.credentials(authorization) else { return .denied }
         // crypt takes C strings: a password with a NUL could never be the one hashed.
-        guard !password.contains(0) else { return false }
+        guard !password.contains(0) else { return .denied }
         let known = users.hashes[user]
         let hash = known ?? users.decoyHash
         let key = Self.cacheKey(user, hash, password)
         if let key, let cached = cache.withLock({ $0.outcomes[key] }) {
-            return cached && known != nil
+            return cached && known != nil ? .allowed : .denied
         }
-        let matches = bcrypt.withLock { _ in
+        if let client, let recent = failures.withLock({ $0.byClient[client] }), now - recent.since < Self.failureWindow, recent.count >= Self.failuresAllowed {
+            return .busy
+        }
+        let ran = bcrypt.withLockIfAvailable { _ in
             runs.withLock { $0 += 1 }
             return Self.bcryptMatches(password: password, hash: hash)
         }
+        guard let matches = ran else { return .busy }
         let outcome = matches && known != nil
-        guard let key else { return outcome }
+        if !outcome, let client { recordFailure(client, now: now) }
+        guard let key else { return outcome ? .allowed : .denied }
         cache.withLock { cache in
             if cache.outcomes.count >= Self.cacheLimit, !cache.outcomes.isEmpty {
                 cache.seed ^= cache.seed << 13
@@ -95,7 +124,22 @@ final class BasicAuthChecker: Sendable {
             }
             cache.outcomes[key] = outcome
         }
-        return outcome
+        return outcome ? .allowed : .denied
+    }
+
+    private func recordFailure(_ client: ClientKey, now: Double) {
+        failures.withLock { failures in
+            if var entry = failures.byClient[client], now - entry.since < Self.failureWindow {
+                entry.count += 1
+                failures.byClient[client] = entry
+                return
+            }
+            if failures.byClient.count >= Self.failureAddresses {
+                failures.byClient = failures.byClient.filter { now - $0.value.since < Self.failureWindow }
+                if failures.byClient.count >= Self.failureAddresses { failures.byClient.removeAll() }
+            }
+            failures.byClient[client] = (1, now)
+        }
     }
 
     /// Whether bcrypt of `password` with `hash`'s salt and cost is `hash`, compared in constant time.

@@ -70,9 +70,17 @@ public final class WebSecurity: Sendable {
         let users = users.withLock { $0 }
         guard !users.isEmpty, !skipsBasicAuth(method, path) else { return nil }
         // Two Authorization headers are ambiguous: refused rather than guessed.
-        if authorization.count == 1, checker.check(authorization[0], users: users) { return nil }
-        return Self.unauthorized
+        guard authorization.count == 1 else { return Self.unauthorized }
+        let client = connection.flatMap { pe_mhd_client_address($0) }.flatMap(ClientKey.init)
+        switch checker.check(authorization[0], users: users, client: client) {
+        case .allowed: return nil
+        case .denied: return Self.unauthorized
+        case .busy: return Self.tooManyAttempts
+        }
     }
+
+    static let tooManyAttempts = HTTPResponse.text("Too many password checks: try again in a second.\n", status: 429)
+        .adding(header: "Retry-After", "1")
 
     static let unauthorized = HTTPResponse.text("Unauthorized: this exporter needs a user name and password (HTTP Basic auth).\n", status: 401)
         .adding(header: "WWW-Authenticate", "Basic realm=\"\(realm)\", charset=\"UTF-8\"")
