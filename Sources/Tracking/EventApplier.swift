@@ -23,7 +23,7 @@ struct EventApplier {
     mutating func apply(_ event: Event, to state: inout StoreState) -> Double? {
         let time = placedTime(of: event)
         if let id = event.id,
-           !state.dedup.insert(id, at: now, window: options.dedupWindow, capacity: options.maxDedupIds) {
+           !state.dedup.insert(id, at: now, window: options.dedupWindow, capacity: options.maxDedupIds, byteCapacity: options.maxDedupBytes) {
             state.stats.duplicates += 1
             return nil
         }

@@ -48,6 +48,8 @@ enum ProgressMetrics {
     static let untrackedJobs = MetricFamily("progress_exporter_untracked_job_events_total", .counter, help: "Events of new jobs dropped because --jobs.max-tracked jobs are tracked.")
     static let untracked = MetricFamily("progress_exporter_untracked_agent_events_total", .counter, help: "Events of agents not tracked because --agents.max-tracked was reached.")
     static let lastEvent = MetricFamily("progress_exporter_last_event_timestamp_seconds", .gauge, help: "Unix time of the newest event from each source.")
+    static let dedupIds = MetricFamily("progress_exporter_dedup_window_ids", .gauge, help: "Event ids remembered for de-duplication now (--events.dedup-window).")
+    static let dedupBytes = MetricFamily("progress_exporter_dedup_window_bytes", .gauge, help: "Bytes the remembered event ids take (their bytes plus 64 each), bounded by --events.dedup-max-bytes.")
     static let trackedJobs = MetricFamily("progress_exporter_tracked_jobs", .gauge, help: "Jobs held in memory.")
     static let trackedAgents = MetricFamily("progress_exporter_tracked_agents", .gauge, help: "Agents held in memory.")
     static let agentSeries = MetricFamily("progress_exporter_agent_series", .gauge, help: "Agents whose own series were exported (kept) or cut by sampling (dropped) in this scrape.")

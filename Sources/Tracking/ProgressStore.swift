@@ -36,7 +36,7 @@ public final class ProgressStore: Sendable {
         // seconds. Taking turns costs a batch at most one reader's hold (a chunk, about a ms).
         state.letWaitersIn()
         return state.withLock { state in
-            if let batchID, !state.dedup.insert(batchID, at: now, window: options.dedupWindow, capacity: options.maxDedupIds) { return 0 }
+            if let batchID, !state.dedup.insert(batchID, at: now, window: options.dedupWindow, capacity: options.maxDedupIds, byteCapacity: options.maxDedupBytes) { return 0 }
             state.sequence += 1
             if let position { state.positions[position.key] = position }
             for position in positions { state.positions[position.key] = position }

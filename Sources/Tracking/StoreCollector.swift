@@ -195,6 +195,10 @@ extension ProgressStore {
         for source in stats.lastEventTime.keys.sorted() {
             w.sample(M.lastEvent, LabelSet([("source", source)]), .empty, stats.lastEventTime[source]!)
         }
+        w.family(M.dedupIds)
+        w.sample(M.dedupIds, .empty, .empty, Double(state.dedup.count))
+        w.family(M.dedupBytes)
+        w.sample(M.dedupBytes, .empty, .empty, Double(state.dedup.bytes))
         w.family(M.trackedJobs)
         w.sample(M.trackedJobs, .empty, .empty, Double(state.jobs.count))
         w.family(M.trackedAgents)

@@ -22,6 +22,8 @@ public struct StoreOptions: Sendable {
     public var dedupWindow: Double = 600
     /// At most this many event ids are remembered for de-duplication.
     public var maxDedupIds: Int = 1_000_000
+    /// At most this many bytes of event ids (plus 64 each) are remembered (`--events.dedup-max-bytes`).
+    public var maxDedupBytes: Int = 128 << 20
 
     public init() {}
 }

@@ -90,6 +90,8 @@ struct ServeOptions: ParsableArguments {
     var maxIDBytes = 1024
     @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored. (default: 10m)", transform: DurationArgument.parse)
     var dedupWindow = DurationArgument(seconds: 600)
+    @Option(name: .customLong("events.dedup-max-bytes"), help: "Memory the remembered event ids may take (their bytes plus 64 each); the oldest are forgotten first. (default: 134217728)")
+    var dedupMaxBytes = 128 << 20
 
     @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")
     var maxAgentSeries = 1000
@@ -202,6 +204,8 @@ struct ServeOptions: ParsableArguments {
         o.decoderLimits.maxLineBytes = maxLineBytes
         o.decoderLimits.maxIdBytes = maxIDBytes
         o.store.dedupWindow = dedupWindow.seconds
+        guard dedupMaxBytes >= 1 << 20 else { throw ValidationError("--events.dedup-max-bytes: at least 1048576 (1 MiB)") }
+        o.store.maxDedupBytes = dedupMaxBytes
         o.store.maxAgentSeries = maxAgentSeries
         o.store.maxTrackedAgents = maxTrackedAgents
         for value in keepAgents {

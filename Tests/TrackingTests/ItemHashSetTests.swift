@@ -30,3 +30,22 @@ import Testing
         #expect(live.count == 1_001)
     }
 }
+
+/// The de-duplication window is bounded by bytes, not only by count (issue 22, item 7).
+@Suite struct DedupWindowBytesTests {
+    @Test func longIdsAreForgottenOldestFirstOnceTheBytesAreSpent() {
+        var window = DedupWindow()
+        let byteCapacity = 100 * (1024 + DedupWindow.overhead)
+        for index in 0..<1000 {
+            let id = String(repeating: "x", count: 1020) + String(format: "%04d", index)
+            let inserted = window.insert(id, at: 0, window: 600, capacity: 1_000_000, byteCapacity: byteCapacity)
+            #expect(inserted)
+            #expect(window.bytes <= byteCapacity)
+        }
+        #expect(window.count == 100)
+        // The newest are still recognised, the oldest forgotten.
+        let newest = window.insert(String(repeating: "x", count: 1020) + "0999", at: 0, window: 600, capacity: 1_000_000, byteCapacity: byteCapacity)
+        let oldest = window.insert(String(repeating: "x", count: 1020) + "0000", at: 0, window: 600, capacity: 1_000_000, byteCapacity: byteCapacity)
+        #expect(!newest && oldest)
+    }
+}
