@@ -13,14 +13,33 @@ struct APIEndpoints: Sendable {
         return encode(Jobs(jobs: store.jobSummaries()))
     }
 
-    /// GET /api/v1/jobs/:job/agents: `{"job": ..., "agents": [...]}`, 404 for an unknown job.
+    /// GET /api/v1/jobs/:job/agents: `{"job", "agents": [...], "total", "next_cursor"}` one page at a
+    /// time (`limit`, `cursor`, `state`, `sort`); 404 for an unknown job, 400 for a bad parameter.
     func agents(_ request: HTTPRequest) -> HTTPResponse {
-        struct Agents: Encodable { let job: String; let agents: [AgentSummary] }
+        struct Agents: Encodable {
+            let job: String
+            let agents: [AgentSummary]
+            let total: Int
+            let nextCursor: String?
+            enum CodingKeys: String, CodingKey { case job, agents, total; case nextCursor = "next_cursor" }
+        }
         let job = request.pathParameters["job"] ?? ""
-        guard let agents = store.agentSummaries(job: job) else {
+        let query: AgentQuery
+        do {
+            query = try AgentListQuery.parse(request.query)
+        } catch {
+            return Self.badRequest(error.message)
+        }
+        guard let page = store.agentPage(job: job, query: query) else {
             return .json(#"{"error":"no such job"}"#, status: 404)
         }
-        return encode(Agents(job: job, agents: agents))
+        return encode(Agents(job: job, agents: page.agents, total: page.total, nextCursor: page.next.map { AgentListQuery.encode($0, for: query) }))
+    }
+
+    static func badRequest(_ message: String) -> HTTPResponse {
+        struct Failure: Encodable { let error: String }
+        let body: [UInt8] = (try? JSONEncoder.api.encode(Failure(error: message))).map { Array($0) } ?? Array(#"{"error":"bad request"}"#.utf8)
+        return HTTPResponse.json(body, status: 400)
     }
 
     /// GET /api/v1/jobs/:job/history: `{"job", "interval_seconds", "points": [...]}`, 404 for an unknown job.

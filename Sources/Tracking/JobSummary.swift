@@ -72,12 +72,13 @@ extension ProgressStore {
     }
 
     /// The agents of one job in registration order; nil when the job is unknown.
+    /// Every agent of a job, ordered by id (as the API's pages are), or nil for an unknown job.
     public func agentSummaries(job id: String) -> [AgentSummary]? {
         let now = clock.now()
         return state.withLock { state -> [AgentSummary]? in
             guard let job = state.jobs[id] else { return nil }
             return job.agents.map { Self.agentSummary(of: $0, now: now) }
-        }
+        }?.sorted { $0.agent < $1.agent }
     }
 
     static func agentSummary(of agent: AgentRecord, now: Double) -> AgentSummary {

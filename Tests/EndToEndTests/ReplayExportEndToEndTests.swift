@@ -246,7 +246,7 @@ import Testing
         #expect(agents.status == 0, "\(agents.stderr)")
         let agentRows = try Self.parseCSV(agents.stdout)
         #expect(agentRows.first?.prefix(3) == ["job", "agent", "state"])
-        #expect(agentRows.dropFirst().map { $0[1] } == Self.hostile)
+        #expect(agentRows.dropFirst().map { $0[1] } == Self.hostile.sorted(), "ordered by id")
         #expect(agentRows.dropFirst().allSatisfy { $0[0] == "two\nlines" && $0[7] == "1" })
 
         let json = try Self.run(["export", "--url", exporter.base])

@@ -183,8 +183,12 @@ struct ServerSentEventEndlessLineTests {
         settings.maxBackoff = 5
         settings.maxLineBytes = 1000
         let reasons = Mutex<[String]>([])
+        let delays = Mutex<[Double]>([])
         let source = ServerSentEventSource(settings: settings, onLines: collector.onLines, onOversizedLine: collector.onOversizedLine) { change in
-            if case let .disconnected(reason, _, _) = change { reasons.withLock { $0.append(reason) } }
+            if case let .disconnected(reason, _, retryIn) = change {
+                reasons.withLock { $0.append(reason) }
+                delays.withLock { $0.append(retryIn) }
+            }
         }
         source.start()
         defer { source.stop() }
@@ -195,7 +199,8 @@ struct ServerSentEventEndlessLineTests {
         #expect(source.stats.oversizedLines >= 2)
         // Cut within a few chunks of the limit each time, not read at network speed.
         #expect(source.stats.bytesRead < UInt64(server.requests.count) * 200_000, "\(source.stats.bytesRead) bytes over \(server.requests.count) connections")
-        // The backoff grows: a cut connection is not a good one.
-        #expect(server.requests.count <= 4)
+        // The backoff grows (each delay is 1-1.5x base * 2^failures): a cut connection is not a good one.
+        let waits = delays.withLock { $0 }
+        #expect(zip(waits, waits.dropFirst()).allSatisfy { $0 < $1 || $1 >= settings.maxBackoff }, "\(waits)")
     }
 }

@@ -53,13 +53,28 @@ public struct JobExport: Sendable, Equatable {
         }
         if root.path.hasSuffix("/") { root = URL(string: String(base.dropLast()))! }
         struct Jobs: Decodable { let jobs: [JobSummary] }
-        struct Agents: Decodable { let agents: [AgentSummary] }
+        struct Agents: Decodable {
+            let agents: [AgentSummary]
+            let nextCursor: String?
+            enum CodingKeys: String, CodingKey { case agents; case nextCursor = "next_cursor" }
+        }
         guard let jobs = try APIClient.get(root.absoluteString + "/api/v1/jobs", as: Jobs.self, timeout: timeout).value?.jobs else {
             throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
         }
         return try select(jobs: jobs, job: job, agents: agents) { (id: String) throws(Failure) -> [AgentSummary]? in
             let segment = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
-            return try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment)/agents", as: Agents.self, timeout: timeout).value?.agents
+            // Page by page (the API answers at most 5,000 agents at a time).
+            var all: [AgentSummary] = []
+            var cursor: String?
+            repeat {
+                let query = "?limit=5000" + (cursor.map { "&cursor=" + $0 } ?? "")
+                guard let page = try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment)/agents" + query, as: Agents.self, timeout: timeout).value else {
+                    return all.isEmpty ? nil : all
+                }
+                all += page.agents
+                cursor = page.nextCursor
+            } while cursor != nil
+            return all
         }
     }
 

@@ -121,11 +121,20 @@ extension LivePage {
     if (state.agents.size <= counted) return;
     pruning = true;
     const asked = performance.now();
-    fetch("/api/v1/jobs/" + encodeURIComponent(focus) + "/agents")
+    // The list comes in pages (limit and cursor): walk them all, at most 1,000 pages.
+    const base = "/api/v1/jobs/" + encodeURIComponent(focus) + "/agents?limit=5000";
+    const ids = [];
+    const page = (cursor, left) => fetch(base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""))
       .then((r) => r.ok ? r.json() : null)
       .then((list) => {
+        if (!list) return null;
+        for (const a of list.agents) ids.push(a.agent);
+        return list.next_cursor && left > 0 ? page(list.next_cursor, left - 1) : ids;
+      });
+    page(null, 1000)
+      .then((list) => {
         if (!list) return;
-        const keep = new Set(list.agents.map((a) => a.agent));
+        const keep = new Set(list);
         // Only agents the stream last told of before the list was asked for: newer ones may be missing from it.
         for (const id of [...state.agents.keys()]) {
           if (!keep.has(id) && state.agentsAt.get(id) < asked) { state.agents.delete(id); state.agentsAt.delete(id); }

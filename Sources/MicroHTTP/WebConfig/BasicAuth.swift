@@ -127,6 +127,11 @@ final class BasicAuthChecker: Sendable {
         return outcome ? .allowed : .denied
     }
 
+    /// Runs `body` while holding the bcrypt slot, as a check in progress would (for tests).
+    func whileBcryptRuns<T>(_ body: () -> T) -> T {
+        bcrypt.withLock { _ in body() }
+    }
+
     private func recordFailure(_ client: ClientKey, now: Double) {
         failures.withLock { failures in
             if var entry = failures.byClient[client], now - entry.since < Self.failureWindow {
