@@ -1,6 +1,7 @@
 import Alerting
 import Exposition
 import Foundation
+import MicroHTTP
 import Synchronization
 import Tracking
 
@@ -49,10 +50,11 @@ final class AlertingService: Sendable {
     static func load(_ path: String?, logWarnings: Bool = true) throws -> AlertingConfig {
         guard let path else { return AlertingConfig() }
         let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+        do throws(FileBytes.Failure) {
+            // A folder says "Is a directory", not a Foundation error number.
+            text = String(decoding: try FileBytes.read(path, limit: 16 << 20), as: UTF8.self)
         } catch {
-            throw ConfigError(file: path, line: nil, "cannot read: \(error.localizedDescription)")
+            throw ConfigError(file: path, line: nil, "cannot read: \(error.reason)")
         }
         do {
             let config = try AlertingConfig(yaml: text)

@@ -58,9 +58,9 @@ struct ServeOptions: ParsableArguments {
     var natsURLs: [String] = []
     @Option(name: .customLong("events.nats-stream"), help: "The JetStream stream to read (needed with --events.nats-url).")
     var natsStream: String?
-    @Option(name: .customLong("events.nats-subject"), help: "The consumer's filter subject, e.g. progress.0.> for shard 0 of a partitioned stream. (default: progress.>)")
+    @Option(name: .customLong("events.nats-subject"), help: "The consumer's filter subject, e.g. progress.0.> for shard 0 of a partitioned stream.")
     var natsSubject = "progress.>"
-    @Option(name: .customLong("events.nats-consumer"), help: "The durable pull consumer's name, created when missing; one per shard. (default: progress-exporter)")
+    @Option(name: .customLong("events.nats-consumer"), help: "The durable pull consumer's name, created when missing; one per shard.")
     var natsConsumer = "progress-exporter"
     @Option(name: .customLong("events.nats-token-file"), help: "File holding the NATS token.")
     var natsTokenFile: String?
@@ -90,7 +90,7 @@ struct ServeOptions: ParsableArguments {
     var maxIDBytes = 1024
     @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored. (default: 10m)", transform: DurationArgument.parse)
     var dedupWindow = DurationArgument(seconds: 600)
-    @Option(name: .customLong("events.dedup-max-bytes"), help: "Memory the remembered event ids may take (their bytes plus 64 each); the oldest are forgotten first. (default: 134217728)")
+    @Option(name: .customLong("events.dedup-max-bytes"), help: "Memory the remembered event ids may take (their bytes plus 64 each); the oldest are forgotten first.")
     var dedupMaxBytes = 128 << 20
 
     @Option(name: .customLong("agents.max-series"), help: "Agents whose own series are exported; the rest are sampled out (job aggregates stay exact).")

@@ -17,7 +17,8 @@ struct YAMLReader {
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string else { throw ConfigError(line: keyNode.mark?.line, "\(path): keys must be strings") }
             if let allowed, !allowed.contains(key) {
-                throw ConfigError(line: keyNode.mark?.line, "\(path): unknown field \"\(key)\" (known: \(allowed.sorted().joined(separator: ", ")))")
+                let suggestion = NearestNames.to(key, among: allowed, count: 1).first.map { "did you mean \($0)? " } ?? ""
+                throw ConfigError(line: keyNode.mark?.line, "\(path.isEmpty ? "top level" : path): unknown field \"\(key)\" (\(suggestion)known: \(allowed.sorted().joined(separator: ", ")))")
             }
             out[key] = YAMLReader(node: valueNode, path: path.isEmpty ? key : "\(path).\(key)")
         }
