@@ -166,7 +166,7 @@ public final class Exporter: Sendable {
             security: security, handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
-            forgotten.record(store.tick(), retention: options.store.jobRetention)
+            forgotten.record(store.tick(), retention: options.store.jobRetention, silentRetention: options.store.silentJobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 

@@ -111,6 +111,10 @@ final class JobRecord {
         return overflow ? 0 : max(0, left)
     }
 
+    /// Every planned item is finished: the total is known and nothing remains. Many trackers never
+    /// send `job_completed`; such a job is still `running`, but its idle agents have nothing to do.
+    var allItemsFinished: Bool { remaining == 0 }
+
     var progressRatio: Double? {
         guard let planned, planned > 0 else { return nil }
         return min(1, Double(finished) / Double(planned))
