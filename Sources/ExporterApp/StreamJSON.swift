@@ -9,6 +9,7 @@ enum StreamJSON {
         swap(&w.out, &out)
         w.open()
         w.key("agents"); w.object(j.agents)
+        w.key("all_items_finished"); w.bool(j.allItemsFinished)
         w.key("completed"); w.number(j.completed)
         w.key("dead_lettered"); w.number(j.deadLettered)
         if let v = j.deadline { w.key("deadline"); w.number(v) }
@@ -83,6 +84,8 @@ enum StreamJSON {
         }
 
         mutating func number<T: BinaryInteger>(_ value: T) { out.append(contentsOf: String(value).utf8) }
+
+        mutating func bool(_ value: Bool) { out.append(contentsOf: (value ? "true" : "false").utf8) }
 
         mutating func object(_ values: [String: Int]) {
             out.append(UInt8(ascii: "{"))

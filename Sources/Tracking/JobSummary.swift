@@ -24,8 +24,12 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var startTime: Double
     public var lastEventTime: Double
     public var deadline: Double?
+    /// Every planned item is finished, though the tracker sent no `job_completed`: `status` says
+    /// `running`, but the job has no work left and its idle agents raise no alert.
+    public var allItemsFinished = false
 
     enum CodingKeys: String, CodingKey {
+        case allItemsFinished = "all_items_finished"
         case job, status, planned, finished, remaining, throughput, completed, failed, retries, agents, deadline
         case progressRatio = "progress_ratio"
         case throughputByWindow = "throughput_by_window"
@@ -101,6 +105,7 @@ extension ProgressStore {
             throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
             etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper, estimatedCompletion: eta.map { now + $0 },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
-            agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
+            agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline,
+            allItemsFinished: job.allItemsFinished)
     }
 }
