@@ -135,6 +135,7 @@ public final class Exporter: Sendable {
         router.route("GET", "/api/v1/jobs", api.jobs)
         router.route("GET", "/api/v1/jobs/:job/agents", api.agents)
         router.route("GET", "/api/v1/jobs/:job/history", api.history)
+        router.route("GET", "/api/v1/jobs/:job/failures", api.failures)
         router.route("GET", "/-/healthy") { _ in .text("Healthy.\n") }
         router.route("GET", "/-/ready") { _ in HealthEndpoints.ready(readiness) }
         let lifecycleEnabled = options.enableLifecycle

@@ -26,6 +26,8 @@ final class JobRecord {
     var failed: UInt64 = 0
     var deadLettered: UInt64 = 0
     var retries: UInt64 = 0
+    /// The last failures, dead-lettered items and failure reasons (`FailureLog`).
+    var failureLog = FailureLog()
     /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
     var finishedItemHashes = ItemHashSet()
 

@@ -23,5 +23,8 @@ public struct StoreOptions: Sendable {
     /// At most this many event ids are remembered for de-duplication.
     public var maxDedupIds: Int = 1_000_000
 
+    /// Failure reasons of a job with a series of their own in /metrics; the rest count as `other` (`--jobs.failure-reasons`).
+    public var failureReasons: Int = 5
+
     public init() {}
 }
