@@ -21,6 +21,12 @@ enum StreamJSON {
         w.key("finished"); w.number(j.finished)
         w.key("job"); w.string(j.job)
         w.key("last_event_timestamp"); w.number(j.lastEventTime)
+        if let v = j.mostCommonFailure {
+            w.key("most_common_failure"); w.open()
+            w.key("count"); w.number(v.count)
+            w.key("reason"); w.string(v.reason)
+            w.close()
+        }
         if let v = j.planned { w.key("planned"); w.number(v) }
         if let v = j.progressRatio { w.key("progress_ratio"); w.number(v) }
         if let v = j.remaining { w.key("remaining"); w.number(v) }

@@ -1,7 +1,7 @@
 /// One page of a job's failures for `/api/v1/jobs/{job}/failures`, the page, `top` and `export`:
 /// the newest failed attempts and dead-lettered items first, and the reasons by count.
-public struct JobFailures: Sendable, Equatable, Encodable {
-    public struct Failure: Sendable, Equatable, Encodable {
+public struct JobFailures: Sendable, Equatable, Codable {
+    public struct Failure: Sendable, Equatable, Codable {
         public var time: Double
         public var agent: String?
         public var item: String?
@@ -10,7 +10,7 @@ public struct JobFailures: Sendable, Equatable, Encodable {
         enum CodingKeys: String, CodingKey { case agent, item, error, retryable; case time = "timestamp" }
     }
 
-    public struct DeadLetter: Sendable, Equatable, Encodable {
+    public struct DeadLetter: Sendable, Equatable, Codable {
         public var time: Double
         public var agent: String?
         public var item: String?
@@ -19,7 +19,7 @@ public struct JobFailures: Sendable, Equatable, Encodable {
         enum CodingKeys: String, CodingKey { case agent, item, error; case time = "timestamp" }
     }
 
-    public struct Reason: Sendable, Equatable, Encodable {
+    public struct Reason: Sendable, Equatable, Codable {
         public var reason: String
         public var count: UInt64
     }
@@ -71,6 +71,22 @@ public struct JobFailures: Sendable, Equatable, Encodable {
 
     public static let defaultLimit = 50
     public static let maximumLimit = 500
+
+    /// Every page from `page(cursor)` joined into one (at most `maxPages`, a bound against a source
+    /// that never ends); nil when the first page is (an unknown job).
+    public static func all<Failure: Error>(maxPages: Int = 100, _ page: (Cursor?) throws(Failure) -> JobFailures?) throws(Failure) -> JobFailures? {
+        guard var joined = try page(nil) else { return nil }
+        var next = joined.nextCursor.flatMap(Cursor.init)
+        var pages = 1
+        while let cursor = next, pages < maxPages, let more = try page(cursor) {
+            joined.failures += more.failures
+            joined.deadLettered += more.deadLettered
+            next = more.nextCursor.flatMap(Cursor.init)
+            pages += 1
+        }
+        joined.nextCursor = next?.text
+        return joined
+    }
 }
 
 extension ProgressStore {
