@@ -61,6 +61,45 @@ extension AlertEngine {
         }
     }
 
+    /// One alert as the alert-state journal keeps it: what `restore` needs to continue it.
+    public static func encodeAnnounced(_ alert: AlertStateMachine.Active) -> [UInt8] {
+        var w = BinaryWriter()
+        Self.encode(alert.condition.labels, into: &w)
+        Self.encode(alert.condition.templates, into: &w)
+        Self.encode(alert.condition.templateValues.strings, into: &w)
+        w.double(alert.condition.value)
+        w.double(alert.condition.forDuration)
+        w.double(alert.condition.keepFiringFor)
+        w.double(alert.activeAt)
+        w.optional(alert.firedAt) { $0.double($1) }
+        return w.bytes
+    }
+
+    public static func decodeAnnounced(_ bytes: [UInt8]) throws(BinaryReadError) -> AlertStateMachine.Active {
+        var r = BinaryReader(bytes)
+        let labels = try decodeMap(from: &r)
+        let condition = AlertCondition(
+            labels: labels, templates: try decodeMap(from: &r), templateValues: AnnotationValues(try decodeMap(from: &r)),
+            value: try r.double(), forDuration: try r.double(), keepFiringFor: try r.double())
+        let alert = AlertStateMachine.Active(
+            condition: condition, state: .firing, activeAt: try r.double(),
+            firedAt: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.double() })
+        guard r.remaining == 0 else { throw BinaryReadError("\(r.remaining) bytes after an announced alert") }
+        return alert
+    }
+
+    /// After a restart: makes the alert states agree with what receivers were last told (the
+    /// alert-state journal), which may be newer than the snapshot. Alerts announced as firing are
+    /// firing with their `activeAt` (never announced again, nor with another `startsAt`); firing
+    /// alerts whose resolve was announced are dropped.
+    public func adoptAnnounced(_ firing: [AlertStateMachine.Active]) {
+        state.withLock { state in
+            state.machine.adopt(announced: firing)
+            state.machineChanges = state.machine.changes
+            state.activeVersion += 1
+        }
+    }
+
     private static func encode(_ map: [String: String], into w: inout BinaryWriter) {
         w.array(map.sorted { $0.key < $1.key }) { w, e in w.string(e.key); w.string(e.value) }
     }

@@ -84,6 +84,7 @@ public final class Exporter: Sendable {
                 if let last = records.last { store.advanceSequence(to: last.sequence) }
                 if !records.isEmpty { Log.info("journal replayed", ["batches": "\(records.count)"]) }
             }
+            try alerting.persistAlertStates(in: path)
         }
         // Followed files continue where the restored state says they were. Offsets alone mean
         // nothing without the state they were reached with: resuming mid-file into an empty state

@@ -130,6 +130,36 @@ import TestSupport
         #expect(statuses == ["firing"], "one page, no fire-resolve pairs: \(statuses)")
     }
 
+    /// kill -9 right after an alert fired, long before the next snapshot: the restarted exporter
+    /// announces nothing again, and the alert resolves later with the `startsAt` it fired with.
+    @Test func killMinusNineRightAfterAFireNeitherAnnouncesItAgainNorChangesItsStartsAt() async throws {
+        let folder = try Self.folder("kill9")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let hook = try WebhookRecorder()
+        let config = try Self.config("  - {kind: agent_lost, after: 1s}", hook: hook, in: folder)
+        let storage = folder.appendingPathComponent("state").path
+        let arguments = ["--config.file", config.path, "--storage.path", storage, "--storage.journal", "--storage.snapshot-interval", "1h"]
+        var exporter = try ExporterProcess(arguments)
+        // With its time: an event without one is placed at its arrival, and so again at the journal's replay.
+        try await post(exporter, [#"{"type":"agent_started","job":"j","agent":"a","item":"1","ts":\#(Date().timeIntervalSince1970)}"#])
+        #expect(await eventually(within: 15) { !hook.acceptedAlerts().isEmpty })
+        kill(exporter.process.processIdentifier, SIGKILL)
+        exporter.process.waitUntilExit()
+
+        exporter = try ExporterProcess(arguments)
+        defer { exporter.stop() }
+        // The agent is still lost (its event came back from the events journal): the alert holds.
+        #expect(await eventually(within: 10) { (try? await exporter.request("GET", "/api/v1/alerts").body.contains(#""state":"firing""#)) == true })
+        try await Task.sleep(for: .seconds(3))
+        let fired = hook.acceptedAlerts()
+        #expect(fired.map(\.status) == ["firing"], "announced once: \(fired.map(\.status))")
+        try await post(exporter, [#"{"type":"agent_heartbeat","job":"j","agent":"a"}"#])
+        #expect(await eventually(within: 10) { hook.acceptedAlerts().contains { $0.status == "resolved" } })
+        let all = hook.acceptedAlerts()
+        #expect(all.map(\.status) == ["firing", "resolved"], "\(all.map(\.status))")
+        #expect(Set(all.map(\.startsAt)).count == 1, "one startsAt: \(all.map(\.startsAt))")
+    }
+
     @Test func deliveryWaitsAsRetryAfterSaysAndRetriesACutOffAnswer() async throws {
         let folder = try Self.folder("retry-after")
         defer { try? FileManager.default.removeItem(at: folder) }

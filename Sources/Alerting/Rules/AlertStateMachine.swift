@@ -37,6 +37,19 @@ public struct AlertStateMachine: Sendable {
         for alert in alerts { active[alert.condition.key] = alert }
     }
 
+    /// Makes the firing alerts exactly `announced` (see `AlertEngine.adoptAnnounced`); pending ones stay.
+    mutating func adopt(announced: [Active]) {
+        let keys = Set(announced.map(\.condition.key))
+        for (key, alert) in active where alert.state == .firing && !keys.contains(key) { active[key] = nil }
+        for alert in announced {
+            var kept = alert
+            kept.state = .firing
+            kept.clearedAt = active[alert.condition.key]?.clearedAt
+            active[alert.condition.key] = kept
+        }
+        changes += 1
+    }
+
     /// Applies the conditions that hold at `now`; returns the alerts that fired and resolved.
     public mutating func update(holding conditions: [AlertCondition], now: Double) -> [Transition] {
         var transitions: [Transition] = []
