@@ -103,6 +103,39 @@ struct FailureLog {
     }
 }
 
+extension FailureLog {
+    func encode(into w: inout BinaryWriter) {
+        w.u64(lastSequence)
+        w.array(failures) { w, f in
+            w.u64(f.sequence); w.double(f.time); w.optional(f.agent) { $0.string($1) }; w.optional(f.item) { $0.string($1) }
+            w.optional(f.error) { $0.string($1) }; w.optional(f.retryable) { $0.u8($1 ? 1 : 0) }
+        }
+        w.array(deadLetters) { w, d in
+            w.u64(d.sequence); w.double(d.time); w.optional(d.agent) { $0.string($1) }; w.optional(d.item) { $0.string($1) }
+            w.optional(d.error) { $0.string($1) }
+        }
+        w.array(reasonOrder) { w, reason in w.string(reason); w.u64(reasonCounts[reason] ?? 0) }
+        w.u64(otherCount)
+    }
+
+    /// A snapshot is input too: past the kept sizes, what is read is cut to them.
+    static func decode(from r: inout BinaryReader) throws(BinaryReadError) -> FailureLog {
+        func string(_ r: inout BinaryReader) throws(BinaryReadError) -> String? {
+            try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.string() }
+        }
+        let lastSequence = try r.u64()
+        let failures = try r.array(minimumSize: 20) { (r: inout BinaryReader) throws(BinaryReadError) -> Failure in
+            Failure(sequence: try r.u64(), time: try r.double(), agent: try string(&r), item: try string(&r), error: try string(&r),
+                    retryable: try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.u8() != 0 })
+        }
+        let deadLetters = try r.array(minimumSize: 19) { (r: inout BinaryReader) throws(BinaryReadError) -> DeadLetter in
+            DeadLetter(sequence: try r.u64(), time: try r.double(), agent: try string(&r), item: try string(&r), error: try string(&r))
+        }
+        let reasons = try r.array(minimumSize: 12) { (r: inout BinaryReader) throws(BinaryReadError) in (try r.string(), try r.u64()) }
+        return FailureLog(failures: failures, deadLetters: deadLetters, lastSequence: lastSequence, reasons: reasons, other: try r.u64())
+    }
+}
+
 /// An error string as a reason to count failures by: its first line, digits and hex ids folded to
 /// `N` (so `timeout after 31s on shard 7` and `... 12s on shard 3` count together), spaces collapsed,
 /// cut to `FailureLog.reasonBytes`.
