@@ -265,7 +265,12 @@ public final class Exporter: Sendable {
         var lines = ["\(path): OK", "evaluation_interval: \(PromDuration.format(config.evaluationInterval))", "rules:"]
         for rule in config.rules {
             var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(PromDuration.format(rule.forDuration))"
-            if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled { line += " after=\(PromDuration.format(rule.after))" }
+            if let auto = rule.autoAfter {
+                line += " after=auto(max(\(PromDuration.format(auto.floor)), \(auto.factor) x p99 item duration))"
+            } else if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled {
+                line += " after=\(PromDuration.format(rule.after))"
+            }
+            if rule.keepFiringFor > 0 { line += " keep_firing_for=\(PromDuration.format(rule.keepFiringFor))" }
             if let jobs = rule.jobs { line += " jobs=\(jobs.source)" }
             if !rule.enabled { line += " disabled" }
             lines.append(line)

@@ -61,3 +61,16 @@ import Testing
         #expect(announced?.map(\.condition.labels["agent"]) == ["kept"])
     }
 }
+
+/// `check-config` says what `after: auto` and `keep_firing_for` make of a rule.
+@Suite struct CheckConfigAutoAfterTests {
+    @Test func autoAfterAndKeepFiringForAreShown() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pe-check-\(UUID().uuidString).yml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "rules:\n  - kind: agent_stalled\n  - kind: agent_failing\n  - kind: agent_lost\n    after: 10m\n".write(to: file, atomically: true, encoding: .utf8)
+        let text = try Exporter.checkConfig(file.path)
+        #expect(text.contains("AgentStalled (agent_stalled) severity=warning for=15s after=auto(max(30s, 3.0 x p99 item duration))"), "\(text)")
+        #expect(text.contains("AgentFailing (agent_failing) severity=warning for=1m keep_firing_for=1m"), "\(text)")
+        #expect(text.contains("AgentLost (agent_lost) severity=critical for=0s after=10m"), "\(text)")
+    }
+}
