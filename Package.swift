@@ -50,6 +50,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // The NATS C client (Debian: libnats-dev), for NATS JetStream as an event source.
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
         // GnuTLS (Debian: libgnutls28-dev), which libmicrohttpd serves TLS with: checks of the web
         // config's certificate and key, and of client certificates.
         .systemLibrary(
@@ -67,7 +73,7 @@ let package = Package(
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources", dependencies: ["CCurl"]),
+        .target(name: "EventSources", dependencies: ["CCurl", "CNats"]),
         .target(
             name: "Tracking",
             dependencies: [
@@ -99,11 +105,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "progress-bench",
-            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking"],
+            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
             path: "Benchmarks/progress-bench"
         ),
         // What tests share: the manual clock, `eventually`, free ports.
-        .target(name: "TestSupport", dependencies: ["Tracking"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tracking", "CNats"], path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["TestSupport", "EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),

@@ -3,7 +3,7 @@
 
     python3 scripts/check-doc-links.py
 
-Every relative link in README.md, docs/*.md, Alerts/README.md and Dashboards/README.md must
+Every relative link in README.md, CHANGELOG.md, docs/*.md, Alerts/README.md and Dashboards/README.md must
 name a file in the repository (and, for a Markdown file, a heading that exists); no link may
 point outside the repository, since a clone has nothing there. Web links are not fetched.
 """
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "Alerts" / "README.md",
+FILES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "Alerts" / "README.md",
          ROOT / "Dashboards" / "README.md"]
 
 

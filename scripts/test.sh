@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds (warnings in our code fail the build), runs
-# swift test (unit, golden, end-to-end with the real binary, promtool), then the monitoring-file checks
-# and the documentation's links.
+# swift test (unit, golden, end-to-end with the real binary, promtool), the browser test, the Python
+# client's tests, then the monitoring-file checks, the documentation's links and its coverage of the
+# man page's flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,14 +25,23 @@ browser_passed=$(grep -Eo '^browser: [0-9]+ checks passed' "$browser_log" | grep
 [ -n "$browser_passed" ] || { echo "error: the browser test did not pass"; exit 1; }
 passed=$(( ${passed:-0} + browser_passed ))
 
+# The Python client (clients/python) against the real binary: its pytest tests count as tests.
+client_log=$(mktemp)
+PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider clients/python/tests \
+    --exporter "$(swift build --show-bin-path)/progress-exporter" 2>&1 | tee "$client_log"
+client_passed=$(grep -Eo '^[0-9]+ passed' "$client_log" | grep -Eo '[0-9]+' || true)
+[ -n "$client_passed" ] || { echo "error: the Python client's tests did not pass"; exit 1; }
+passed=$(( passed + client_passed ))
+
 # Dashboards and Prometheus rules: promtool checks and tests, and every metric they use must exist
 # in the demo's real /metrics.
 metrics=$(mktemp)
 bash scripts/demo-metrics.sh "$metrics"
 bash scripts/check-monitoring-files.sh "$metrics"
 
-# Documentation links resolve inside the repository.
+# Documentation links resolve inside the repository, and every flag in the man page is documented.
 python3 scripts/check-doc-links.py
+python3 scripts/check-manual-flags.py
 
 # Fuzzing (scripts/fuzz.sh): FUZZ_SECONDS in all across the three targets (default 45, so 15 s
 # each, after an address-sanitized release build of its own); 0 skips it. A crash fails the run.

@@ -119,6 +119,7 @@ func runTrace(_ shape: TraceShape) -> TraceResult {
     let trace = shape.simulate(start: start, job: "j")
     let clock = SimulatedClock(start)
     let store = ProgressStore(options: StoreOptions(), clock: clock)
+    let ingestor = Ingestor(store: store, limits: DecoderLimits())
     var baselines = Baselines(start: start)
     var result = TraceResult(shape: shape, duration: trace.duration)
     let sampleEvery = max(1, (trace.duration / 400).rounded())
@@ -139,8 +140,8 @@ func runTrace(_ shape: TraceShape) -> TraceResult {
             next += 1
         }
         clock.set(t)
-        if !batch.isEmpty { store.apply(batch, source: "bench") }
-        store.tick()
+        if !batch.isEmpty { ingestor.ingestEvents(batch, source: "bench") }
+        ingestor.tick()
         guard step % Int(sampleEvery) == 0 else { continue }
         let truth = trace.end - t
         guard truth >= 1, baselines.planned > 0 else { continue }

@@ -85,7 +85,7 @@ func benchPauses() {
         for body in ScaleSetup.registrationBodies(agents: agents) { ingestor.ingestNative(body, source: "bench") }
         let batches = randomBatches(agents: agents, batches: 2_000, size: batchSize)
         engine.evaluate()
-        store.tick()
+        ingestor.tick()
 
         let sections = CollectSections()
         let cursor = Mutex(FeedCursor(since: 0))
@@ -98,7 +98,7 @@ func benchPauses() {
                 _ = writer.finishPieces()
             },
             PauseActivity(name: "alert evaluation (default rules)") { engine.evaluate() },
-            PauseActivity(name: "upkeep tick") { store.tick() },
+            PauseActivity(name: "upkeep tick") { ingestor.tick() },
             PauseActivity(name: "API + live stream reads") {
                 let job = "scale-\(pick.withLock { Int.random(in: 0..<100, using: &$0) })"
                 _ = store.jobSummaries()
@@ -127,7 +127,7 @@ func benchPauses() {
                 var index = 0
                 while !stop.isSet {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    store.apply(batches[index], source: "bench")
+                    ingestor.ingestEvents(batches[index], source: "bench")
                     durations.append(DispatchTime.now().uptimeNanoseconds - start)
                     index = (index + 1) % batches.count
                 }

@@ -61,7 +61,7 @@ func benchScale() {
         var ticks: [Double] = []
         var evaluations: [Double] = []
         for _ in 0..<5 {
-            ticks.append(seconds { store.tick() })
+            ticks.append(seconds { ingestor.tick() })
             evaluations.append(seconds { engine.evaluate() })
         }
         ticks.sort()

@@ -45,6 +45,6 @@ func benchSoak() {
         print("| \(round) | \(seen) | \(tracked.count) | \(agents) | \(snapshot) | \(residentBytes() / 1_000_000) |")
         // The round's jobs end; past the retention they are forgotten.
         clock.advance(700)
-        store.tick()
+        ingestor.tick()
     }
 }

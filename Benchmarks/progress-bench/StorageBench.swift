@@ -1,6 +1,7 @@
 // `progress-bench storage`: what a snapshot costs at 10k and 100k agents. The capture holds the
 // store's lock (the pause ingestion and scrapes see); the write happens outside it.
 import Foundation
+import Events
 import Tracking
 
 func benchStorage() {
@@ -25,7 +26,7 @@ func benchStorage() {
             try? handle.close()
         }
         let copy = ProgressStore()
-        let restore = seconds { try? copy.restore(from: bytes) }
+        let restore = seconds { try? Ingestor(store: copy, limits: DecoderLimits()).restore(from: bytes) }
         print("| \(agents) | \(String(format: "%.1f", captures[2] * 1000)) | \(String(format: "%.1f", write * 1000)) | \(bytes.count) | \(bytes.count / agents) | \(String(format: "%.1f", restore * 1000)) |")
     }
 }

@@ -74,8 +74,8 @@ func benchIngest() {
             decodes.append(seconds { for batch in batches { decoder.decodeBody(batch, onEvent: { _ in decoded += 1 }, onReject: { _, _ in }) } })
             precondition(decoded == count, "every line decodes")
             // Apply alone: the same batches decoded beforehand, applied to a fresh store.
-            let applyStore = ProgressStore(options: options)
-            applies.append(seconds { for events in decodedBatches { applyStore.apply(events, source: "bench") } })
+            let applyIngestor = Ingestor(store: ProgressStore(options: options), limits: DecoderLimits())
+            applies.append(seconds { for events in decodedBatches { applyIngestor.ingestEvents(events, source: "bench") } })
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func ns(_ seconds: Double) -> Int { Int(seconds / Double(count) * 1e9) }
@@ -129,7 +129,7 @@ func benchEncode() {
             }
             for round in 0..<11 {
                 // One heartbeat of an agent it has (agent-N is job-(N % 10)'s) changes every job, not the body's size.
-                s.apply(jobs.map { job in
+                Ingestor(store: s, limits: DecoderLimits()).ingestEvents(jobs.map { job in
                     Event(kind: .agentHeartbeat, job: job, agent: "agent-\(Int(job.dropFirst(4))! + 10 * round)", time: s.now)
                 }, source: "bench")
                 changed.append(render())
@@ -239,3 +239,4 @@ if which == "storage" || which == "all" { benchStorage() }
 if which == "scale" { benchScale() }
 if which == "soak" { benchSoak() }
 if which == "pauses" { benchPauses() }
+if which == "nats-publish" { benchNATSPublish(Array(CommandLine.arguments.dropFirst(2))) }

@@ -18,6 +18,9 @@ public struct EventSourceStats: Sendable, Equatable {
     public var rotations: UInt64 = 0
     /// Times a followed file shrank or was rewritten, so reading restarted at its start.
     public var truncations: UInt64 = 0
+    /// Files the restored state was reading whose unread lines could not be found at start (moved
+    /// out of their folder, deleted, or rewritten in place while the exporter was down).
+    public var unrecoverableAtStart: UInt64 = 0
     /// Files opened for the first time (or again after they were let go).
     public var filesOpened: UInt64 = 0
     /// Files followed right now.

@@ -45,13 +45,19 @@ final class FileFollower {
     /// Per pattern index, what the latest scan could not read (a folder without permission).
     private var scanProblems: [Int: String] = [:]
     private var lastSaved: [FileIdentity: ResumePoint]?
+    /// Files restored with the exporter's state, looked for once after the first scan: one that left
+    /// its path while the exporter was down is still read to its end (see `recoverMovedWhileDown`).
+    private var restoredToCheck: [FileIdentity]
+    private let onNotice: FileNoticeHandler
 
     init(
         patterns: [String], maxLineBytes: Int, offsetsFile: String?, resumeFromOffsets: Bool = true,
         resumeAt: [FileResumePoint] = [],
         onLines: @escaping LineBatchHandler, onOversizedLine: @escaping OversizedLineHandler,
-        stats: SharedStats, board: PatternBoard, stop: StopSignal
+        stats: SharedStats, board: PatternBoard, stop: StopSignal, onNotice: @escaping FileNoticeHandler = { _ in }
     ) {
+        self.onNotice = onNotice
+        restoredToCheck = resumeAt.map { FileIdentity(device: $0.device, inode: $0.inode) }
         scanner = FilePatternScanner(patterns: patterns)
         self.maxLineBytes = maxLineBytes
         offsetStore = offsetsFile.map(OffsetStore.init(path:))
@@ -85,6 +91,7 @@ final class FileFollower {
     func poll(now: ContinuousClock.Instant, rescan: Bool) -> Bool {
         if rescan || !hasScanned { scanPatterns() }
         let present = lookUpCandidates()
+        if !restoredToCheck.isEmpty { recoverMovedWhileDown(present: present, now: now) }
         // Files that left their path are drained first, so a rotated file's last lines come
         // before the first lines of its successor.
         let orphansHaveMore = drainOrphans(present: present, now: now)
@@ -212,12 +219,18 @@ final class FileFollower {
         let file = TailedFile(
             identity: identity, path: path, descriptor: descriptor, maxLineBytes: maxLineBytes, now: now
         )
-        if let point = resumePoints.removeValue(forKey: identity)?.point {
+        if let (point, sequence) = resumePoints.removeValue(forKey: identity) {
             if point.matches(descriptor: descriptor, size: status.size) {
                 file.readOffset = point.offset
                 file.fingerprint = point.fingerprint
-            } else if status.size < point.offset {
+            } else {
                 stats.update { $0.truncations += 1 }
+                if sequence == nil, point.offset > 0 {
+                    // The restored state read this file up to `offset`; its content is not what it
+                    // was (copytruncate while the exporter was down): the old tail is gone.
+                    stats.update { $0.unrecoverableAtStart += 1 }
+                    onNotice(FileNotice(kind: .unrecoverable, path: path, detail: "rewritten in place while the exporter was down (copytruncate?): the lines after offset \(point.offset) of its old content were not read; reading the new content from its start"))
+                }
             }
         }
         files[identity] = file
@@ -227,6 +240,49 @@ final class FileFollower {
         }
         stats.update { $0.filesOpened += 1 }
         return file
+    }
+
+    /// A file the restored state was reading that is at none of the matched paths now was renamed
+    /// (rotated) or removed while the exporter was down. Looked for by identity in its folder: when
+    /// found with the same first bytes, it is read from the kept offset to its end before the files
+    /// now at the paths (as a file rotated while running is); otherwise its unread tail is reported.
+    private func recoverMovedWhileDown(present: Present, now: ContinuousClock.Instant) {
+        defer { restoredToCheck = [] }
+        for identity in restoredToCheck where !present.identities.contains(identity) && files[identity] == nil {
+            guard let (point, sequence) = resumePoints[identity], sequence == nil else { continue }
+            let folder = point.path.contains("/") ? String(point.path[..<point.path.lastIndex(of: "/")!]) : "."
+            if let found = Self.find(identity, in: folder.isEmpty ? "/" : folder),
+               let status = FileStatus(path: found), status.size >= point.offset,
+               let file = open(identity: identity, path: found, now: now) {
+                if file.readOffset == point.offset {
+                    file.orphanedSince = now
+                    stats.update { $0.rotations += 1 }
+                    onNotice(FileNotice(kind: .recovered, path: found, detail: "\(point.path) was renamed while the exporter was down; reading it from offset \(point.offset) to its end before the file now at that path"))
+                    continue
+                }
+                // Another file reusing the inode (its first bytes differ): not ours.
+                file.close()
+                files[identity] = nil
+            }
+            resumePoints[identity] = nil
+            stats.update { $0.unrecoverableAtStart += 1 }
+            onNotice(FileNotice(kind: .unrecoverable, path: point.path, detail: "moved out of its folder or deleted while the exporter was down: any lines after offset \(point.offset) were not read"))
+        }
+    }
+
+    /// The path of the entry of `folder` that is the file `identity`, if any (at most 100,000 looked at).
+    private static func find(_ identity: FileIdentity, in folder: String) -> String? {
+        guard let directory = opendir(folder) else { return nil }
+        defer { closedir(directory) }
+        var looked = 0
+        while looked < 100_000, let entry = readdir(directory) {
+            looked += 1
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard entry.pointee.d_ino == identity.inode, name != ".", name != ".." else { continue }
+            let path = folder == "/" ? "/" + name : folder + "/" + name
+            if let status = FileStatus(path: path), status.identity == identity, status.isRegularFile { return path }
+        }
+        return nil
     }
 
     private func reopen(_ file: TailedFile) -> Bool {

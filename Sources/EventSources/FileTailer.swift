@@ -15,6 +15,7 @@ public final class FileTailer: Sendable {
     private let settings: Settings
     private let onLines: LineBatchHandler
     private let onOversizedLine: OversizedLineHandler
+    private let onNotice: FileNoticeHandler
     private let lifecycle = SourceLifecycle()
     private let sharedStats = SharedStats(source: LineOrigin.fileSource)
     private let board: PatternBoard
@@ -39,7 +40,9 @@ public final class FileTailer: Sendable {
     ///   - resumeFromOffsets: whether the offsets file's points are read at start; false reads every file
     ///     from its start and only writes the file (the state those offsets belong to is gone).
     ///   - resumeAt: positions restored with the exporter's state: each file that is still the same
-    ///     (identity, size and first bytes) continues there; others are read from their start.
+    ///     (identity, size and first bytes) continues there; others are read from their start. A file
+    ///     renamed while the exporter was down is found by identity in its folder and read to its end.
+    ///   - onNotice: what a person should read in the log (files recovered or lost at start).
     public init(
         patterns: [String],
         maxLineBytes: Int = 1 << 20,
@@ -50,7 +53,8 @@ public final class FileTailer: Sendable {
         resumeFromOffsets: Bool = true,
         resumeAt: [FileResumePoint] = [],
         onLines: @escaping LineBatchHandler,
-        onOversizedLine: @escaping OversizedLineHandler
+        onOversizedLine: @escaping OversizedLineHandler,
+        onNotice: @escaping FileNoticeHandler = { _ in }
     ) {
         precondition(maxLineBytes > 0, "maxLineBytes must be positive")
         self.patterns = patterns
@@ -61,6 +65,7 @@ public final class FileTailer: Sendable {
         )
         self.onLines = onLines
         self.onOversizedLine = onOversizedLine
+        self.onNotice = onNotice
         board = PatternBoard(patterns: patterns)
     }
 
@@ -74,13 +79,14 @@ public final class FileTailer: Sendable {
         let patterns = patterns
         let onLines = onLines
         let onOversizedLine = onOversizedLine
+        let onNotice = onNotice
         let stats = sharedStats
         let board = board
         let stop = lifecycle.stop
         lifecycle.start {
             let follower = FileFollower(
                 patterns: patterns, maxLineBytes: settings.maxLineBytes, offsetsFile: settings.offsetsFile, resumeFromOffsets: settings.resumeFromOffsets, resumeAt: settings.resumeAt,
-                onLines: onLines, onOversizedLine: onOversizedLine, stats: stats, board: board, stop: stop
+                onLines: onLines, onOversizedLine: onOversizedLine, stats: stats, board: board, stop: stop, onNotice: onNotice
             )
             Self.run(follower, settings: settings, stop: stop)
         }

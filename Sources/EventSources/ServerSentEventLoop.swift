@@ -35,6 +35,8 @@ final class StreamLoop {
     private var easy: UnsafeMutableRawPointer?
     private var accepted = false
     private var failure: String?
+    /// The connection was cut on a line over the limit: it does not count as a good one.
+    private var cutOnOverlongLine = false
     private var contentType = ""
     private var lastActivity = ContinuousClock.now
     private var eventsThisConnection = 0
@@ -71,7 +73,7 @@ final class StreamLoop {
             guard let reason = withExtendedLifetime(self, { connectOnce() }) else { break }
             let wasConnected = accepted
             // A connection that delivered events, or held for a while, was good: the backoff starts over.
-            if wasConnected && (eventsThisConnection > 0 || clock.now - started >= .seconds(settings.maxBackoff)) {
+            if wasConnected && !cutOnOverlongLine && (eventsThisConnection > 0 || clock.now - started >= .seconds(settings.maxBackoff)) {
                 failures = 0
             }
             let base = parser.reconnectionTime.map { Double($0) / 1000 } ?? settings.initialBackoff
@@ -93,6 +95,7 @@ final class StreamLoop {
     private func connectOnce() -> String? {
         accepted = false
         failure = nil
+        cutOnOverlongLine = false
         contentType = ""
         eventsThisConnection = 0
         lastActivity = clock.now
@@ -254,6 +257,16 @@ final class StreamLoop {
         status.update {
             $0.events += UInt64(events)
             $0.lastEventID = lastEventID
+        }
+        // A line far past the limit that has not ended: a stream that never ends a line would be read
+        // (and thrown away) at network speed forever. Past 4x the limit it is cut, counted, and
+        // retried with backoff; a line a little over the limit is skipped and the stream goes on.
+        if parser.overlongLineBytes > settings.maxLineBytes * 4 {
+            cutOnOverlongLine = true
+            failure = "a line longer than \(settings.maxLineBytes * 4) bytes: the connection was cut and is retried with backoff"
+            onOversizedLine(origin, settings.maxLineBytes)
+            stats.update { $0.oversizedLines += 1 }
+            return false
         }
         return !stop.isFired
     }

@@ -48,6 +48,9 @@ public struct ServerSentEventParser: Sendable {
     private var line: [UInt8] = []
     /// Length so far of a line too long to hold, and its first bytes (to tell its field name).
     private var skipped: (length: Int, head: [UInt8])?
+
+    /// Bytes skipped so far of a line longer than the limit whose end has not been seen yet (0 when none).
+    public var overlongLineBytes: Int { skipped?.length ?? 0 }
     /// The previous chunk ended in CR: a LF starting this one belongs to it.
     private var afterCR = false
     /// Nothing of this stream is parsed yet, so a BOM may still come.

@@ -109,6 +109,9 @@ public final class NativeEventDecoder {
         if let duration, duration < 0 {
             throw EventDecodeError(.invalidValue, "duration_seconds: negative")
         }
+        if let duration, duration > Self.maxDurationSeconds {
+            throw EventDecodeError(.invalidValue, "duration_seconds: more than a year (\(Int(Self.maxDurationSeconds)) s); no item runs that long")
+        }
         var state: AgentState?
         if f.state.ptr != nil {
             state = f.state.string.flatMap(AgentState.init(rawValue:))
@@ -187,6 +190,13 @@ public final class NativeEventDecoder {
             return nil
         }
         guard seconds >= 0 else { throw EventDecodeError(.invalidValue, "\(field): before 1970") }
+        guard seconds <= Self.latestTimestamp else { throw EventDecodeError(.invalidValue, "\(field): after the year 9999") }
         return seconds
     }
+
+    /// The longest `duration_seconds` accepted: 366 days. Longer is no item's duration but a unit
+    /// mistake (milliseconds) or hostile input that would make sums and rates meaningless.
+    static let maxDurationSeconds = 366.0 * 86_400
+    /// 10000-01-01T00:00:00Z (the end of 9999-12-31 as a Double rounds it): the latest `ts` or `deadline` accepted (RFC 3339's four-digit year).
+    static let latestTimestamp = 253_402_300_800.0
 }

@@ -39,10 +39,10 @@ public enum RFC3339 {
             i += 1
             let start = i
             while i < s.count, let d = digit(s[i]) {
-                if i - start < 9 {
-                    fraction = fraction * 10 + d
-                    scale *= 10
-                }
+                // Nanoseconds at most, as Go's RFC3339Nano, Python and Java write them.
+                guard i - start < 9 else { return nil }
+                fraction = fraction * 10 + d
+                scale *= 10
                 i += 1
             }
             guard i > start else { return nil }
@@ -65,6 +65,9 @@ public enum RFC3339 {
             return nil
         }
         guard i == s.count else { return nil }
+        // A leap second is only ever the last second of a UTC day (23:59:60Z, or that instant in
+        // another offset).
+        if second == 60, ((hour * 3600 + minute * 60 - offset) % 86_400 + 86_400) % 86_400 != 86_340 { return nil }
 
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset

@@ -3,7 +3,7 @@ import Alerting
 import MicroHTTP
 import Tracking
 
-/// The JSON API under /api/v1 (documented in the README).
+/// The JSON API under /api/v1 (documented in docs/api.md).
 struct APIEndpoints: Sendable {
     let store: ProgressStore
 

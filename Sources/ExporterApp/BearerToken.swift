@@ -74,7 +74,10 @@ public struct BearerToken: Sendable, CustomStringConvertible, CustomDebugStringC
 
     /// `Bearer <token>`, for a request the exporter makes itself (`--events.sse-bearer-token-file`);
     /// internal, so only the exporter's own wiring can reveal it.
-    var authorizationHeaderValue: String { "Bearer " + String(decoding: bytes, as: UTF8.self) }
+    var authorizationHeaderValue: String { "Bearer " + secret }
+
+    /// The token itself, for a client that sends it its own way (a NATS token).
+    public var secret: String { String(decoding: bytes, as: UTF8.self) }
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }

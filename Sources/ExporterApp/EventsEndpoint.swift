@@ -1,34 +1,43 @@
 import Foundation
 import MicroHTTP
+import Tracking
 
 /// POST /events: a native NDJSON body (or JSON array), applied before the answer is sent.
 struct EventsEndpoint: Sendable {
     let ingestor: Ingestor
     let bearerToken: BearerToken?
-    /// With `--storage.journal`: applied bodies are made durable before their 202.
+    /// With `--storage.journal`: bodies are made durable before they are applied.
     var journal: Journal? = nil
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if let bearerToken, !bearerToken.isPresented(in: request.header("authorization")) {
-            return HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
-                .adding(header: "WWW-Authenticate", "Bearer")
+            return Self.unauthorized
         }
-        let outcome = ingestor.ingestNative(request.body, source: "http")
+        let batch = ingestor.decodeNative(request.body)
+        let outcome: Ingestor.Outcome
+        if let journal, batch.accepted > 0 {
+            // Durable first, applied second: a 503 here means nothing was applied or kept.
+            do {
+                outcome = try journal.commit(source: "http", body: request.body) { position in
+                    ingestor.apply(batch, source: "http", positions: [position])
+                }
+            } catch {
+                return .json(Self.summary(batch.outcome, error: "the events could not be made durable (\(error)); nothing was applied: send them again"), status: 503)
+                    .adding(header: "Retry-After", "1")
+            }
+        } else {
+            outcome = ingestor.apply(batch, source: "http")
+        }
         // Events another shard owns were read fine: only a body with nothing readable is a 400.
         if outcome.accepted == 0 && outcome.ignored == 0 {
             let why = outcome.rejected == 0 ? "the body holds no event" : "no line of the body could be read"
             return .json(Self.summary(outcome, error: why), status: 400)
         }
-        if let journal, outcome.accepted > 0 {
-            do {
-                try journal.append(sequence: outcome.sequence, source: "http", body: request.body)
-            } catch {
-                Log.error("events applied but not made durable", ["err": error.description])
-                return .json(Self.summary(outcome, error: "the events were applied but could not be made durable (\(error.description)); send them again (events with an id are not counted twice)"), status: 503)
-            }
-        }
         return .json(Self.summary(outcome, error: nil), status: 202)
     }
+
+    static let unauthorized = HTTPResponse.json(#"{"error":"missing or wrong bearer token"}"#, status: 401)
+        .adding(header: "WWW-Authenticate", "Bearer")
 
     /// `{"accepted": n, "rejected": m, "ignored": k, "rejections": [{"line", "reason", "detail"}]}`.
     static func summary(_ outcome: Ingestor.Outcome, error: String?) -> [UInt8] {

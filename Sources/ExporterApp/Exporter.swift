@@ -69,20 +69,12 @@ public final class Exporter: Sendable {
         var journal: Journal?
         if let path = options.storagePath {
             try Snapshotter.prepare(path)
-            if options.journal {
-                journal = try Journal(folder: path)
-            }
-            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, store: store, alerts: alerting.engine, clock: clock, journal: journal)
+            let storage = Snapshotter(folder: path, interval: options.snapshotInterval, ingestor: ingestor, alerts: alerting.engine, clock: clock)
             restored = storage.restore()
             snapshotter = storage
             if options.journal {
-                // POSTs acknowledged after the snapshot, applied again in their order.
-                let records = Journal.records(in: path, after: restored?.sequence ?? 0) { problem in
-                    Log.warn("journal record skipped", ["problem": problem])
-                }
-                for record in records { ingestor.ingestNative(record.body, source: record.source) }
-                if let last = records.last { store.advanceSequence(to: last.sequence) }
-                if !records.isEmpty { Log.info("journal replayed", ["batches": "\(records.count)"]) }
+                journal = try Self.replayJournal(folder: path, restored: restored, ingestor: ingestor)
+                storage.attach(journal!)
             }
             try alerting.persistAlertStates(in: path)
         }
@@ -91,7 +83,7 @@ public final class Exporter: Sendable {
         // would lose running jobs' planned totals and counts, so without one files are read from
         // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        let resumeAt = (restored?.positions ?? []).filter { !$0.isStream }.map {
+        let resumeAt = (restored?.positions ?? []).filter(\.isFile).map {
             FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
                             fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
         }
@@ -104,20 +96,43 @@ public final class Exporter: Sendable {
         tailer = filePatterns.isEmpty ? nil : FileTailer(
             patterns: filePatterns, maxLineBytes: options.decoderLimits.maxLineBytes,
             offsetsFile: options.offsetsFile, resumeFromOffsets: resumeFromOffsets, resumeAt: resumeAt,
-            onLines: onLines, onOversizedLine: onOversized)
+            onLines: onLines, onOversizedLine: onOversized,
+            onNotice: { notice in
+                switch notice.kind {
+                case .recovered: Log.warn("followed file recovered", ["file": notice.path, "detail": notice.detail])
+                case .unrecoverable: Log.error("followed file lines lost", ["file": notice.path, "detail": notice.detail])
+                }
+            })
+        // Standard input has no position to resume from: with the journal its native lines are made
+        // durable before they are applied, like POST bodies.
+        let stdinLines: LineBatchHandler = { [journal] lines, origin in
+            guard let journal, format == .native else { return onLines(lines, origin) }
+            let batch = ingestor.decodeNative(lines)
+            guard batch.accepted > 0 else { ingestor.apply(batch, source: origin.source); return }
+            do {
+                _ = try journal.commit(source: origin.source, body: lines) { position in ingestor.apply(batch, source: origin.source, positions: [position]) }
+            } catch {
+                // Nobody can send these lines again: applied without durability, as without the journal.
+                Log.error("standard input lines applied without the journal", ["err": "\(error)"])
+                ingestor.apply(batch, source: origin.source)
+            }
+        }
         let stdinReader = options.eventFiles.contains("-") ? StandardInputReader(
-            maxLineBytes: options.decoderLimits.maxLineBytes, onLines: onLines, onOversizedLine: onOversized,
+            maxLineBytes: options.decoderLimits.maxLineBytes, onLines: stdinLines, onOversizedLine: onOversized,
             onEnd: { end in Log.info("standard input ended; the state stays served", ["end": "\(end)"]) }) : nil
         let demo = options.demo.map { DemoSource(options: $0, ingestor: ingestor) }
         let readiness = self.readiness
         let streams = Self.eventStreams(options, ingestor: ingestor, readiness: readiness, restored: restored?.positions ?? [])
+        let nats = options.nats.map {
+            NATSIngest(settings: $0, ingestor: ingestor, journal: journal, snapshots: snapshotter, readiness: readiness)
+        }
 
         var router = Router()
         let engine = alerting.engine
         // The server is made after its routes; the metrics read its refusal count through this.
         let serverForMetrics = Mutex<HTTPServer?>(nil)
         // Every part's self-metrics, in one list.
-        let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
+        let selfMetrics: [any SelfMetricsCollector] = ([snapshotter, journal, nats] as [(any SelfMetricsCollector)?]).compactMap { $0 } + [
             alerting,
             liveStream,
             EventSourceMetrics(tailer: tailer, stdinReader: stdinReader, streams: streams),
@@ -165,10 +180,12 @@ public final class Exporter: Sendable {
                 connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
                 maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
                 requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
-            security: security, handler: router.handle)
+            security: security,
+            gate: Self.eventsGate(options.eventsBearerToken),
+            handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
-            forgotten.record(store.tick(), retention: options.store.jobRetention, silentRetention: options.store.silentJobRetention)
+            forgotten.record(ingestor.tick(), retention: options.store.jobRetention, silentRetention: options.store.silentJobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 
@@ -194,6 +211,9 @@ public final class Exporter: Sendable {
                 readiness.set(stream.readinessName, problem: "not connected yet")
                 stream.source.start()
             }, stop: { stream.source.stop() }))
+        }
+        if let nats {
+            services.append(ClosureService("events.nats", start: { nats.source.start() }, stop: { nats.source.stop() }))
         }
         if let demo { services.append(ClosureService("demo", start: { demo.start() }, stop: { demo.stop() })) }
         services.append(ClosureService("upkeep", start: { upkeep.start() }, stop: { upkeep.stop() }))
@@ -254,7 +274,7 @@ public final class Exporter: Sendable {
                 }
             }
         case .failure(let error):
-            Log.error("web config not reloaded; the old one keeps running", ["err": error.description])
+            Log.error("web config not reloaded; the old one keeps running", ["err": "\(error)"])
         }
         return result
     }
@@ -281,6 +301,51 @@ public final class Exporter: Sendable {
         }.joined(separator: "; ")))
         for warning in config.warnings { lines.append("warning: \(warning)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Applies the journaled batches the restored state does not hold yet, in their order, and opens
+    /// the journal after them. Damaged records are skipped alone, counted and quarantined.
+    static func replayJournal(folder: String, restored: Snapshotter.Restored?, ingestor: Ingestor) throws -> Journal {
+        let applied = UInt64(clamping: restored?.positions.first { $0.isJournal }?.offset ?? 0)
+        let found = JournalReader(folder: folder)
+        for damage in found.damaged {
+            Log.error("journal: damaged record skipped", [
+                "file": damage.path, "offset": "\(damage.offset)", "bytes": "\(damage.bytes)", "quarantine": damage.quarantine ?? "(could not copy)",
+            ])
+        }
+        for cut in found.truncated {
+            Log.warn("journal: segment ends inside a record (a write cut short, never acknowledged)", ["file": cut.path, "offset": "\(cut.offset)"])
+        }
+        let pending = found.batches.filter { $0.sequence > applied }
+        for batch in pending {
+            let decoded = ingestor.decodeNative(batch.body)
+            if let position = batch.position {
+                // A bus message: applied once, as when it was first read.
+                ingestor.applyOnce(decoded, id: NATSIngest.messageID(position), source: batch.source, positions: [.journal(through: batch.sequence), position])
+            } else {
+                ingestor.apply(decoded, source: batch.source, positions: [.journal(through: batch.sequence)])
+            }
+        }
+        if !pending.isEmpty { Log.info("journal replayed", ["batches": "\(pending.count)", "after": "\(applied)"]) }
+        let legacy = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix("journal-") && $0.hasSuffix(".log") }
+        if !legacy.isEmpty {
+            Log.warn("journal segments of an older format are not read; stop the old version cleanly before upgrading (its last snapshot holds every batch)", ["files": legacy.sorted().joined(separator: ",")])
+        }
+        do {
+            return try Journal(folder: folder, after: max(applied, found.lastSequence), found: found)
+        } catch {
+            throw Snapshotter.Unusable(description: "--storage.journal: \(error.description)")
+        }
+    }
+
+    /// With `--web.events-bearer-token-file`, a POST /events without the token is refused as soon as
+    /// its headers are in: no `100 Continue`, no body read, none of the body budget reserved.
+    static func eventsGate(_ token: BearerToken?) -> HTTPServer.Gate? {
+        guard let token else { return nil }
+        return { method, path, authorization in
+            guard method == "POST", path == "/events", !token.isPresented(in: authorization) else { return nil }
+            return EventsEndpoint.unauthorized
+        }
     }
 
     static func defaultExternalURL(listenAddress: String, tls: Bool = false) -> String {
@@ -360,6 +425,9 @@ public final class Exporter: Sendable {
                     case let .disconnected(reason, wasConnected, retryIn):
                         if !connectedOnce.isSet {
                             readiness.set(readinessName, problem: "not connected yet: \(reason)")
+                        } else if reason.hasPrefix("a line longer than") {
+                            // Connected, but what it sends cannot be read: not healthy.
+                            readiness.set(readinessName, problem: reason)
                         }
                         Log.warn(wasConnected ? "event stream disconnected" : "event stream connection failed", [
                             "url": name, "reason": reason, "retry_in": String(format: "%.1fs", retryIn),

@@ -1,4 +1,5 @@
 import Events
+import EventSources
 import Tracking
 
 /// Everything the exporter can be told, as plain values; the executable fills it from flags.
@@ -38,7 +39,9 @@ public struct ExporterOptions: Sendable {
     public var sseBearerToken: BearerToken?
     /// Seconds a stream may stay silent (not even a keep-alive comment) before it is reconnected.
     public var sseReadTimeout = 120.0
-    /// Where the tailer keeps the read offsets of followed files, to resume after a restart.
+    /// `--events.nats-url` and its companions: a JetStream stream read through a durable pull consumer.
+    public var nats: NATSSource.Settings?
+    /// Where the tailer writes the read offsets of followed files, for people and tools (never read back: a restart resumes from the snapshot).
     public var offsetsFile: String?
     /// `--storage.path`: where snapshots of the state are kept; nil keeps state in memory only.
     public var storagePath: String?
@@ -54,7 +57,7 @@ public struct ExporterOptions: Sendable {
     public var externalURL: String?
     /// `--alerting.shutdown-grace`: seconds a stop waits for alert deliveries in flight before cancelling them.
     public var alertingShutdownGrace = 5.0
-    /// Seconds between upkeep passes (ETC smoothing, expiry).
+    /// Seconds between upkeep passes (expiry of jobs and agents, job history points); nothing is smoothed.
     public var tickInterval = 1.0
     /// `--shard.index` / `--shard.count`: keep only the jobs this shard owns; nil keeps every job.
     public var shard: ShardFilter?

@@ -24,6 +24,7 @@ struct EventSourceMetrics: SelfMetricsCollector {
     static let bytes = MetricFamily("progress_exporter_source_bytes_read_total", .counter, help: "Bytes read by an event source, skipped over-long lines included.")
     static let lines = MetricFamily("progress_exporter_source_lines_total", .counter, help: "Complete lines an event source delivered.")
     static let rotations = MetricFamily("progress_exporter_source_file_rotations_total", .counter, help: "Followed files replaced by a new file at the same path.")
+    static let unrecoverable = MetricFamily("progress_exporter_source_file_unrecoverable_total", .counter, help: "Followed files whose unread lines could not be found at start (moved out of their folder, deleted, or rewritten in place while the exporter was down); each is logged.")
     static let truncations = MetricFamily("progress_exporter_source_file_truncations_total", .counter, help: "Followed files that shrank or were rewritten, so reading restarted at their start.")
     static let readErrors = MetricFamily("progress_exporter_source_read_errors_total", .counter, help: "Failed reads of an event source; a file is reopened on the next poll.")
     static let partialLines = MetricFamily("progress_exporter_source_partial_lines_dropped_total", .counter, help: "Unterminated last lines dropped because their file was rotated away or truncated.")
@@ -59,7 +60,7 @@ struct EventSourceMetrics: SelfMetricsCollector {
         each(Self.readErrors) { Double($0.readErrors) }
         each(Self.partialLines) { Double($0.partialLinesDropped) }
         guard let file = tailer?.stats else { return }
-        for (family, value) in [(Self.rotations, file.rotations), (Self.truncations, file.truncations), (Self.offsetsErrors, file.offsetFileErrors)] {
+        for (family, value) in [(Self.rotations, file.rotations), (Self.truncations, file.truncations), (Self.unrecoverable, file.unrecoverableAtStart), (Self.offsetsErrors, file.offsetFileErrors)] {
             w.family(family)
             w.sample(family, .empty, .empty, Double(value))
         }

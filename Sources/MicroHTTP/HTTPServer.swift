@@ -72,6 +72,11 @@ public final class HTTPServer: Sendable {
     /// Basic auth, TLS and client certificates from a web config; nil for none.
     public let security: WebSecurity?
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let gate: Gate?
+
+    /// A check of a request's method, raw path and `Authorization` header made as soon as its headers
+    /// are in: a response refuses it before its body is read or reserved (a bearer token, say).
+    public typealias Gate = @Sendable (_ method: String, _ rawPath: String, _ authorization: String?) -> HTTPResponse?
     private let running = Locked<Running?>(nil)
     private let refusedBodies = Locked(0)
     private let connectionGuard: ConnectionGuard
@@ -80,9 +85,10 @@ public final class HTTPServer: Sendable {
     private let lifecycle = Locked(())
 
     public init(
-        options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil,
+        options: HTTPServerOptions = HTTPServerOptions(), security: WebSecurity? = nil, gate: Gate? = nil,
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) {
+        self.gate = gate
         self.options = options
         self.security = security
         self.handler = handler
@@ -160,7 +166,7 @@ public final class HTTPServer: Sendable {
     private func makeContext(_ tls: TLSSettings?) -> ServerContext {
         ServerContext(
             handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
-            security: security, clientAuth: tls?.clientAuth ?? .noClientCert
+            security: security, clientAuth: tls?.clientAuth ?? .noClientCert, gate: gate
         ) { [refusedBodies] in
             refusedBodies.withLock { $0 += 1 }
         }

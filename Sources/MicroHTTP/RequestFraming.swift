@@ -10,6 +10,8 @@ enum RequestFraming: Equatable {
     case length(UInt64?)
     /// Refused with 400; the reason goes in the answer.
     case refused(String)
+    /// Refused with 501: a transfer coding this server does not implement.
+    case unsupported(String)
 
     /// `contentLengths` and `transferEncodings` are every value of those headers, in order.
     /// Repeated `Content-Length` headers with the same number are one length (RFC 9112 section 6.3
@@ -18,6 +20,16 @@ enum RequestFraming: Equatable {
     static func check(contentLengths: [String], transferEncodings: [String]) -> RequestFraming {
         if !contentLengths.isEmpty && !transferEncodings.isEmpty {
             return .refused("a request may not carry both Transfer-Encoding and Content-Length")
+        }
+        // Only `chunked` alone frames a body here; any other coding, a list, or a repeated header
+        // would be read differently by different parsers (RFC 9112 section 6.1: 501 for codings
+        // the server does not understand).
+        // libmicrohttpd 0.9.75 frames by chunks only for the value exactly `chunked` (any case): with
+        // whitespace around it, it would wait for the connection to close instead.
+        if !transferEncodings.isEmpty {
+            guard transferEncodings.count == 1, transferEncodings[0].lowercased() == "chunked" else {
+                return .unsupported("Transfer-Encoding \"\(transferEncodings.joined(separator: ", ").prefix(60))\" is not supported: only chunked alone")
+            }
         }
         var length: UInt64?
         for value in contentLengths {

@@ -17,6 +17,7 @@ extension ServerContext {
         connection: OpaquePointer,
         url: UnsafePointer<CChar>,
         method: UnsafePointer<CChar>,
+        version: UnsafePointer<CChar>?,
         uploadData: UnsafePointer<CChar>?,
         uploadDataSize: UnsafeMutablePointer<Int>,
         requestSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
@@ -29,11 +30,23 @@ extension ServerContext {
                 clientAuth: clientAuth) {
                 return queue(refusal, on: connection)
             }
+            if let problem = MHDRequestReader.malformedHeader(connection: connection) {
+                return queue(Self.badFraming(problem), on: connection)
+            }
+            if let version, strcmp(version, "HTTP/1.1") == 0, MHDRequestReader.all("Host", connection: connection).count != 1 {
+                return queue(Self.badFraming("an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)"), on: connection)
+            }
+            // The application's own check (a bearer token), before any body byte is read or reserved.
+            if let gate, let refusal = gate(String(cString: method), String(cString: url), MHDRequestReader.all("Authorization", connection: connection).first) {
+                return queue(refusal.adding(header: "Connection", "close"), on: connection)
+            }
             let declared: UInt64?
             switch RequestFraming.check(
                 contentLengths: MHDRequestReader.all("Content-Length", connection: connection),
                 transferEncodings: MHDRequestReader.all("Transfer-Encoding", connection: connection)) {
             case .refused(let reason): return queue(Self.badFraming(reason), on: connection)
+            case .unsupported(let reason):
+                return queue(HTTPResponse.text("not implemented: \(reason)\n", status: 501).adding(header: "Connection", "close"), on: connection)
             case .length(let length): declared = length
             }
             // Refusing here, before MHD sends "100 Continue", means the body is never read.

@@ -24,6 +24,9 @@ final class ServerContext: Sendable {
     let security: WebSecurity?
     /// The client certificate mode of this context's daemon (fixed while it runs).
     let clientAuth: TLSSettings.ClientAuth
+    /// The application's check of a request's method, path and `Authorization` header, run before
+    /// its body is read or any of the body budget reserved: a refusal is answered at once.
+    let gate: HTTPServer.Gate?
     private let live = Locked(Live())
 
     init(
@@ -33,8 +36,10 @@ final class ServerContext: Sendable {
         bodies: BodyBudget = BodyBudget(limit: 0),
         security: WebSecurity? = nil,
         clientAuth: TLSSettings.ClientAuth = .noClientCert,
+        gate: HTTPServer.Gate? = nil,
         bodyRefused: @escaping @Sendable () -> Void = {}
     ) {
+        self.gate = gate
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.connections = connections

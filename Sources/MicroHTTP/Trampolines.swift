@@ -3,10 +3,10 @@ import CMicroHTTPD
 /// The C entry points MHD calls. They capture nothing (C function pointers cannot);
 /// each finds its Swift object through the `cls` pointer and hands over at once.
 enum Trampolines {
-    static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, requestSlot in
+    static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadDataSize, requestSlot in
         guard let cls, let connection, let url, let method, let uploadDataSize, let requestSlot else { return .NO }
         return Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().access(
-            connection: connection, url: url, method: method,
+            connection: connection, url: url, method: method, version: version,
             uploadData: uploadData, uploadDataSize: uploadDataSize, requestSlot: requestSlot)
     }
 

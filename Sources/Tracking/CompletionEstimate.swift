@@ -2,7 +2,7 @@ import Events
 
 /// Estimated time to completion of a job, with an 80 % interval. A pure function of the job's
 /// state and "now": nothing is smoothed by wall-clock ticks, so replaying a log at any speed gives
-/// the same estimates as the live run. Chosen by `progress-bench etc` (README, "How good is the ETC").
+/// the same estimates as the live run. Chosen by `progress-bench etc` (docs/etc.md).
 ///
 /// - **Data horizon.** Rates are measured up to the job's newest event, not up to now: events
 ///   read from a file every 30 s are up to 30 s old, and a window ending at now would count the

@@ -19,11 +19,16 @@ public final class ProgressStore: Sendable {
 
     /// Applies decoded events from one source, with the counts of lines that source rejected or
     /// ignored and where the source stood after them; returns the batch's sequence number. The one
-    /// place that changes jobs and agents: every source reaches it through the `Ingestor`.
+    /// place that changes jobs and agents: every source reaches it through the `Ingestor`, the
+    /// store's one writer (so it is not public).
+    ///
+    /// `onceAs`: an idempotency key for the whole batch (a bus message's identity), kept in the
+    /// de-duplication window with the state: a batch whose key was applied within the window is not
+    /// applied again, and 0 is returned instead of a sequence number.
     @discardableResult
-    public func apply(
+    func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        position: SourcePosition? = nil
+        position: SourcePosition? = nil, positions: [SourcePosition] = [], onceAs batchID: String? = nil
     ) -> UInt64 {
         let now = clock.now()
         // Batches applied back to back took the lock again before a woken reader ran: a scrape,
@@ -31,8 +36,10 @@ public final class ProgressStore: Sendable {
         // seconds. Taking turns costs a batch at most one reader's hold (a chunk, about a ms).
         state.letWaitersIn()
         return state.withLock { state in
+            if let batchID, !state.dedup.insert(batchID, at: now, window: options.dedupWindow, capacity: options.maxDedupIds) { return 0 }
             state.sequence += 1
             if let position { state.positions[position.key] = position }
+            for position in positions { state.positions[position.key] = position }
             for (reason, count) in rejected { state.stats.rejected[reason, default: 0] += UInt64(count) }
             for (kind, count) in ignored {
                 // Kinds come from foreign input: past a bounded set they share one label value.
@@ -73,7 +80,7 @@ public final class ProgressStore: Sendable {
     /// already past their retention at the previous tick (so they arrived expired), for the caller
     /// to say so; a job expiring in the normal way crosses its retention between two ticks.
     @discardableResult
-    public func tick() -> [ForgottenOnArrival] {
+    func tick() -> [ForgottenOnArrival] {
         let now = clock.now()
         return state.withLock { state in
             var expiredJobs: [String] = []

@@ -33,6 +33,15 @@ public struct SourcePosition: Sendable, Hashable, Codable {
 
     public var isStream: Bool { eventID != nil }
 
-    /// Positions are kept per file.
-    var key: String { isStream ? "stream:\(path)" : "\(device):\(inode)" }
+    /// A position of something that is not a file: the journal (`journal:`) or a message bus
+    /// consumer (`nats:<stream>/<consumer>`), whose `offset` is a sequence number.
+    public static func sequence(source: String, name: String, through sequence: UInt64) -> SourcePosition {
+        SourcePosition(source: source, path: name, device: 0, inode: 0, offset: Int64(clamping: sequence))
+    }
+
+    /// A followed file's position (not a stream's, the journal's or a bus consumer's).
+    public var isFile: Bool { !isStream && !(device == 0 && inode == 0) }
+
+    /// Positions are kept per file, per stream, and per named sequence.
+    var key: String { isStream ? "stream:\(path)" : isFile ? "\(device):\(inode)" : "sequence:\(path)" }
 }

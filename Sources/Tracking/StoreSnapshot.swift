@@ -69,7 +69,7 @@ extension ProgressStore {
     }
 
     /// Replaces the whole state with a snapshot's; on any error the store is left as it was.
-    public func restore(from bytes: [UInt8]) throws(BinaryReadError) {
+    func restore(from bytes: [UInt8]) throws(BinaryReadError) {
         var r = BinaryReader(bytes)
         let version = try r.u32()
         guard version == 1 || version == Self.snapshotEncodingVersion else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventSources
 import ExporterApp
 import Tracking
 import Foundation
@@ -53,15 +54,35 @@ struct ServeOptions: ParsableArguments {
     var eventFormat = "native"
     @Option(name: .customLong("events.sse-url"), help: "Server-Sent Events stream (http or https) to subscribe to: each event's data is native event lines; reconnects with backoff and resumes with Last-Event-ID. Repeatable.")
     var sseURLs: [String] = []
+    @Option(name: .customLong("events.nats-url"), help: "NATS server URL (nats:// or tls://) to read events from a JetStream stream; repeatable for a cluster. Each message's payload is native event lines.")
+    var natsURLs: [String] = []
+    @Option(name: .customLong("events.nats-stream"), help: "The JetStream stream to read (needed with --events.nats-url).")
+    var natsStream: String?
+    @Option(name: .customLong("events.nats-subject"), help: "The consumer's filter subject, e.g. progress.0.> for shard 0 of a partitioned stream. (default: progress.>)")
+    var natsSubject = "progress.>"
+    @Option(name: .customLong("events.nats-consumer"), help: "The durable pull consumer's name, created when missing; one per shard. (default: progress-exporter)")
+    var natsConsumer = "progress-exporter"
+    @Option(name: .customLong("events.nats-token-file"), help: "File holding the NATS token.")
+    var natsTokenFile: String?
+    @Option(name: .customLong("events.nats-credentials-file"), help: "NATS credentials file (.creds: user JWT and NKey seed).")
+    var natsCredentialsFile: String?
+    @Option(name: .customLong("events.nats-tls-ca-file"), help: "CA certificate that signed the NATS server's certificate (turns TLS on).")
+    var natsCAFile: String?
+    @Option(name: .customLong("events.nats-tls-cert-file"), help: "Client certificate for NATS mutual TLS (with --events.nats-tls-key-file).")
+    var natsCertFile: String?
+    @Option(name: .customLong("events.nats-tls-key-file"), help: "Client key for NATS mutual TLS.")
+    var natsKeyFile: String?
+    @Option(name: .customLong("events.nats-ack-wait"), help: "Ack wait of a consumer the exporter creates: a message not acknowledged this long is delivered again. Without --storage.journal, messages are acknowledged once a snapshot holds them, so it must exceed twice --storage.snapshot-interval. Messages handed to an exporter that died are delivered again after it. (default: 30s)", transform: DurationArgument.parse)
+    var natsAckWait = DurationArgument(seconds: 30)
     @Option(name: .customLong("events.sse-bearer-token-file"), help: "File holding a token sent to every --events.sse-url stream as 'Authorization: Bearer <token>'. An empty or unreadable file is refused at start.")
     var sseBearerTokenFile: String?
-    @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, to resume after a restart.")
+    @Option(name: .customLong("events.offsets-file"), help: "Where to save the read offsets of followed files, for people and tools; a restart resumes from the --storage.path snapshot, not from this file.")
     var offsetsFile: String?
     @Option(name: .customLong("storage.path"), help: "Folder for snapshots of the state (jobs, agents, alerts, followed files' positions), restored at start. Without it, state lives in memory only.")
     var storagePath: String?
     @Option(name: .customLong("storage.snapshot-interval"), help: "How often a snapshot is written (also on SIGTERM/SIGINT).")
     var snapshotInterval = DurationArgument(seconds: 10)
-    @Flag(name: .customLong("storage.journal"), help: "Append POSTed events to a journal in --storage.path and fsync it before answering 202, so a crash loses no acknowledged event.")
+    @Flag(name: .customLong("storage.journal"), help: "Write POSTed events (and standard input's lines) to a journal in --storage.path and fsync it before applying them, so a crash loses no acknowledged event and a 503 applied nothing.")
     var journal = false
     @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
     var maxLineBytes = 1 << 20
@@ -172,6 +193,7 @@ struct ServeOptions: ParsableArguments {
                 throw ValidationError("--events.sse-bearer-token-file \(sseBearerTokenFile): \(error)")
             }
         }
+        o.nats = try natsSettings()
         o.eventFormat = ExporterOptions.EventFormat(rawValue: eventFormat) ?? .native
         o.offsetsFile = offsetsFile
         o.storagePath = storagePath
@@ -220,6 +242,47 @@ struct ServeOptions: ParsableArguments {
             o.demo = d
         }
         return o
+    }
+
+    /// `--events.nats-*`: checked together; nil without `--events.nats-url`.
+    private func natsSettings() throws -> NATSSource.Settings? {
+        let companions: [(String, Bool)] = [("--events.nats-stream", natsStream != nil), ("--events.nats-token-file", natsTokenFile != nil),
+                                           ("--events.nats-credentials-file", natsCredentialsFile != nil), ("--events.nats-tls-ca-file", natsCAFile != nil),
+                                           ("--events.nats-tls-cert-file", natsCertFile != nil), ("--events.nats-tls-key-file", natsKeyFile != nil)]
+        guard !natsURLs.isEmpty else {
+            if let given = companions.first(where: \.1) { throw ValidationError("\(given.0) needs --events.nats-url") }
+            return nil
+        }
+        for url in natsURLs where !(url.hasPrefix("nats://") || url.hasPrefix("tls://")) {
+            throw ValidationError("--events.nats-url \(url): not a nats:// or tls:// URL")
+        }
+        guard let stream = natsStream, !stream.isEmpty else { throw ValidationError("--events.nats-url needs --events.nats-stream (the JetStream stream to read)") }
+        guard !natsSubject.isEmpty, !natsSubject.contains(" ") else { throw ValidationError("--events.nats-subject \(natsSubject): not a subject") }
+        guard !natsConsumer.isEmpty, natsConsumer.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--events.nats-consumer \(natsConsumer): letters, digits, - and _ only")
+        }
+        guard (natsCertFile == nil) == (natsKeyFile == nil) else { throw ValidationError("--events.nats-tls-cert-file and --events.nats-tls-key-file go together") }
+        if storagePath != nil, !journal, natsAckWait.seconds <= snapshotInterval.seconds * 2 {
+            throw ValidationError("--events.nats-ack-wait \(natsAckWait.seconds)s: without --storage.journal, messages are acknowledged once a snapshot holds them; make it more than twice --storage.snapshot-interval (\(snapshotInterval.seconds)s), or use --storage.journal")
+        }
+        var settings = NATSSource.Settings(urls: natsURLs, stream: stream, subject: natsSubject, consumer: natsConsumer)
+        if let natsTokenFile {
+            do {
+                settings.token = try BearerToken.load(file: natsTokenFile).secret
+            } catch {
+                throw ValidationError("--events.nats-token-file \(natsTokenFile): \(error)")
+            }
+        }
+        for (flag, file) in [("--events.nats-credentials-file", natsCredentialsFile), ("--events.nats-tls-ca-file", natsCAFile),
+                             ("--events.nats-tls-cert-file", natsCertFile), ("--events.nats-tls-key-file", natsKeyFile)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) { throw ValidationError("\(flag) \(file): cannot read the file") }
+        }
+        settings.credentialsFile = natsCredentialsFile
+        settings.caFile = natsCAFile
+        settings.certificateFile = natsCertFile
+        settings.keyFile = natsKeyFile
+        settings.ackWait = .milliseconds(Int(natsAckWait.seconds * 1000))
+        return settings
     }
 
     /// Each `--events.sse-url` must be an absolute http or https URL with a host, and given once.

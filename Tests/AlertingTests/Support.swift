@@ -1,7 +1,7 @@
 import Alerting
 import Events
 import Synchronization
-import Tracking
+@testable import Tracking
 @_exported import TestSupport
 
 /// Records what the engine sends, per receiver.

@@ -1,4 +1,5 @@
 import ExporterApp
+import Tracking
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 @Suite(.serialized) struct ShardingTests {
     let now = Int(Date().timeIntervalSince1970)
 
-    /// FNV-1a 64 vectors; the shards match the README's Python, so trackers can route by them.
+    /// FNV-1a 64 vectors; the shards match the Python in docs/scaling.md, so trackers can route by them.
     @Test(arguments: [
         ("", 0xcbf2_9ce4_8422_2325 as UInt64, 0),
         ("a", 0xaf63_dc4c_8601_ec8c, 1),

@@ -163,3 +163,39 @@ struct ServerSentEventSourceTests {
         #expect(source.stats.oversizedLines == 1)
     }
 }
+
+@Suite("Server-sent event source: a line that never ends", .timeLimit(.minutes(1)))
+struct ServerSentEventEndlessLineTests {
+    @Test("a line that never ends is cut past 4x the limit, counted, and retried with growing backoff instead of read forever")
+    func endlessLineIsCut() async throws {
+        let server = try EventStreamServer { _, _, connection in
+            connection.sendEventStreamHead()
+            connection.send("data: ok\n\ndata: ")
+            let chunk = String(repeating: "x", count: 4096)
+            // Endless: until the client goes away (or 20 s).
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline, connection.send(chunk) {}
+        }
+        defer { server.stop() }
+        let collector = Collector()
+        var settings = ServerSentEventSource.Settings(url: "http://127.0.0.1:\(server.port)/stream")
+        settings.initialBackoff = 0.2
+        settings.maxBackoff = 5
+        settings.maxLineBytes = 1000
+        let reasons = Mutex<[String]>([])
+        let source = ServerSentEventSource(settings: settings, onLines: collector.onLines, onOversizedLine: collector.onOversizedLine) { change in
+            if case let .disconnected(reason, _, _) = change { reasons.withLock { $0.append(reason) } }
+        }
+        source.start()
+        defer { source.stop() }
+        #expect(await eventually { reasons.withLock { $0.count } >= 2 })
+        source.stop()
+        #expect(reasons.withLock { $0.first?.hasPrefix("a line longer than 4000 bytes") == true })
+        #expect(collector.lines.first == "ok")
+        #expect(source.stats.oversizedLines >= 2)
+        // Cut within a few chunks of the limit each time, not read at network speed.
+        #expect(source.stats.bytesRead < UInt64(server.requests.count) * 200_000, "\(source.stats.bytesRead) bytes over \(server.requests.count) connections")
+        // The backoff grows: a cut connection is not a good one.
+        #expect(server.requests.count <= 4)
+    }
+}

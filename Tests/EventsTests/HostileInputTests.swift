@@ -18,6 +18,26 @@ import Testing
         #expect(error?.detail.contains("deep") == true)
     }
 
+    /// Numbers no tracker sends: an item of 1.8e308 s made a job's duration sum +Inf for good.
+    @Test(arguments: [
+        (#"{"type":"item_completed","job":"j","agent":"a","duration_seconds":1.7976931348623157e308}"#, "duration_seconds: more than a year"),
+        (#"{"type":"item_completed","job":"j","agent":"a","duration_seconds":31708800}"#, "duration_seconds: more than a year"),
+        (#"{"type":"job_started","job":"j","deadline":1e308}"#, "deadline: after the year 9999"),
+        (#"{"type":"job_started","job":"j","ts":253402300801}"#, "ts: after the year 9999"),
+        (#"{"type":"job_started","job":"j","ts":"2026-12-06T10:00:00.1234567890123Z"}"#, "ts: not a number or RFC 3339 time"),
+        (#"{"type":"job_started","job":"j","ts":"2026-12-06T10:00:60Z"}"#, "ts: not a number or RFC 3339 time"),
+    ])
+    func numbersNoTrackerSendsAreRejected(line: String, detail: String) {
+        let error = decoder.decode(line).error
+        #expect(error?.reason == .invalidValue)
+        #expect(error?.detail.hasPrefix(detail) == true, "\(error?.detail ?? "accepted")")
+    }
+
+    @Test func aYearLongItemAndTheLastSecondOf9999AreAccepted() {
+        #expect(decoder.decode(#"{"type":"item_completed","job":"j","agent":"a","duration_seconds":31536000}"#).error == nil)
+        #expect(decoder.decode(#"{"type":"job_started","job":"j","deadline":"9999-12-31T23:59:59.999999999Z"}"#).error == nil)
+    }
+
     @Test func nestingWithinTheLimitIsAccepted() {
         let nested = String(repeating: "[", count: 60) + String(repeating: "]", count: 60)
         #expect(decoder.decode(#"{"type":"job_started","job":"j","extra":"# + nested + "}").error == nil)

@@ -44,6 +44,11 @@ import Tracking
 
     @Test func csvFieldsAreQuotedPerRFC4180() {
         #expect(CSV.field("plain") == "plain")
+        // Formula injection (OWASP): tracker text that a spreadsheet would evaluate is neutralised.
+        for hostile in ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            #expect(CSV.text(hostile) == "'" + hostile)
+        }
+        #expect(CSV.text("etl-1") == "etl-1" && CSV.text("") == "")
         #expect(CSV.field("a,b") == #""a,b""#)
         #expect(CSV.field(#"say "hi""#) == #""say ""hi""""#)
         #expect(CSV.field("two\nlines") == "\"two\nlines\"")
@@ -79,7 +84,8 @@ import Tracking
         #expect(agentRows.count == 1 + Self.hostileJobs.count * Self.hostileAgents.count)
         for row in agentRows.dropFirst() {
             #expect(row.count == JobExport.agentColumns.count)
-            #expect(Self.hostileJobs.contains(row[0]) && Self.hostileAgents.contains(row[1]), "\(row)")
+            #expect(Self.hostileJobs.contains(row[0]) && Self.hostileAgents.map(CSV.text).contains(row[1]), "\(row)")
+            #expect(row[1] != "=SUM(A1)", "a formula is neutralised")
             #expect(row[7] == "1", "completed")
         }
     }

@@ -3,7 +3,7 @@ import Exposition
 import Foundation
 import TestSupport
 import Testing
-import Tracking
+@testable import Tracking
 @testable import ExporterApp
 @testable import MicroHTTP
 

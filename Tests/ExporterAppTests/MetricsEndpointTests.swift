@@ -3,7 +3,7 @@ import Exposition
 import Foundation
 import MicroHTTP
 import Testing
-import Tracking
+@testable import Tracking
 @testable import ExporterApp
 
 @Suite struct MetricsEndpointTests {

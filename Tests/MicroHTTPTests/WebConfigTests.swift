@@ -64,9 +64,6 @@ struct WebConfigParsingTests {
         #expect(throws: WebConfigError(line: 2, "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert; set client_auth_type (e.g. RequireAndVerifyClientCert)")) {
             try WebConfig(yaml: "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n")
         }
-        #expect(throws: WebConfigError(line: 2, "tls_server_config: client_auth_type RequireAndVerifyClientCert verifies client certificates and needs client_ca_file")) {
-            try WebConfig(yaml: "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n")
-        }
         #expect(throws: WebConfigError(line: 1, "expected a mapping")) { try WebConfig(yaml: "- a\n") }
         #expect(throws: WebConfigError(line: 2, "not valid YAML")) { try WebConfig(yaml: "a: b\n  c: [d\n") }
     }
@@ -111,6 +108,20 @@ struct WebConfigParsingTests {
         var dumped = ""
         dump(config, to: &dumped)
         #expect(!dumped.contains(String(Self.hash.dropFirst(7))) && !dumped.contains(keyLine))
+    }
+
+    /// One of the exporter-toolkit's good test files: verification without client_ca_file uses the
+    /// system's roots, as Go does.
+    @Test func verifyingWithoutAClientCAUsesTheSystemRoots() throws {
+        let pki = try TestCertificates()
+        defer { pki.remove() }
+        for mode in ["VerifyClientCertIfGiven", "RequireAndVerifyClientCert"] {
+            let yaml = "tls_server_config:\n  cert_file: \(pki.serverCert)\n  key_file: \(pki.serverKey)\n  client_auth_type: \(mode)\n"
+            let tls = try #require(try WebConfig(yaml: yaml).tls)
+            #expect(tls.clientAuth.rawValue == mode)
+            let system = try #require(FileManager.default.contents(atPath: "/etc/ssl/certs/ca-certificates.crt"))
+            #expect(tls.clientCAPEM == [UInt8](system))
+        }
     }
 
     @Test func loadsAndChecksTheTLSFilesRelativeToTheConfig() throws {
@@ -272,5 +283,22 @@ struct WebSecurityServerTests {
         guard case .failure(let error) = security.reload() else { Issue.record("a bad file was applied"); return }
         #expect(error.line == 1)
         #expect(security.currentUsers.names == ["bob"], "a bad file keeps the old users")
+    }
+}
+
+/// User enumeration by timing: an unknown user must cost the same bcrypt as the slowest known one.
+@Suite struct BasicAuthDecoyTests {
+    @Test func anUnknownUserIsCheckedAgainstTheCostliestListedHash() {
+        let cost10 = Array("$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let cost12 = Array("$2y$12$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let cost04 = Array("$2b$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi".utf8)
+        let users = BasicAuthUsers(hashes: [Array("a".utf8): cost10, Array("b".utf8): cost12, Array("c".utf8): cost04])
+        #expect(users.decoyHash == cost12)
+        #expect(BasicAuthUsers(hashes: [Array("c".utf8): cost04]).decoyHash == cost04)
+        #expect(BasicAuthUsers().decoyHash == BasicAuthChecker.decoyHash)
+        // And the check still says no for an unknown user whose password is the decoy's.
+        let checker = BasicAuthChecker()
+        let header = "Basic " + Data("nobody:anything".utf8).base64EncodedString()
+        #expect(!checker.check(header, users: users))
     }
 }

@@ -19,7 +19,7 @@ public func fuzzNative(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     readEverything(store)
     checkSnapshotRoundTrip(store, options: options, clock: clock)
     dumpSnapshotIfAsked(store)
-    store.tick()
+    ingestor.tick()
     readEverything(store)
     return 0
 }

@@ -1,5 +1,6 @@
 import Glibc
 import CFuzzDriver
+import Events
 import FuzzCommon
 import Tracking
 
@@ -8,13 +9,14 @@ import Tracking
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSnapshot(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let store = ProgressStore(clock: FixedClock())
+    let ingestor = Ingestor(store: store, limits: DecoderLimits())
     do {
-        try store.restore(from: fuzzBytes(data, size))
+        try ingestor.restore(from: fuzzBytes(data, size))
     } catch {
         return 0
     }
     readEverything(store)
-    store.tick()
+    ingestor.tick()
     readEverything(store)
     return 0
 }

@@ -51,7 +51,7 @@ public struct JobExport: Sendable, Equatable {
         }
         let store = ProgressStore(clock: ReplayClock(file.takenAt))
         do {
-            try store.restore(from: file.store)
+            try Ingestor(store: store, limits: DecoderLimits()).restore(from: file.store)
         } catch {
             throw Failure("\(folder): the snapshot's state cannot be read: \(error)")
         }
@@ -167,10 +167,12 @@ public struct JobExport: Sendable, Equatable {
             rows.append(Self.failureColumns)
             for list in failures {
                 for f in list.failures {
-                    rows.append([list.job, "failed", Self.number(f.time), f.agent ?? "", f.item ?? "", f.error ?? "", f.retryable.map { "\($0)" } ?? ""])
+                    rows.append([CSV.text(list.job), "failed", Self.number(f.time), CSV.text(f.agent ?? ""), CSV.text(f.item ?? ""),
+                                 CSV.text(f.error ?? ""), f.retryable.map { "\($0)" } ?? ""])
                 }
                 for d in list.deadLettered {
-                    rows.append([list.job, "dead_lettered", Self.number(d.time), d.agent ?? "", d.item ?? "", d.error ?? "", ""])
+                    rows.append([CSV.text(list.job), "dead_lettered", Self.number(d.time), CSV.text(d.agent ?? ""), CSV.text(d.item ?? ""),
+                                 CSV.text(d.error ?? ""), ""])
                 }
             }
         } else if let agents {
@@ -178,7 +180,7 @@ public struct JobExport: Sendable, Equatable {
             for (job, list) in agents {
                 for a in list {
                     rows.append([
-                        job, a.agent, a.state, a.item ?? "", a.step ?? "", Self.number(a.progressRatio), Self.number(a.etaSeconds),
+                        CSV.text(job), CSV.text(a.agent), a.state, CSV.text(a.item ?? ""), CSV.text(a.step ?? ""), Self.number(a.progressRatio), Self.number(a.etaSeconds),
                         "\(a.completed)", "\(a.failed)", "\(a.retries)", "\(a.consecutiveFailures)",
                         Self.number(a.lastSeen), Self.number(a.lastProgress),
                     ])
@@ -188,7 +190,7 @@ public struct JobExport: Sendable, Equatable {
             rows.append(Self.jobColumns)
             for j in jobs {
                 var row = [
-                    j.job, j.status, j.planned.map(String.init) ?? "", "\(j.finished)", j.remaining.map(String.init) ?? "",
+                    CSV.text(j.job), j.status, j.planned.map(String.init) ?? "", "\(j.finished)", j.remaining.map(String.init) ?? "",
                     Self.number(j.progressRatio),
                     Self.number(j.throughputByWindow["1m"]), Self.number(j.throughputByWindow["5m"]), Self.number(j.throughputByWindow["15m"]),
                     Self.number(j.etaSeconds), Self.number(j.etaLowerSeconds), Self.number(j.etaUpperSeconds), Self.number(j.estimatedCompletion),
@@ -217,6 +219,15 @@ public enum CSV {
             || text.first == " " || text.last == " "
         guard needsQuotes else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Text from trackers (ids, steps, errors) as a spreadsheet may read it: a value beginning with
+    /// `=`, `+`, `-`, `@`, a tab or a CR would be taken as a formula (CSV injection, OWASP), so it
+    /// gets a leading `'`, which spreadsheets show as text and do not display. Numbers are not
+    /// passed through here.
+    public static func text(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
+        return "'" + value
     }
 
     /// One record, ending in CRLF.

@@ -12,7 +12,8 @@ import Tracking
 final class Snapshotter: Service, SelfMetricsCollector {
     let name = "storage"
     let folder: String
-    private let store: ProgressStore
+    private let ingestor: Ingestor
+    private var store: ProgressStore { ingestor.store }
     private let alerts: AlertEngine
     private let writer: SnapshotWriter
     private let loop: UpkeepLoop
@@ -28,11 +29,11 @@ final class Snapshotter: Service, SelfMetricsCollector {
     }
 
     /// `folder` must have passed `prepare` (the journal, opened before, needs it too).
-    init(folder: String, interval: Double, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal? = nil) {
+    init(folder: String, interval: Double, ingestor: Ingestor, alerts: AlertEngine, clock: any TimeSource) {
         self.folder = folder
-        self.store = store
+        self.ingestor = ingestor
         self.alerts = alerts
-        let writer = SnapshotWriter(folder: folder, store: store, alerts: alerts, clock: clock, journal: journal)
+        let writer = SnapshotWriter(folder: folder, store: ingestor.store, alerts: alerts, clock: clock)
         self.writer = writer
         loop = UpkeepLoop(interval: interval) { writer.writeSnapshot() }
     }
@@ -40,6 +41,9 @@ final class Snapshotter: Service, SelfMetricsCollector {
     /// Creates the folder when missing and checks that it can be written: a clear error at start,
     /// not a silent failure ten seconds later.
     static func prepare(_ folder: String) throws {
+        // A file-size limit reached (RLIMIT_FSIZE) must fail the write with EFBIG, as a full disk
+        // does, not end the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
@@ -67,13 +71,13 @@ final class Snapshotter: Service, SelfMetricsCollector {
             return nil
         }
         do {
-            try store.restore(from: file.store)
+            try ingestor.restore(from: file.store)
             try alerts.restore(from: file.alerts)
         } catch {
             // The store may have been replaced before the alert section failed: start clean.
             writer.stats.withLock { $0.loadFailures += 1 }
             Log.error("snapshot refused", ["folder": folder, "reason": "\(error)"])
-            try? store.restore(from: ProgressStore().snapshot().bytes)
+            try? ingestor.restore(from: ProgressStore().snapshot().bytes)
             return nil
         }
         writer.stats.withLock { $0.restoredSequence = file.sequence }
@@ -81,6 +85,15 @@ final class Snapshotter: Service, SelfMetricsCollector {
         Log.info("state restored", ["folder": folder, "sequence": "\(file.sequence)", "jobs": "\(store.jobSummaries().count)", "taken_at": "\(file.takenAt)"])
         return Restored(sequence: file.sequence, positions: positions)
     }
+
+    /// The journal opens after the restore (its numbers continue the restored state's): from then
+    /// on each snapshot starts a new segment and deletes the ones no kept snapshot needs.
+    func attach(_ journal: Journal) {
+        writer.journal.withLock { $0 = journal }
+    }
+
+    /// The store sequence the newest snapshot written during this run holds (0 before the first).
+    var lastWrittenSequence: UInt64 { writer.stats.withLock { $0.lastSequence } }
 
     func start() throws { loop.start() }
 
@@ -134,24 +147,24 @@ final class SnapshotWriter: Sendable {
     let store: ProgressStore
     let alerts: AlertEngine
     let clock: any TimeSource
-    let journal: Journal?
+    let journal = Mutex<Journal?>(nil)
     let stats = Mutex(Stats())
     /// One write at a time (the timer's and the final one).
     private let writing = Mutex(())
 
-    init(folder: String, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource, journal: Journal?) {
+    init(folder: String, store: ProgressStore, alerts: AlertEngine, clock: any TimeSource) {
         self.folder = folder
         self.store = store
         self.alerts = alerts
         self.clock = clock
-        self.journal = journal
     }
 
     /// Captures the state (the only part that takes the store's lock) and writes it out.
     func writeSnapshot() {
         writing.withLock { _ in
             // Journal segments closed before the capture hold only batches the snapshot includes.
-            let covered = journal?.rotate() ?? []
+            let journal = journal.withLock { $0 }
+            let boundary = journal?.rotate()
             let captureStart = DispatchTime.now().uptimeNanoseconds
             let (sequence, storeBytes) = store.snapshot()
             let alertBytes = alerts.snapshot()
@@ -159,7 +172,7 @@ final class SnapshotWriter: Sendable {
             let bytes = SnapshotFile(sequence: sequence, takenAt: clock.now(), store: storeBytes, alerts: alertBytes).encoded()
             do {
                 try SnapshotFile.write(bytes, folder: folder)
-                journal?.delete(covered)
+                journal?.snapshotWritten(boundary: boundary)
                 let done = DispatchTime.now().uptimeNanoseconds
                 stats.withLock {
                     $0.lastSuccess = clock.now()
@@ -169,7 +182,6 @@ final class SnapshotWriter: Sendable {
                     $0.lastSequence = sequence
                 }
             } catch {
-                journal?.keep(covered)
                 stats.withLock { $0.writeFailures += 1 }
                 Log.error("snapshot not written; trying again at the next interval", ["folder": folder, "err": "\(error)"])
             }

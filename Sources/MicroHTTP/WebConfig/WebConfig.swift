@@ -115,8 +115,10 @@ public struct WebConfig: Sendable, Equatable {
         if caFile != nil && clientAuth == .noClientCert {
             throw reader.fail("client_ca_file is set but client_auth_type is NoClientCert; set client_auth_type (e.g. RequireAndVerifyClientCert)")
         }
-        if clientAuth.verifiesCertificate && caFile == nil {
-            throw reader.fail("client_auth_type \(clientAuth.rawValue) verifies client certificates and needs client_ca_file")
+        // Without client_ca_file, Go (and so the exporter-toolkit) verifies client certificates
+        // against the system's roots: the same here, from the system trust store.
+        if clientAuth.verifiesCertificate && caFile == nil && systemTrustStore() == nil {
+            throw reader.fail("client_auth_type \(clientAuth.rawValue) verifies client certificates: without client_ca_file the system's roots are used, and none were found (\(systemTrustStorePaths.joined(separator: ", ")))")
         }
         let certificate = try read(fields["cert_file"]!, certFile, folder: folder, what: "certificate")
         let key = try read(fields["key_file"]!, keyFile, folder: folder, what: "key")
@@ -144,7 +146,23 @@ public struct WebConfig: Sendable, Equatable {
             }
             ca = bytes
         }
+        if ca == nil, clientAuth.verifiesCertificate { ca = systemTrustStore() }
         return TLSSettings(certificatePEM: certificate, keyPEM: key, clientCAPEM: ca, clientAuth: clientAuth, minVersion: minVersion)
+    }
+
+    /// Where Debian, Fedora and Alpine keep the system's trusted roots as one PEM file.
+    static let systemTrustStorePaths = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+
+    /// The system's trusted roots (PEM), or nil when no readable bundle holds a certificate.
+    private static func systemTrustStore() -> [UInt8]? {
+        for path in systemTrustStorePaths {
+            guard let bytes = try? FileBytes.read(path, limit: 16 << 20), !bytes.contains(0) else { continue }
+            let count = bytes.withUnsafeBufferPointer { pem in
+                pem.withMemoryRebound(to: CChar.self) { pe_tls_count_trusted($0.baseAddress, $0.count) }
+            }
+            if count > 0 { return bytes }
+        }
+        return nil
     }
 
     private static func read(_ node: WebYAML, _ name: String, folder: String, what: String) throws(WebConfigError) -> [UInt8] {

@@ -1,9 +1,10 @@
 import Events
-import Tracking
 
-/// The one way into the store: every source (POST /events, followed files, standard input, the demo)
-/// hands its batches here; they are decoded, filtered by shard and applied in one total order, each
-/// batch with its sequence number and the position its source reached after it.
+/// The store's one writer: every source (POST /events, the journal, followed files, standard input,
+/// event streams, the demo) hands its batches here; they are decoded, filtered by shard and applied
+/// in one total order, each batch with its sequence number and the position its source reached after
+/// it. The upkeep tick (expiry) and a restore from a snapshot go through it too: the store's own
+/// mutators are internal to this module, so nothing else can change the state.
 public struct Ingestor: Sendable {
     public let store: ProgressStore
     public let limits: DecoderLimits
@@ -48,25 +49,57 @@ public struct Ingestor: Sendable {
         }
     }
 
+    /// A native body decoded and filtered by shard, not yet applied: the journal makes the body
+    /// durable between the two steps.
+    public struct DecodedBatch: Sendable {
+        var events: [Event] = []
+        public internal(set) var outcome = Outcome()
+        var rejectedByReason: [String: Int] = [:]
+        var ignoredByKind: [String: Int] = [:]
+        /// Events that will change the store (what a journal must keep).
+        public var accepted: Int { outcome.accepted }
+    }
+
     /// Decodes a native NDJSON (or JSON array) body and applies its good events; bad lines are rejected alone.
     @discardableResult
     public func ingestNative(_ body: [UInt8], source: String, position: SourcePosition? = nil) -> Outcome {
+        apply(decodeNative(body), source: source, positions: position.map { [$0] } ?? [])
+    }
+
+    /// Decodes a native body and keeps the events this shard owns.
+    public func decodeNative(_ body: [UInt8]) -> DecodedBatch {
         let decoder = NativeEventDecoder(limits: limits)
-        var events: [Event] = []
+        var batch = DecodedBatch()
         // About one event per 100 bytes of NDJSON: the array grows once or twice, not a dozen
         // times. Capped, so a huge body of long lines does not reserve far more than it needs.
-        events.reserveCapacity(min(body.count / 100 + 1, 50_000))
-        var outcome = Outcome()
-        var rejectedByReason: [String: Int] = [:]
+        batch.events.reserveCapacity(min(body.count / 100 + 1, 50_000))
         decoder.decodeBody(body) { event in
-            events.append(consume event)
+            batch.events.append(consume event)
         } onReject: { line, error in
-            outcome.record(error, line: line, byReason: &rejectedByReason)
+            batch.outcome.record(error, line: line, byReason: &batch.rejectedByReason)
         }
-        var ignoredByKind: [String: Int] = [:]
-        keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
+        keepOwned(&batch.events, outcome: &batch.outcome, ignoredByKind: &batch.ignoredByKind)
+        return batch
+    }
+
+    /// Applies a decoded batch with where its sources stood after it (the journal's number and a bus
+    /// consumer's sequence, say: recorded with the batch, atomically); returns its outcome with the
+    /// store's sequence number.
+    @discardableResult
+    public func apply(_ batch: DecodedBatch, source: String, positions: [SourcePosition] = []) -> Outcome {
+        var outcome = batch.outcome
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions)
         return outcome
+    }
+
+    /// Applies a decoded batch unless a batch with the same `id` was applied within the
+    /// de-duplication window (`--events.dedup-window`): nil then. For sources that deliver at least
+    /// once, such as a message bus, with the message's identity as `id`.
+    @discardableResult
+    public func applyOnce(_ batch: DecodedBatch, id: String, source: String, positions: [SourcePosition] = []) -> Outcome? {
+        var outcome = batch.outcome
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions, onceAs: id)
+        return outcome.sequence == 0 ? nil : outcome
     }
 
     /// Decodes prodigy event-log lines of one run (keyed by its folder) and applies them.
@@ -92,7 +125,7 @@ public struct Ingestor: Sendable {
             }
         }
         keepOwned(&events, outcome: &outcome, ignoredByKind: &ignoredByKind)
-        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, position: position)
+        outcome.sequence = apply(events, source: source, rejected: rejectedByReason, ignored: ignoredByKind, positions: position.map { [$0] } ?? [])
         return outcome
     }
 
@@ -123,6 +156,17 @@ public struct Ingestor: Sendable {
         return outcome
     }
 
+    /// Periodic upkeep: expires ended jobs and silent agents (see `ProgressStore.tick`).
+    @discardableResult
+    public func tick() -> [ProgressStore.ForgottenOnArrival] {
+        store.tick()
+    }
+
+    /// Replaces the whole state with a snapshot's (`ProgressStore.snapshot()`), or changes nothing.
+    public func restore(from bytes: [UInt8]) throws(BinaryReadError) {
+        try store.restore(from: bytes)
+    }
+
     /// Counts lines a source skipped for being too long, as `too_long` rejections.
     public func recordOversizedLine(source: String) {
         _ = apply([], source: source, rejected: [EventRejectReason.tooLong.rawValue: 1])
@@ -131,10 +175,10 @@ public struct Ingestor: Sendable {
     /// The only call that changes the store's jobs and agents.
     private func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        position: SourcePosition? = nil
+        positions: [SourcePosition] = [], onceAs batchID: String? = nil
     ) -> UInt64 {
-        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, position: position)
-        if !events.isEmpty { afterApply() }
+        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions, onceAs: batchID)
+        if !events.isEmpty, sequence != 0 { afterApply() }
         return sequence
     }
 }

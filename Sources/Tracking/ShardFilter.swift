@@ -24,7 +24,7 @@ public struct ShardFilter: Sendable, Equatable {
     /// The shard of a job: FNV-1a 64 of the id's UTF-8 bytes, its high half folded into the low half,
     /// modulo `count`. The fold matters: plain FNV-1a's low bits depend only on the bytes' low bits,
     /// so with 2 shards the shard would be the parity of the odd bytes. Trackers in other languages
-    /// route with the same function (README, "Scaling past one machine"), so it must never change.
+    /// route with the same function (docs/scaling.md, "Scaling past one machine"), so it must never change.
     public static func shard(of job: String, count: Int) -> Int {
         let hash = fnv1a64(job.utf8)
         return Int((hash ^ (hash >> 32)) % UInt64(count))
