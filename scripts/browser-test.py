@@ -200,6 +200,29 @@ def main():
             time.sleep(1.5)
             browser.screenshot(os.path.join(screenshots, "live-page-job.png"))
 
+        # Failures you can read: the job page lists the last failures and the dead-lettered items with
+        # their error (a hostile error stays text), and the most common reason.
+        now = time.time()
+        exporter.post([
+            {"type": "job_started", "job": "browser-failures", "total_items": 10, "ts": now},
+            {"type": "item_failed", "job": "browser-failures", "agent": "w1", "item": "i-1", "error": "timeout after 31s", "retryable": True, "ts": now},
+            {"type": "item_failed", "job": "browser-failures", "agent": "w1", "item": "i-1", "error": "timeout after 12s", "retryable": True, "ts": now + 0.1},
+            {"type": "item_failed", "job": "browser-failures", "agent": "w2", "item": "i-2", "error": HOSTILE, "retryable": False, "ts": now + 0.2},
+            {"type": "item_dead_lettered", "job": "browser-failures", "item": "i-1", "ts": now + 0.3},
+        ])
+        browser.navigate(exporter.url("/?job=browser-failures"))
+        listed = browser.wait_for("document.querySelectorAll('#failure-rows tr').length === 3 && "
+                                  "document.querySelectorAll('#dead-rows tr').length === 1", 20, "the failures on the job page")
+        check("the job page lists the last failures and the dead-lettered items", listed)
+        texts = browser.evaluate("[...document.querySelectorAll('#failure-rows tr')].map(tr => tr.children[3].textContent)")
+        check("newest first, with the error as sent", texts == [HOSTILE, "timeout after 12s", "timeout after 31s"], str(texts))
+        check("a dead-lettered item shows its last error",
+              browser.evaluate("document.querySelector('#dead-rows tr').children[3].textContent") == "timeout after 12s")
+        check("the most common reason is named",
+              "timeout after Ns (2)" in browser.evaluate("document.getElementById('failure-reasons').textContent"))
+        check("a hostile error stays text", browser.evaluate(
+            "document.querySelectorAll('img').length === 0 && window.__pwned === undefined"))
+
         # POST to number on the page, at 1,000 agents of one job (the demo keeps running beside it).
         now = time.time()
         lines = [{"type": "job_started", "job": "browser-latency", "total_items": 1_000_000, "ts": now}]

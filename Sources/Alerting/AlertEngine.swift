@@ -46,6 +46,14 @@ public final class AlertEngine: Sendable {
 
     private let store: ProgressStore
     private let sink: any NotificationSink
+    /// Told of every evaluation's fires and resolves before they go to the sink (the alert-state
+    /// journal writes them to disk), so what receivers heard survives a crash; set once at start.
+    private let beforeSending = Mutex<(@Sendable ([AlertStateMachine.Transition]) -> Void)?>(nil)
+
+    /// `persist` is called with the transitions of each evaluation that has any, before they are sent.
+    public func persistTransitions(with persist: @escaping @Sendable ([AlertStateMachine.Transition]) -> Void) {
+        beforeSending.withLock { $0 = persist }
+    }
     let state: Mutex<State>
     /// What scrapes derive from the active alerts, kept until `activeVersion` moves: with thousands
     /// of alerts, building them again for every scrape would cost more than the rest of it.
@@ -137,6 +145,7 @@ public final class AlertEngine: Sendable {
             }
             return transitions
         }
+        if !transitions.isEmpty, let persist = beforeSending.withLock({ $0 }) { persist(transitions) }
         for (receiver, notifications) in outgoing.sorted(by: { $0.key < $1.key }) {
             sink.enqueue(notifications, to: receiver)
         }

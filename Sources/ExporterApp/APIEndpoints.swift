@@ -57,6 +57,31 @@ struct APIEndpoints: Sendable {
         return encode(History(job: job, interval: history.interval, points: history.points))
     }
 
+    /// GET /api/v1/jobs/:job/failures?limit=N&cursor=C: the job's newest failed attempts and
+    /// dead-lettered items (at most `limit` of each, default 50, at most 500) and its failure reasons;
+    /// `next_cursor` continues. 400 for a bad limit or cursor, 404 for an unknown job.
+    func failures(_ request: HTTPRequest) -> HTTPResponse {
+        let job = request.pathParameters["job"] ?? ""
+        var limit = JobFailures.defaultLimit
+        if let text = request.query["limit"] {
+            guard text.utf8.count <= 6, let asked = Int(text), asked >= 1 else {
+                return .json(#"{"error":"limit must be a whole number from 1 to \#(JobFailures.maximumLimit)"}"#, status: 400)
+            }
+            limit = min(asked, JobFailures.maximumLimit)
+        }
+        var cursor: JobFailures.Cursor?
+        if let text = request.query["cursor"] {
+            guard let parsed = JobFailures.Cursor(text) else {
+                return .json(#"{"error":"cursor is not one that next_cursor gave"}"#, status: 400)
+            }
+            cursor = parsed
+        }
+        guard let page = store.failures(job: job, limit: limit, cursor: cursor) else {
+            return .json(#"{"error":"no such job"}"#, status: 404)
+        }
+        return encode(page)
+    }
+
     /// GET /api/v1/alerts: pending and firing alerts of the built-in rules.
     static func alerts(_ engine: AlertEngine) -> HTTPResponse {
         guard let body = alertsJSON(engine.activeAlerts()) else {

@@ -26,6 +26,9 @@ final class AlertingService: Sendable {
     /// that time alone, as Prometheus's `..._last_reload_success_timestamp_seconds`).
     private let reloads = Mutex<(successful: Bool, lastSuccessAt: Double)>((true, Date().timeIntervalSince1970))
 
+    /// `--storage.path`: fires and resolves on disk before they are sent (`AlertStateJournal`).
+    private let journal = Mutex<AlertStateJournal?>(nil)
+
     /// False when the exporter runs the built-in rules without `--config.file`: a reload has nothing to read.
     var hasConfigFile: Bool { configFile != nil }
 
@@ -73,6 +76,22 @@ final class AlertingService: Sendable {
         return NotificationDispatcher(receivers: receivers, options: DispatcherOptions(stopGrace: shutdownGrace, onFailure: { receiver, error, willRetry in
             Log.warn("alert delivery failed", ["receiver": receiver, "err": error.message, "retry": "\(willRetry)"])
         }))
+    }
+
+    /// Opens the alert-state journal in `folder` (after the snapshot was restored): the alert states
+    /// take what receivers were last told, and from now on every fire and resolve is on disk before it is sent.
+    func persistAlertStates(in folder: String) throws {
+        let (opened, announced) = try AlertStateJournal.open(folder: folder)
+        if let announced {
+            engine.adoptAnnounced(announced)
+            if !announced.isEmpty { Log.info("alert states restored from the alert journal", ["firing": "\(announced.count)"]) }
+        } else {
+            // A new journal starts from what the snapshot says is firing (announced before the journal existed).
+            let firing = engine.activeAlerts().filter { $0.state == .firing }
+            if !firing.isEmpty { opened.record(firing.map { .fired($0) }) }
+        }
+        engine.persistTransitions { opened.record($0) }
+        journal.withLock { $0 = opened }
     }
 
     func start() {
@@ -130,6 +149,7 @@ final class AlertingService: Sendable {
 
     func collect(into w: inout ExpositionWriter) {
         engine.collect(into: &w)
+        journal.withLock { $0 }?.collect(into: &w)
         let stats = current.dispatcher.withLock { $0 }.stats()
         w.family(Self.notifications)
         for receiver in stats.receivers {

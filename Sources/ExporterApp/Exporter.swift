@@ -76,6 +76,7 @@ public final class Exporter: Sendable {
                 journal = try Self.replayJournal(folder: path, restored: restored, ingestor: ingestor)
                 storage.attach(journal!)
             }
+            try alerting.persistAlertStates(in: path)
         }
         // Followed files continue where the restored state says they were. Offsets alone mean
         // nothing without the state they were reached with: resuming mid-file into an empty state
@@ -150,6 +151,7 @@ public final class Exporter: Sendable {
         router.route("GET", "/api/v1/jobs", api.jobs)
         router.route("GET", "/api/v1/jobs/:job/agents", api.agents)
         router.route("GET", "/api/v1/jobs/:job/history", api.history)
+        router.route("GET", "/api/v1/jobs/:job/failures", api.failures)
         router.route("GET", "/-/healthy") { _ in .text("Healthy.\n") }
         router.route("GET", "/-/ready") { _ in HealthEndpoints.ready(readiness) }
         let lifecycleEnabled = options.enableLifecycle
@@ -183,7 +185,7 @@ public final class Exporter: Sendable {
             handler: router.handle)
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
-            forgotten.record(ingestor.tick(), retention: options.store.jobRetention)
+            forgotten.record(ingestor.tick(), retention: options.store.jobRetention, silentRetention: options.store.silentJobRetention)
             if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
         }
 
@@ -283,7 +285,12 @@ public final class Exporter: Sendable {
         var lines = ["\(path): OK", "evaluation_interval: \(PromDuration.format(config.evaluationInterval))", "rules:"]
         for rule in config.rules {
             var line = "  \(rule.name) (\(rule.kind.rawValue)) severity=\(rule.severity) for=\(PromDuration.format(rule.forDuration))"
-            if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled { line += " after=\(PromDuration.format(rule.after))" }
+            if let auto = rule.autoAfter {
+                line += " after=auto(max(\(PromDuration.format(auto.floor)), \(auto.factor) x p99 item duration))"
+            } else if rule.kind == .agentStalled || rule.kind == .agentLost || rule.kind == .jobStalled {
+                line += " after=\(PromDuration.format(rule.after))"
+            }
+            if rule.keepFiringFor > 0 { line += " keep_firing_for=\(PromDuration.format(rule.keepFiringFor))" }
             if let jobs = rule.jobs { line += " jobs=\(jobs.source)" }
             if !rule.enabled { line += " disabled" }
             lines.append(line)

@@ -114,20 +114,27 @@ struct HTTPLimitCollector: SelfMetricsCollector {
 }
 
 /// Jobs forgotten as soon as they arrived, because they had ended longer than `--jobs.retention`
-/// ago (an old log read late): each is logged once, when it is forgotten, and counted.
+/// ago, or had no event for longer than `--jobs.silent-retention` (an old log read late): each is
+/// logged once, when it is forgotten, and counted.
 final class ForgottenJobs: SelfMetricsCollector {
     private let count = Atomic<UInt64>(0)
 
     static let family = MetricFamily(
         "progress_exporter_jobs_forgotten_on_arrival_total", .counter,
-        help: "Jobs forgotten at once because they had ended longer than --jobs.retention ago when their events arrived.")
+        help: "Jobs forgotten at once because they had ended longer than --jobs.retention ago, or their newest event was older than --jobs.silent-retention, when their events arrived.")
 
     var total: UInt64 { count.load(ordering: .relaxed) }
 
-    func record(_ jobs: [ProgressStore.ForgottenOnArrival], retention: Double) {
+    func record(_ jobs: [ProgressStore.ForgottenOnArrival], retention: Double, silentRetention: Double) {
         guard !jobs.isEmpty else { return }
         count.add(UInt64(jobs.count), ordering: .relaxed)
-        for job in jobs {
+        for job in jobs where job.silent {
+            Log.warn("job forgotten on arrival: its newest event is older than --jobs.silent-retention", [
+                "job_name": job.job, "last_event": Logfmt.timestamp(job.endTime), "silent_retention": PromDuration.format(silentRetention),
+                "hint": "raise --jobs.silent-retention to keep old jobs from a replayed log",
+            ])
+        }
+        for job in jobs where !job.silent {
             Log.warn("job forgotten on arrival: it ended longer ago than --jobs.retention", [
                 "job_name": job.job, "ended": Logfmt.timestamp(job.endTime), "retention": PromDuration.format(retention),
                 "hint": "raise --jobs.retention to keep old jobs from a replayed log",

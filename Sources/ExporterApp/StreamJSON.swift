@@ -9,6 +9,7 @@ enum StreamJSON {
         swap(&w.out, &out)
         w.open()
         w.key("agents"); w.object(j.agents)
+        w.key("all_items_finished"); w.bool(j.allItemsFinished)
         w.key("completed"); w.number(j.completed)
         w.key("dead_lettered"); w.number(j.deadLettered)
         if let v = j.deadline { w.key("deadline"); w.number(v) }
@@ -20,6 +21,12 @@ enum StreamJSON {
         w.key("finished"); w.number(j.finished)
         w.key("job"); w.string(j.job)
         w.key("last_event_timestamp"); w.number(j.lastEventTime)
+        if let v = j.mostCommonFailure {
+            w.key("most_common_failure"); w.open()
+            w.key("count"); w.number(v.count)
+            w.key("reason"); w.string(v.reason)
+            w.close()
+        }
         if let v = j.planned { w.key("planned"); w.number(v) }
         if let v = j.progressRatio { w.key("progress_ratio"); w.number(v) }
         if let v = j.remaining { w.key("remaining"); w.number(v) }
@@ -83,6 +90,8 @@ enum StreamJSON {
         }
 
         mutating func number<T: BinaryInteger>(_ value: T) { out.append(contentsOf: String(value).utf8) }
+
+        mutating func bool(_ value: Bool) { out.append(contentsOf: (value ? "true" : "false").utf8) }
 
         mutating func object(_ values: [String: Int]) {
             out.append(UInt8(ascii: "{"))

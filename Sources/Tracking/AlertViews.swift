@@ -5,6 +5,8 @@ public struct JobView {
     let record: JobRecord
     /// The time the evaluation judges at (one for all jobs of an evaluation).
     public let now: Double
+    /// `--jobs.silent-retention` and `--agents.retention`: state older than these is history.
+    let retention: (job: Double, agent: Double)
 
     public var id: String { record.id }
     /// Sequence number of the last batch that changed the job or any of its agents.
@@ -22,9 +24,21 @@ public struct JobView {
         let sorted = record.sortedDurations()
         return (sorted.isEmpty ? nil : sorted.values[sorted.count / 2], sorted.count)
     }
+    /// The `q` quantile (0...1, nearest rank) of the job's recent item durations; nil before any.
+    public func recentItemDuration(quantile q: Double) -> Double? {
+        let sorted = record.sortedDurations()
+        guard !sorted.isEmpty else { return nil }
+        return sorted.values[min(sorted.count - 1, max(0, Int((Double(sorted.count) * q).rounded(.up)) - 1))]
+    }
+    /// Every planned item is finished (the total is known and nothing remains), whether or not
+    /// the tracker sent `job_completed`.
+    public var allItemsFinished: Bool { record.allItemsFinished }
+    /// The job's newest event is older than `--jobs.silent-retention`: a log read long after it was
+    /// written. Its state is kept until the next upkeep forgets it, but it is history, not news.
+    public var isHistory: Bool { now - record.lastEventTime > retention.job }
     public var agents: some Collection<AgentView> {
-        let now = now
-        return record.agents.lazy.map { AgentView(record: $0, now: now) }
+        let now = now, agentRetention = retention.agent
+        return record.agents.lazy.map { AgentView(record: $0, now: now, retention: agentRetention) }
     }
 }
 
@@ -32,8 +46,13 @@ public struct JobView {
 public struct AgentView {
     let record: AgentRecord
     let now: Double
+    /// `--agents.retention`.
+    let retention: Double
 
     public var id: String { record.id }
+    /// The agent's newest event is older than `--agents.retention`: it is about to be forgotten, and
+    /// an alert raised now would resolve at the next upkeep.
+    public var isHistory: Bool { now - record.lastSeen > retention }
     public var state: AgentState { record.state }
     public var lastSeen: Double { record.lastSeen }
     /// The newest progress, or the agent's first event when it has made none yet.
@@ -78,13 +97,16 @@ extension ProgressStore {
     @discardableResult
     public func forEachJob(_ body: (_ job: JobView, _ now: Double) -> Void) -> Double {
         let now = clock.now()
+        let retention = viewRetention
         let jobs = state.withLock { $0.orderedJobs() }
         for job in jobs {
             state.letWaitersIn()
-            state.withLock { _ in body(JobView(record: job, now: now), now) }
+            state.withLock { _ in body(JobView(record: job, now: now, retention: retention), now) }
         }
         return now
     }
+
+    private var viewRetention: (job: Double, agent: Double) { (options.silentJobRetention, options.agentRetention) }
 
     /// Agents a visit looks at in one hold of the lock: about a millisecond of rule evaluation.
     public static let agentsPerHold = 1_024
@@ -102,6 +124,7 @@ extension ProgressStore {
         visitor: (_ job: String) -> Visitor?, finished: (_ job: String, _ visitor: Visitor) -> Void
     ) -> Double {
         let now = clock.now()
+        let retention = viewRetention
         let chunk = max(1, agentsPerHold)
         let jobs = state.withLock { $0.orderedJobs() }
         for job in jobs {
@@ -109,13 +132,13 @@ extension ProgressStore {
             state.letWaitersIn()
             // The list is shared (copy-on-write): a batch that registers or expires an agent during
             // the visit copies it, and the visit keeps the agents of `begin`.
-            let agents = state.withLock { _ in visiting.begin(JobView(record: job, now: now)) ? job.agents : [] }
+            let agents = state.withLock { _ in visiting.begin(JobView(record: job, now: now, retention: retention)) ? job.agents : [] }
             var start = 0
             while start < agents.count {
                 let end = min(start + chunk, agents.count)
                 state.letWaitersIn()
                 state.withLock { _ in
-                    for index in start..<end { visiting.visit(AgentView(record: agents[index], now: now)) }
+                    for index in start..<end { visiting.visit(AgentView(record: agents[index], now: now, retention: retention.agent)) }
                 }
                 start = end
             }

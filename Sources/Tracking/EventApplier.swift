@@ -111,6 +111,7 @@ struct EventApplier {
             _ = finish(item: item, of: job, at: time)
             // Dead-letter events carry no agent: the agent working on the item is the one given up.
             let owner = agentIndex ?? item.flatMap { item in job.agents.firstIndex { $0.currentItem == item } }
+            job.failureLog.recordDeadLetter(time: time, agent: owner.map { job.agents[$0].id } ?? event.agent, item: item, error: event.error)
             updateAgent(owner, of: job) { agent in
                 agent.deadLettered += 1
                 agent.setState(.deadLettered, at: time)
@@ -228,6 +229,7 @@ struct EventApplier {
         let final = event.retryable == false
         let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
         let newlyFinished = final && finish(item: item, of: job, at: time)
+        job.failureLog.recordFailure(time: time, agent: event.agent, item: item, error: event.error, retryable: event.retryable)
         updateAgent(agentIndex, of: job) { agent in
             agent.failed += 1
             agent.failedAttempts.add(at: time)

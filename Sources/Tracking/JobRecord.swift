@@ -26,6 +26,8 @@ final class JobRecord {
     var failed: UInt64 = 0
     var deadLettered: UInt64 = 0
     var retries: UInt64 = 0
+    /// The last failures, dead-lettered items and failure reasons (`FailureLog`).
+    var failureLog = FailureLog()
     /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
     var finishedItemHashes = ItemHashSet()
 
@@ -110,6 +112,10 @@ final class JobRecord {
         let (left, overflow) = planned.subtractingReportingOverflow(Int64(clamping: finished))
         return overflow ? 0 : max(0, left)
     }
+
+    /// Every planned item is finished: the total is known and nothing remains. Many trackers never
+    /// send `job_completed`; such a job is still `running`, but its idle agents have nothing to do.
+    var allItemsFinished: Bool { remaining == 0 }
 
     var progressRatio: Double? {
         guard let planned, planned > 0 else { return nil }

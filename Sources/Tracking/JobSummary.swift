@@ -24,8 +24,15 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var startTime: Double
     public var lastEventTime: Double
     public var deadline: Double?
+    /// Every planned item is finished, though the tracker sent no `job_completed`: `status` says
+    /// `running`, but the job has no work left and its idle agents raise no alert.
+    public var allItemsFinished = false
+    /// The job's most common failure reason and how many failed attempts had it; nil before any failure.
+    public var mostCommonFailure: JobFailures.Reason?
 
     enum CodingKeys: String, CodingKey {
+        case allItemsFinished = "all_items_finished"
+        case mostCommonFailure = "most_common_failure"
         case job, status, planned, finished, remaining, throughput, completed, failed, retries, agents, deadline
         case progressRatio = "progress_ratio"
         case throughputByWindow = "throughput_by_window"
@@ -102,6 +109,8 @@ extension ProgressStore {
             throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
             etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper, estimatedCompletion: eta.map { now + $0 },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
-            agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
+            agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline,
+            allItemsFinished: job.allItemsFinished,
+            mostCommonFailure: job.failureLog.reasons.first.map { JobFailures.Reason(reason: $0.reason, count: $0.count) })
     }
 }

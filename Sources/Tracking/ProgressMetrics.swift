@@ -29,6 +29,9 @@ enum ProgressMetrics {
     static let jobSuccess = MetricFamily("progress_job_success_ratio", .gauge, help: "Completed items over completed items plus failed attempts in a rolling window.")
     static let jobDuration = MetricFamily("progress_job_item_duration_seconds", .histogram, help: "Time agents took to complete an item.")
     static let jobStart = MetricFamily("progress_job_start_timestamp_seconds", .gauge, help: "Unix time the job started (its job_started event, or its first event).")
+    static let jobFailureReasons = MetricFamily(
+        "progress_job_failures_by_reason_total", .counter,
+        help: "Failed attempts of the job by reason: the error normalised (digits as N, first line, cut to 80 bytes); the first --jobs.failure-reasons reasons of a job have their own series, the rest count as other.")
     static let jobLastEvent = MetricFamily("progress_job_last_event_timestamp_seconds", .gauge, help: "Unix time of the job's newest event.")
 
     static let agentState = MetricFamily("progress_agent_state", .gauge, help: "1 for the agent's current state, 0 for the others (sampled agents).")

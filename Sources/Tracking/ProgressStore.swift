@@ -64,7 +64,16 @@ public final class ProgressStore: Sendable {
     /// ago when its events arrived (an old log read late), so no scrape may ever have seen it.
     public struct ForgottenOnArrival: Sendable, Equatable {
         public let job: String
+        /// When it ended; for a job that never ended, its newest event.
         public let endTime: Double
+        /// It had not ended: its newest event was older than `--jobs.silent-retention`.
+        public var silent = false
+
+        public init(job: String, endTime: Double, silent: Bool = false) {
+            self.job = job
+            self.endTime = endTime
+            self.silent = silent
+        }
     }
 
     /// Periodic upkeep: expires ended jobs and silent agents. Returns the expired jobs that were
@@ -81,10 +90,13 @@ public final class ProgressStore: Sendable {
             state.lastTick = now
             for job in state.jobs.values {
                 let ended = job.status.hasEnded && job.endTime.map { now - $0 > options.jobRetention } == true
-                if ended || now - job.lastEventTime > options.silentJobRetention {
+                let silent = now - job.lastEventTime > options.silentJobRetention
+                if ended || silent {
                     expiredJobs.append(job.id)
                     if ended, let end = job.endTime, previousTick.map({ $0 - end > options.jobRetention }) ?? true {
                         forgottenOnArrival.append(ForgottenOnArrival(job: job.id, endTime: end))
+                    } else if !ended, previousTick.map({ $0 - job.lastEventTime > options.silentJobRetention }) ?? true {
+                        forgottenOnArrival.append(ForgottenOnArrival(job: job.id, endTime: job.lastEventTime, silent: true))
                     }
                 } else {
                     let expired = Self.expireAgents(of: job, now: now, retention: options.agentRetention)

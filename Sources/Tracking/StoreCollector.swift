@@ -45,7 +45,7 @@ extension ProgressStore {
                     rendered.append(cached)
                 } else {
                     for section in sections.scratch { section.removeAll() }
-                    Self.writeJob(job, into: sections.scratch)
+                    writeJob(job, into: sections.scratch)
                     Self.writeAgents(agents, into: sections.scratch)
                     let fresh = RenderedJob(changedAt: job.changedAt, agents: ids, joining: sections.scratch)
                     job.rendered = fresh
@@ -79,7 +79,7 @@ extension ProgressStore {
         M.jobInfo, M.jobItems, M.jobRemaining, M.jobProcessed, M.jobRetries, M.jobRatio, M.jobThroughput, M.jobETA,
         M.jobETALower, M.jobETAUpper, M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
         M.agentState, M.agentRatio, M.agentETA, M.agentThroughput, M.agentProcessed, M.agentRetries,
-        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress,
+        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress, M.jobFailureReasons,
     ]
 
     private enum Section {
@@ -87,7 +87,7 @@ extension ProgressStore {
         static let jobThroughput = 6, jobETA = 7, jobETALower = 8, jobETAUpper = 9, jobCompletion = 10, jobDeadline = 11
         static let jobAgents = 12, jobSuccess = 13, jobDuration = 14, jobStart = 15, jobLastEvent = 16, agentState = 17
         static let agentRatio = 18, agentETA = 19, agentThroughput = 20, agentProcessed = 21, agentRetries = 22, agentConsecutiveFailures = 23
-        static let agentLastSeen = 24, agentLastProgress = 25
+        static let agentLastSeen = 24, agentLastProgress = 25, jobFailureReasons = 26
     }
 
     /// Families whose values depend on the time of the scrape (rolling windows, ETCs), rendered on
@@ -98,6 +98,13 @@ extension ProgressStore {
     ]
 
     /// The job's lines that depend on its state alone.
+    private func writeJob(_ job: JobRecord, into s: [SampleSection]) {
+        Self.writeJob(job, into: s)
+        for (reason, count) in job.failureLog.reasonSeries(limit: options.failureReasons) {
+            s[Section.jobFailureReasons].sample(M.jobFailureReasons, job.labels.appending("reason", reason), .empty, Double(count))
+        }
+    }
+
     private static func writeJob(_ job: JobRecord, into s: [SampleSection]) {
         let labels = job.labels
         s[Section.jobInfo].sample(M.jobInfo, labels, M.statuses[JobStatus.allCases.firstIndex(of: job.status)!], 1)

@@ -25,5 +25,8 @@ public struct StoreOptions: Sendable {
     /// At most this many bytes of event ids (plus 64 each) are remembered (`--events.dedup-max-bytes`).
     public var maxDedupBytes: Int = 128 << 20
 
+    /// Failure reasons of a job with a series of their own in /metrics; the rest count as `other` (`--jobs.failure-reasons`).
+    public var failureReasons: Int = 5
+
     public init() {}
 }

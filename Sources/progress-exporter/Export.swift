@@ -6,7 +6,7 @@ import ExporterApp
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export jobs (or with --agents, their agents) as JSON or CSV, from a running exporter or a --storage.path folder.",
-        usage: "progress-exporter export [--format json|csv] (--url URL | --storage.path DIR) [--job JOB] [--agents]",
+        usage: "progress-exporter export [--format json|csv] (--url URL | --storage.path DIR) [--job JOB] [--agents | --failures]",
         discussion: """
             Give --url URL (a running exporter) or --storage.path DIR (an exporter's snapshot folder, read offline). \
             CSV follows RFC 4180: a header row, fields with quotes, commas or line breaks quoted, lines ending in CRLF, \
@@ -23,6 +23,8 @@ struct Export: ParsableCommand {
     var job: String?
     @Flag(help: "The agents of the jobs (of --job, or of every job), one row each, instead of the jobs.")
     var agents = false
+    @Flag(help: "The failures of the jobs instead: their last failed attempts and dead-lettered items, with time, agent, item and error.")
+    var failures = false
     /// The command's own flags, hidden here: `--storage.path` is the exporter's flag, parsed by the
     /// command before the subcommand (an option of the same name here would never see its value).
     @OptionGroup(visibility: .hidden) var exporter: ServeOptions
@@ -34,14 +36,16 @@ struct Export: ParsableCommand {
         case (_?, _?): throw ValidationError("give --url or --storage.path, not both")
         default: break
         }
+        if agents && failures { throw ValidationError("give --agents or --failures, not both") }
     }
 
     func run() throws {
         let export: JobExport
+        let part: JobExport.Part = failures ? .failures : agents ? .agents : .jobs
         if let url {
-            export = try JobExport.fromURL(url, job: job, agents: agents)
+            export = try JobExport.fromURL(url, job: job, part: part)
         } else {
-            export = try JobExport.fromSnapshot(folder: storagePath ?? "", job: job, agents: agents)
+            export = try JobExport.fromSnapshot(folder: storagePath ?? "", job: job, part: part)
         }
         switch format {
         case .json: print(try export.json(), terminator: "")

@@ -109,6 +109,8 @@ struct ServeOptions: ParsableArguments {
     var silentJobRetention = DurationArgument(seconds: 86_400)
     @Option(name: .customLong("jobs.max-tracked"), help: "Jobs tracked at all; events of further jobs are dropped and counted (progress_exporter_untracked_job_events_total).")
     var maxTrackedJobs = 10_000
+    @Option(name: .customLong("jobs.failure-reasons"), help: "Failure reasons of a job with a series of their own in progress_job_failures_by_reason_total (the first to come); the rest count as reason=\"other\".")
+    var failureReasons = 5
 
     @Option(name: .customLong("shard.index"), help: "This exporter's shard, 0 to --shard.count - 1: it keeps the jobs whose id hashes to it (FNV-1a 64 of the UTF-8 id, modulo the count) and ignores the rest.")
     var shardIndex: Int?
@@ -230,6 +232,10 @@ struct ServeOptions: ParsableArguments {
         o.store.silentJobRetention = silentJobRetention.seconds
         guard maxTrackedJobs >= 1 else { throw ValidationError("--jobs.max-tracked: at least 1") }
         o.store.maxTrackedJobs = maxTrackedJobs
+        guard (0...FailureLogLimits.maxReasons).contains(failureReasons) else {
+            throw ValidationError("--jobs.failure-reasons: 0 to \(FailureLogLimits.maxReasons)")
+        }
+        o.store.failureReasons = failureReasons
         o.shard = try shard()
         if demo {
             var d = DemoOptions()

@@ -12,7 +12,7 @@ import Tracking
         let store = ProgressStore(clock: clock)
         let sink = RecordingSink()
         let setup = AlertingSetup(
-            rules: AlertRule.defaults,
+            rules: stalledForAMinuteRules,
             routes: [AlertRoute(receiver: "am", match: ["severity": "warning"], continueMatching: true), AlertRoute(receiver: "hook")],
             receivers: ["log", "am", "hook"], resendIntervals: ["am": 60], externalURL: "http://exporter:9465")
         let engine = AlertEngine(store: store, setup: setup, sink: sink)
@@ -54,7 +54,7 @@ import Tracking
     @Test func theActiveVersionMovesWhenAlertsComeFireOrGoButNotWithTheirValues() {
         let clock = ManualClock(t0)
         let store = ProgressStore(clock: clock)
-        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: AlertRule.defaults, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
+        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: stalledForAMinuteRules, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
         feed(store, clock, [event(.agentStarted, "j", "a", at: t0)])
         var versions: [UInt64] = []
         for second in [0.0, 100, 302, 330, 361, 380] {
@@ -89,7 +89,7 @@ import Tracking
     @Test func activeAlertsAreExported() {
         let clock = ManualClock(t0)
         let store = ProgressStore(clock: clock)
-        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: AlertRule.defaults, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
+        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: stalledForAMinuteRules, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
         feed(store, clock, [event(.agentStarted, "j", "a", at: t0)])
         clock.set(t0 + 400)
         engine.evaluate()
@@ -105,7 +105,7 @@ import Tracking
     @Test func theExportedAlertsFollowEveryChange() {
         let clock = ManualClock(t0)
         let store = ProgressStore(clock: clock)
-        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: AlertRule.defaults, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
+        let engine = AlertEngine(store: store, setup: AlertingSetup(rules: stalledForAMinuteRules, routes: [], receivers: ["log"], externalURL: ""), sink: RecordingSink())
         func scrape() -> (lines: [String], kept: Bool) {
             var writer = ExpositionWriter(format: .prometheusText)
             engine.collect(into: &writer)

@@ -63,7 +63,7 @@ import Testing
     @Test func unsetFieldsTakeTheKindsDefaults() throws {
         let config = try AlertingConfig(yaml: "rules:\n  - kind: agent_stalled\n    after: 90s\n")
         let rule = try #require(config.rules.first)
-        #expect(rule.name == "AgentStalled" && rule.after == 90 && rule.forDuration == 60 && rule.severity == "warning")
+        #expect(rule.name == "AgentStalled" && rule.after == 90 && rule.autoAfter == nil && rule.forDuration == 15 && rule.severity == "warning")
     }
 
     @Test(arguments: [

@@ -35,7 +35,7 @@ import Tracking
         let stalled = try! #require(later.first)
         #expect(stalled.labels == ["alertname": "AgentStalled", "severity": "warning", "job_name": "j", "agent": "a"])
         #expect(stalled.annotations["summary"] == "a of j made no progress for 5m 1s")
-        #expect(stalled.forDuration == 60)
+        #expect(stalled.forDuration == 15)
         feed(store, clock, [event(.agentProgress, "j", "a", at: t0 + 302) { $0.progress = 0.5 }])
         #expect(names(conditions(at: t0 + 303)).isEmpty)
     }

@@ -29,3 +29,11 @@ func feed(_ store: ProgressStore, _ clock: ManualClock, _ events: [Event]) {
     if newest > clock.now() { clock.set(newest) }
     store.apply(events, source: "test")
 }
+
+/// The built-in rules with AgentStalled pending for 1m, as it was before `after: auto`: the engine
+/// tests step through pending and firing with these timings (no item durations, so `auto` is 5m).
+let stalledForAMinuteRules: [AlertRule] = AlertRule.defaults.map { rule in
+    var rule = rule
+    if rule.kind == .agentStalled { rule.forDuration = 60 }
+    return rule
+}

@@ -123,6 +123,22 @@ import Testing
         }
     }
 
+    @Test func theWatchedJobsMostCommonErrorInTmux() async throws {
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let failures = (0..<3).map { n in #"{"type":"item_failed","job":"crawl","agent":"w1","item":"i\#(n)","error":"HTTP \#(500 + n) from upstream","retryable":true}"# }
+        _ = try await exporter.request("POST", "/events", body: ([started("crawl", items: 10), #"{"type":"agent_started","job":"crawl","agent":"w1","item":"i9"}"#] + failures
+            + [#"{"type":"item_failed","job":"crawl","agent":"w1","item":"i4","error":"\u001b[31mred\u001b[0m","retryable":true}"#]).joined(separator: "\n"))
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        let binary = try ExporterProcess.binary.path
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "30",
+                      "'\(binary)' top --url \(exporter.base) crawl; sleep 600"])
+        #expect(await eventually(within: 20) { tmux.pane().contains("most common error of crawl: HTTP N from upstream (3 of 4 failed attempts)") }, "\(tmux.pane())")
+        let (_, plain) = try ExporterProcess.runToExit(["top", "--url", exporter.base, "--once"])
+        #expect(plain.contains(#"top_error="HTTP N from upstream""#), "\(plain)")
+    }
+
     @Test func terminalViewInTmux() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is missing: run scripts/install-deps.sh")
         let port = try freePort()

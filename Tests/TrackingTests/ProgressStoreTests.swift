@@ -267,6 +267,28 @@ import Testing
         #expect(s.jobSummaries().isEmpty, "expired")
     }
 
+    @Test func aRunningJobWhoseNewestEventIsOlderThanTheSilentRetentionIsReportedAsSilent() {
+        let s = store()
+        #expect(s.tick().isEmpty)
+        // A job of a year ago that never sent job_completed, read from an old log.
+        s.apply([E.jobStarted("year-old", total: 5, at: t0 - 365 * 86_400)], source: "file")
+        clock.advance(1)
+        #expect(s.tick() == [ProgressStore.ForgottenOnArrival(job: "year-old", endTime: t0 - 365 * 86_400, silent: true)])
+        #expect(s.jobSummaries().isEmpty)
+    }
+
+    @Test func aRunningJobFallingSilentInTheNormalWayIsNotReported() {
+        var options = StoreOptions()
+        options.silentJobRetention = 100
+        let s = ProgressStore(options: options, clock: clock)
+        s.apply([E.jobStarted("j", total: 1, at: t0)], source: "http")
+        for _ in 0..<102 {
+            clock.advance(1)
+            #expect(s.tick().isEmpty)
+        }
+        #expect(s.jobSummaries().isEmpty, "forgotten, but it was seen alive")
+    }
+
     @Test func theFirstTickReportsJobsThatArrivedExpired() {
         let s = store()
         s.apply([E.jobStarted("old", total: 1, at: t0 - 9000), E.ended("old", at: t0 - 7200)], source: "file")

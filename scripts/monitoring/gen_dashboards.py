@@ -366,6 +366,12 @@ def jobs_overview():
                    targets((f'sum by (job_name, outcome) (increase(progress_job_items_processed_total{{{J},outcome=~"failed|dead_lettered"}}[$__rate_interval]))',
                             "{{job_name}} {{outcome}}")),
                    min=0, decimals=0, stack=True, fill=60),
+        timeseries("Why jobs fail", "Which errors do the failed attempts have? Failures per second by reason: the "
+                                    "error normalised (numbers as N), the first --jobs.failure-reasons reasons of "
+                                    "a job on their own, the rest as other. The job page and "
+                                    "/api/v1/jobs/{job}/failures list the failures themselves.",
+                   targets((f"job_name_reason:progress_job_failures_by_reason:rate5m{{{J}}}", "{{job_name}}: {{reason}}")),
+                   w=24, h=8, axis_label="per second", min=0, stack=True, fill=40),
 
         Row("Alerts"),
         table("Active alerts (built-in)", "Which built-in alerts of the exporter are firing or pending now?",

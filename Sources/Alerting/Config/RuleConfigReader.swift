@@ -3,7 +3,7 @@ import Tracking
 /// Reads one entry of `rules:` into an `AlertRule`, starting from the kind's defaults.
 enum RuleConfigReader {
     static let fields: Set<String> = [
-        "alert", "kind", "after", "for", "severity", "jobs", "labels", "annotations", "enabled",
+        "alert", "kind", "after", "after_floor", "after_factor", "for", "keep_firing_for", "severity", "jobs", "labels", "annotations", "enabled",
         "consecutive_failures", "failure_ratio", "min_attempts", "window", "deadline", "factor", "quantile", "min_items",
     ]
 
@@ -20,8 +20,27 @@ enum RuleConfigReader {
             rule.name = try alert.string()
             guard Self.isValidLabelValue(rule.name), !rule.name.isEmpty else { throw alert.fail("alert name must not be empty") }
         }
-        if let value = fields["after"] { rule.after = try value.duration() }
+        if let value = fields["after"] {
+            if (try? value.string()) == "auto" {
+                guard kind == .agentStalled || kind == .agentLost else { throw value.fail("after: auto is for agent_stalled and agent_lost only") }
+                rule.autoAfter = rule.autoAfter ?? AlertRule.AutoAfter()
+            } else {
+                rule.after = try value.duration()
+                rule.autoAfter = nil
+            }
+        }
+        if let value = fields["after_floor"] {
+            guard rule.autoAfter != nil else { throw value.fail("after_floor needs after: auto") }
+            rule.autoAfter?.floor = try value.duration()
+        }
+        if let value = fields["after_factor"] {
+            guard rule.autoAfter != nil else { throw value.fail("after_factor needs after: auto") }
+            let factor = try value.double()
+            guard factor >= 1, factor.isFinite else { throw value.fail("after_factor must be at least 1") }
+            rule.autoAfter?.factor = factor
+        }
         if let value = fields["for"] { rule.forDuration = try value.duration() }
+        if let value = fields["keep_firing_for"] { rule.keepFiringFor = try value.duration() }
         if let value = fields["severity"] { rule.severity = try value.string() }
         if let value = fields["jobs"] {
             let pattern = try value.string()
@@ -62,7 +81,7 @@ enum RuleConfigReader {
             rule.minItems = try value.int()
             guard rule.minItems >= 1 else { throw value.fail("min_items must be at least 1") }
         }
-        if rule.after < 0 || rule.forDuration < 0 || rule.window <= 0 { throw reader.fail("durations must not be negative") }
+        if rule.after < 0 || rule.forDuration < 0 || rule.keepFiringFor < 0 || (rule.autoAfter?.floor ?? 0) < 0 || rule.window <= 0 { throw reader.fail("durations must not be negative") }
         return rule
     }
 

@@ -20,6 +20,8 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// The HTTP status the receiver answered, when it answered at all.
     public var statusCode: Int?
+    /// Seconds the receiver asked us to wait before trying again (`Retry-After` on a 429 or 503).
+    public var retryAfter: Double?
 
     public init(retryable: Bool, _ message: String, statusCode: Int? = nil) {
         self.retryable = retryable

@@ -21,19 +21,24 @@ public struct AlertCondition: Sendable, Equatable {
     public var value: Double
     /// How long the condition must hold before the alert fires.
     public var forDuration: Double
+    /// How long a firing alert stays firing after the condition stopped holding.
+    public var keepFiringFor: Double
 
-    init(labels: [String: String], templates: [String: String], templateValues: AnnotationValues, value: Double, forDuration: Double) {
+    init(labels: [String: String], templates: [String: String], templateValues: AnnotationValues, value: Double, forDuration: Double,
+         keepFiringFor: Double = 0) {
         self.labels = labels
         key = AlertKey(labels)
         self.templates = templates
         self.templateValues = templateValues
         self.value = value
         self.forDuration = forDuration
+        self.keepFiringFor = keepFiringFor
     }
 
     /// A condition with fixed annotations.
-    public init(labels: [String: String], annotations: [String: String], value: Double, forDuration: Double) {
-        self.init(labels: labels, templates: annotations, templateValues: AnnotationValues(), value: value, forDuration: forDuration)
+    public init(labels: [String: String], annotations: [String: String], value: Double, forDuration: Double, keepFiringFor: Double = 0) {
+        self.init(labels: labels, templates: annotations, templateValues: AnnotationValues(), value: value, forDuration: forDuration,
+                  keepFiringFor: keepFiringFor)
     }
 }
 
@@ -72,13 +77,31 @@ struct AnnotationValues: Sendable, Equatable {
             case .failuresInARow(let count): return "\(count) failures in a row"
             case .failedOf(let failed, let total): return "\(failed) of \(total) attempts failed"
             case .itemAge(let age, let median):
-                return "its item has run \(DurationText.short(age)), \(String(format: "%.1f", age / median))x the median \(DurationText.short(median))"
+                return "its item has run \(AnnotationValues.seconds(age)), \(AnnotationValues.times(age / median)) the median \(AnnotationValues.seconds(median))"
             case .slowerThanPeers(let times, let finishedAny):
-                return finishedAny ? "it finishes items \(String(format: "%.1f", times))x slower than its peers' median" : "it finished no item in 5m while its peers did"
+                return finishedAny ? "it finishes items \(AnnotationValues.times(times)) slower than its peers' median" : "it finished no item in 5m while its peers did"
             case .medianFactor(let factor): return "\(factor)x the median item duration"
             case .slowestQuantile(let factor, let quantile): return "\(factor)x slower than the median and in the slowest \(Int(quantile * 100)) %"
             }
         }
+    }
+
+    /// A duration that may be short: `450ms`, `2.5s`, then as `DurationText.short` (`40s`, `6m 12s`),
+    /// so a median of half a second does not read as `1s`.
+    static func seconds(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "\(seconds)s" }
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
+        if seconds < 10 {
+            let tenths = (seconds * 10).rounded() / 10
+            return tenths == tenths.rounded() ? "\(Int(tenths))s" : String(format: "%.1fs", tenths)
+        }
+        return DurationText.short(seconds)
+    }
+
+    /// A ratio as `2.5x` below 10 and `15x` from there: a tenth of a 40-fold ratio is noise.
+    static func times(_ ratio: Double) -> String {
+        guard ratio.isFinite else { return "\(ratio)x" }
+        return ratio < 10 ? String(format: "%.1fx", ratio) : "\(Int(ratio.rounded()))x"
     }
 
     var value: Text?

@@ -19,10 +19,17 @@ public struct AlertRule: Sendable {
     /// The `alertname` label.
     public var name: String
     public var kind: Kind
-    /// Stalled/lost: quiet this long (strictly longer fires); job_stalled: the window.
+    /// Stalled/lost: quiet this long (strictly longer fires); job_stalled: the window. With
+    /// `autoAfter`, the threshold before the job has finished any item.
     public var after: Double = 300
+    /// Stalled/lost `after: auto`: the threshold follows the job's own item durations.
+    public var autoAfter: AutoAfter?
     /// Pending this long before firing; 0 fires at once.
     public var forDuration: Double = 0
+    /// A firing alert whose condition stopped holding stays firing this long, and resolves only if
+    /// the condition has not come back meanwhile (Prometheus's `keep_firing_for`): one evaluation
+    /// dipping under a threshold does not page twice.
+    public var keepFiringFor: Double = 0
     public var severity = "warning"
     /// Full-match pattern on the job id; nil matches every job.
     public var jobs: IDPattern?
@@ -44,6 +51,24 @@ public struct AlertRule: Sendable {
     public var quantile = 0.1
     public var minItems = 20
 
+    /// `after: auto` = max(`floor`, `factor` x the p99 of the job's recent item durations).
+    public struct AutoAfter: Sendable, Equatable {
+        public var floor: Double = 30
+        public var factor: Double = 3
+        public init() {}
+
+        /// The threshold for a job whose recent items' p99 duration is `p99`; `fallback` before any.
+        public func threshold(p99: Double?, fallback: Double) -> Double {
+            guard let p99 else { return fallback }
+            return max(floor, factor * p99)
+        }
+    }
+
+    /// The threshold of a stalled/lost rule for a job whose recent items' p99 duration is `p99`.
+    public func effectiveAfter(p99: Double?) -> Double {
+        autoAfter?.threshold(p99: p99, fallback: after) ?? after
+    }
+
     public init(name: String, kind: Kind) {
         self.name = name
         self.kind = kind
@@ -53,12 +78,16 @@ public struct AlertRule: Sendable {
     public static let defaults: [AlertRule] = {
         var stalled = AlertRule(name: "AgentStalled", kind: .agentStalled)
         stalled.after = 300
-        stalled.forDuration = 60
+        stalled.autoAfter = AutoAfter()
+        stalled.forDuration = 15
         stalled.severity = "warning"
         var lost = AlertRule(name: "AgentLost", kind: .agentLost)
         lost.after = 300
+        lost.autoAfter = AutoAfter()
         lost.severity = "critical"
         var failing = AlertRule(name: "AgentFailing", kind: .agentFailing)
+        failing.forDuration = 60
+        failing.keepFiringFor = 60
         failing.severity = "warning"
         var jobStalled = AlertRule(name: "JobStalled", kind: .jobStalled)
         jobStalled.after = 600
@@ -69,6 +98,7 @@ public struct AlertRule: Sendable {
         behind.severity = "warning"
         var slow = AlertRule(name: "AgentSlow", kind: .agentSlow)
         slow.forDuration = 60
+        slow.keepFiringFor = 60
         slow.severity = "info"
         return [stalled, lost, failing, jobStalled, behind, slow]
     }()

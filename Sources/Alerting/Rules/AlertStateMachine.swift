@@ -14,6 +14,8 @@ public struct AlertStateMachine: Sendable {
         /// When the condition started holding (Prometheus's `activeAt`, sent as `startsAt`).
         public var activeAt: Double
         public var firedAt: Double?
+        /// A firing alert kept by `keep_firing_for`: when its condition stopped holding; nil while it holds.
+        public var clearedAt: Double? = nil
     }
 
     /// What an update changed and receivers must hear about.
@@ -35,6 +37,19 @@ public struct AlertStateMachine: Sendable {
         for alert in alerts { active[alert.condition.key] = alert }
     }
 
+    /// Makes the firing alerts exactly `announced` (see `AlertEngine.adoptAnnounced`); pending ones stay.
+    mutating func adopt(announced: [Active]) {
+        let keys = Set(announced.map(\.condition.key))
+        for (key, alert) in active where alert.state == .firing && !keys.contains(key) { active[key] = nil }
+        for alert in announced {
+            var kept = alert
+            kept.state = .firing
+            kept.clearedAt = active[alert.condition.key]?.clearedAt
+            active[alert.condition.key] = kept
+        }
+        changes += 1
+    }
+
     /// Applies the conditions that hold at `now`; returns the alerts that fired and resolved.
     public mutating func update(holding conditions: [AlertCondition], now: Double) -> [Transition] {
         var transitions: [Transition] = []
@@ -47,6 +62,7 @@ public struct AlertStateMachine: Sendable {
             if let index = active.index(forKey: key) {
                 // Values and annotations follow the latest evaluation; identity and activeAt stay.
                 active.values[index].condition = condition
+                active.values[index].clearedAt = nil
                 if active.values[index].state == .pending, now - active.values[index].activeAt >= condition.forDuration {
                     active.values[index].state = .firing
                     active.values[index].firedAt = now
@@ -66,12 +82,21 @@ public struct AlertStateMachine: Sendable {
         }
         // Every key seen is active now: only when more are active did some stop holding.
         if active.count > seen.count {
-            let gone = active.filter { !seen.contains($0.key) }
-            for (key, alert) in gone {
+            var removed = false
+            for (key, alert) in active where !seen.contains(key) {
+                // Firing with `keep_firing_for`: stays firing until the condition has been gone that long.
+                if alert.state == .firing, alert.condition.keepFiringFor > 0 {
+                    let clearedAt = alert.clearedAt ?? now
+                    if now - clearedAt < alert.condition.keepFiringFor {
+                        if alert.clearedAt == nil { active[key]?.clearedAt = now }
+                        continue
+                    }
+                }
                 active[key] = nil
+                removed = true
                 if alert.state == .firing { transitions.append(.resolved(alert, at: now)) }
             }
-            changes += 1
+            if removed { changes += 1 }
         }
         return transitions.sorted { $0.key < $1.key }
     }

@@ -65,11 +65,14 @@ public struct RuleEvaluator: Sendable {
         let rule: AlertRule
         let labels: [String: String]
         let templates: [String: String]
+        /// Stalled/lost: the quiet time that fires for this job (`after`, or what `after: auto` makes of it).
+        let after: Double
 
-        init(rule: AlertRule, labels: [String: String], templates: [String: String]) {
+        init(rule: AlertRule, labels: [String: String], templates: [String: String], after: Double? = nil) {
             self.rule = rule
             self.labels = labels
             self.templates = templates
+            self.after = after ?? rule.after
         }
     }
 
@@ -105,6 +108,8 @@ public struct RuleEvaluator: Sendable {
         private var sequence: UInt64 = 0
         private var nextCheck = 0.0
         private var agentConditions = 0
+        /// Every planned item is finished: agents holding no item have nothing to be late with.
+        private var noWorkLeft = false
         /// The job's median item duration; the peers' rates are added at `end`.
         private var peers: PeerSpeeds?
         /// Whether the peers' rates are gathered (some agent_slow rule can judge rates).
@@ -121,8 +126,10 @@ public struct RuleEvaluator: Sendable {
 
         public mutating func begin(_ job: JobView) -> Bool {
             now = job.now
-            // Agents of ended or paused jobs raise nothing, so their open alerts resolve.
-            guard job.status == .running else {
+            // Agents of ended or paused jobs raise nothing, so their open alerts resolve. Nor does
+            // a job whose newest event is older than --jobs.silent-retention: it is history read
+            // late, and the next upkeep forgets it (an alert now would resolve a moment later).
+            guard job.status == .running, !job.isHistory else {
                 nextVisit = nil
                 return false
             }
@@ -133,10 +140,13 @@ public struct RuleEvaluator: Sendable {
             // The rules are prepared only for a visit: most evaluations skip an unchanged job.
             guard applicable.contains(where: \.kind.isAgentRule) else { return false }
             if let visit = lastVisit, job.changedAt <= visit.sequence, now < visit.nextCheck { return false }
+            let p99 = applicable.contains { $0.autoAfter != nil } ? job.recentItemDuration(quantile: 0.99) : nil
             agentRules = applicable.filter(\.kind.isAgentRule).map { rule in
                 Prepared(rule: rule, labels: RuleEvaluator.labels(of: rule, job: job.id),
-                         templates: rule.annotations.isEmpty ? RuleEvaluator.defaultAnnotations(rule.kind) : rule.annotations)
+                         templates: rule.annotations.isEmpty ? RuleEvaluator.defaultAnnotations(rule.kind) : rule.annotations,
+                         after: rule.effectiveAfter(p99: p99))
             }
+            noWorkLeft = job.allItemsFinished
             visitsAgents = true
             sequence = job.changedAt
             nextCheck = now + RuleEvaluator.maximumVisitGap
@@ -151,6 +161,9 @@ public struct RuleEvaluator: Sendable {
         }
 
         public mutating func visit(_ agent: AgentView) {
+            // An agent about to be forgotten by --agents.retention, or idle in a job with nothing
+            // left to do, is neither late nor failing: it raises nothing (and needs no deadline).
+            if agent.isHistory || (noWorkLeft && agent.currentItemStart == nil) { return }
             // A peer: running for a whole rate window.
             var rate: Double?
             if gathersRates && agent.state == .running && now - agent.firstSeen >= AgentView.throughputWindow {
@@ -170,7 +183,7 @@ public struct RuleEvaluator: Sendable {
                 if let condition {
                     conditions.append(condition)
                     agentConditions += 1
-                } else if let deadline = RuleEvaluator.deadline(of: prepared.rule, agent: agent, peers: peers) {
+                } else if let deadline = RuleEvaluator.deadline(of: prepared, agent: agent, peers: peers) {
                     nextCheck = min(nextCheck, deadline)
                 }
             }
@@ -198,12 +211,13 @@ public struct RuleEvaluator: Sendable {
 
     /// The earliest time `rule` could start to hold for `agent` without a new event; nil when only
     /// an event (or the window gap) can make it hold.
-    private static func deadline(of rule: AlertRule, agent: AgentView, peers: PeerSpeeds?) -> Double? {
+    private static func deadline(of prepared: Prepared, agent: AgentView, peers: PeerSpeeds?) -> Double? {
+        let rule = prepared.rule
         switch rule.kind {
         case .agentStalled:
-            return agent.state == .running ? agent.lastProgress + rule.after : nil
+            return agent.state == .running ? agent.lastProgress + prepared.after : nil
         case .agentLost:
-            return agent.state.isFinal ? nil : agent.lastSeen + rule.after
+            return agent.state.isFinal ? nil : agent.lastSeen + prepared.after
         case .agentSlow:
             guard agent.state == .running, let start = agent.currentItemStart, let median = peers?.medianDuration, median > 0 else { return nil }
             return start + rule.factor * median
@@ -257,14 +271,14 @@ public struct RuleEvaluator: Sendable {
         switch rule.kind {
         case .agentStalled:
             let quiet = now - agent.lastProgress
-            guard agent.state == .running, quiet > rule.after else { return nil }
+            guard agent.state == .running, quiet > prepared.after else { return nil }
             return condition(prepared, agent: agent.id, value: quiet,
-                             values: AnnotationValues(value: .duration(quiet), threshold: .duration(rule.after)))
+                             values: AnnotationValues(value: .duration(quiet), threshold: .duration(prepared.after)))
         case .agentLost:
             let silent = now - agent.lastSeen
-            guard !agent.state.isFinal, silent > rule.after else { return nil }
+            guard !agent.state.isFinal, silent > prepared.after else { return nil }
             return condition(prepared, agent: agent.id, value: silent,
-                             values: AnnotationValues(value: .duration(silent), threshold: .duration(rule.after)))
+                             values: AnnotationValues(value: .duration(silent), threshold: .duration(prepared.after)))
         case .agentFailing:
             guard !agent.state.isFinal else { return nil }
             let consecutive = Int(agent.consecutiveFailures)
@@ -320,7 +334,8 @@ public struct RuleEvaluator: Sendable {
     private static func condition(_ prepared: Prepared, agent: String?, value: Double, values: AnnotationValues) -> AlertCondition {
         var labels = prepared.labels
         if let agent { labels[AlertLabels.agent] = agent }
-        return AlertCondition(labels: labels, templates: prepared.templates, templateValues: values, value: value, forDuration: prepared.rule.forDuration)
+        return AlertCondition(labels: labels, templates: prepared.templates, templateValues: values, value: value,
+                              forDuration: prepared.rule.forDuration, keepFiringFor: prepared.rule.keepFiringFor)
     }
 
     static func defaultAnnotations(_ kind: AlertRule.Kind) -> [String: String] {

@@ -27,6 +27,8 @@ public struct Simulation: Sendable {
     }
 
     static let steps = 4
+    /// What the simulated failures say (`#` is the item number).
+    static let errors = ["timeout after 30s waiting for item #", "HTTP 503 from upstream", "simulated failure"]
     private let options: DemoOptions
     private var rng: SplitMix64
     private var jobs: [Job] = []
@@ -135,7 +137,8 @@ public struct Simulation: Sendable {
         } else if Double.random(in: 0..<1, using: &rng) < options.failureRate {
             let final = agent.attempt >= 3 || Bool.random(using: &rng)
             var e = Event(kind: .itemFailed, job: jobID, agent: agent.id, item: "item-\(item)", time: t)
-            e.error = "simulated failure"
+            // A few kinds of error, so the failure reasons (page, top, dashboard) have something to tell apart.
+            e.error = Self.errors[item % Self.errors.count].replacingOccurrences(of: "#", with: "\(item)")
             e.retryable = !final
             out.append(e)
             if final {

@@ -12,14 +12,23 @@ public struct JobExport: Sendable, Equatable {
     public var jobs: [JobSummary]
     /// Per job, in the jobs' order, when agents were asked for.
     public var agents: [(job: String, agents: [AgentSummary])]?
+    /// Per job, in the jobs' order, when failures were asked for: every failure and dead-lettered item kept.
+    public var failures: [JobFailures]?
 
-    public init(jobs: [JobSummary], agents: [(job: String, agents: [AgentSummary])]? = nil) {
+    public init(jobs: [JobSummary], agents: [(job: String, agents: [AgentSummary])]? = nil, failures: [JobFailures]? = nil) {
         self.jobs = jobs
         self.agents = agents
+        self.failures = failures
     }
 
     public static func == (a: JobExport, b: JobExport) -> Bool {
         a.jobs == b.jobs && a.agents?.map(\.job) == b.agents?.map(\.job) && a.agents?.map(\.agents) == b.agents?.map(\.agents)
+            && a.failures == b.failures
+    }
+
+    /// What to export of the selected jobs.
+    public enum Part: Sendable {
+        case jobs, agents, failures
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -32,6 +41,10 @@ public struct JobExport: Sendable, Equatable {
     /// Reads a snapshot folder (`--storage.path`) as the exporter would restore it, with the clock
     /// at the time the snapshot was taken: the ETC is the one the exporter showed then.
     public static func fromSnapshot(folder: String, job: String?, agents: Bool) throws(Failure) -> JobExport {
+        try fromSnapshot(folder: folder, job: job, part: agents ? .agents : .jobs)
+    }
+
+    public static func fromSnapshot(folder: String, job: String?, part: Part) throws(Failure) -> JobExport {
         var refusals: [String] = []
         guard let file = SnapshotFile.newest(in: folder, refused: { path, reason in refusals.append("\(path): \(reason)") }) else {
             throw Failure(refusals.isEmpty ? "\(folder): no snapshot (state.snap) in this folder" : refusals.joined(separator: "; "))
@@ -42,12 +55,21 @@ public struct JobExport: Sendable, Equatable {
         } catch {
             throw Failure("\(folder): the snapshot's state cannot be read: \(error)")
         }
-        return try select(jobs: store.jobSummaries(), job: job, agents: agents) { id in store.agentSummaries(job: id) }
+        if part == .failures {
+            return try selectFailures(jobs: store.jobSummaries(), job: job) { id in
+                JobFailures.all { cursor in store.failures(job: id, limit: JobFailures.maximumLimit, cursor: cursor) }
+            }
+        }
+        return try select(jobs: store.jobSummaries(), job: job, agents: part == .agents) { id in store.agentSummaries(job: id) }
     }
 
     /// Reads a running exporter's /api/v1 (`base` is its URL, e.g. http://localhost:9465). Job ids
     /// go into paths percent-encoded, `/` included (a prodigy run is `<repo>/<run id>`).
     public static func fromURL(_ base: String, job: String?, agents: Bool, timeout: Double = 30) throws(Failure) -> JobExport {
+        try fromURL(base, job: job, part: agents ? .agents : .jobs, timeout: timeout)
+    }
+
+    public static func fromURL(_ base: String, job: String?, part: Part, timeout: Double = 30) throws(Failure) -> JobExport {
         guard var root = URL(string: base), let scheme = root.scheme, ["http", "https"].contains(scheme), root.host != nil else {
             throw Failure("--url must be an http(s) URL of the exporter, e.g. http://localhost:9465, not \(base)")
         }
@@ -61,14 +83,24 @@ public struct JobExport: Sendable, Equatable {
         guard let jobs = try APIClient.get(root.absoluteString + "/api/v1/jobs", as: Jobs.self, timeout: timeout).value?.jobs else {
             throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
         }
-        return try select(jobs: jobs, job: job, agents: agents) { (id: String) throws(Failure) -> [AgentSummary]? in
-            let segment = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
+        func segment(_ id: String) -> String {
+            id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
+        }
+        if part == .failures {
+            return try selectFailures(jobs: jobs, job: job) { (id: String) throws(Failure) -> JobFailures? in
+                try JobFailures.all { (cursor: JobFailures.Cursor?) throws(Failure) -> JobFailures? in
+                    let query = "?limit=\(JobFailures.maximumLimit)" + (cursor.map { "&cursor=\($0.text)" } ?? "")
+                    return try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment(id))/failures" + query, as: JobFailures.self, timeout: timeout).value
+                }
+            }
+        }
+        return try select(jobs: jobs, job: job, agents: part == .agents) { (id: String) throws(Failure) -> [AgentSummary]? in
             // Page by page (the API answers at most 5,000 agents at a time).
             var all: [AgentSummary] = []
             var cursor: String?
             repeat {
                 let query = "?limit=5000" + (cursor.map { "&cursor=" + $0 } ?? "")
-                guard let page = try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment)/agents" + query, as: Agents.self, timeout: timeout).value else {
+                guard let page = try APIClient.get(root.absoluteString + "/api/v1/jobs/\(segment(id))/agents" + query, as: Agents.self, timeout: timeout).value else {
                     return all.isEmpty ? nil : all
                 }
                 all += page.agents
@@ -76,6 +108,18 @@ public struct JobExport: Sendable, Equatable {
             } while cursor != nil
             return all
         }
+    }
+
+    private static func selectFailures(jobs all: [JobSummary], job: String?, failuresOf: (String) throws(Failure) -> JobFailures?) throws(Failure) -> JobExport {
+        var jobs = all
+        if let job {
+            jobs = all.filter { $0.job == job }
+            guard !jobs.isEmpty else { throw Failure("no job \(job) (jobs: \(all.count))") }
+        }
+        var failures: [JobFailures] = []
+        // A job forgotten between the two reads has no failures to list.
+        for summary in jobs { if let list = try failuresOf(summary.job) { failures.append(list) } }
+        return JobExport(jobs: jobs, failures: failures)
     }
 
     private static func select(
@@ -104,8 +148,11 @@ public struct JobExport: Sendable, Equatable {
         struct Jobs: Encodable { let jobs: [JobSummary] }
         struct JobAgents: Encodable { let job: String; let agents: [AgentSummary] }
         struct Agents: Encodable { let jobs: [JobAgents] }
+        struct Failures: Encodable { let jobs: [JobFailures] }
         let data: Data
-        if let agents {
+        if let failures {
+            data = try JSONEncoder.api.encode(Failures(jobs: failures))
+        } else if let agents {
             data = try JSONEncoder.api.encode(Agents(jobs: agents.map { JobAgents(job: $0.job, agents: $0.agents) }))
         } else {
             data = try JSONEncoder.api.encode(Jobs(jobs: jobs))
@@ -127,9 +174,23 @@ public struct JobExport: Sendable, Equatable {
 
     /// CSV (RFC 4180): a header row, then one row per job (or per agent), lines ending in CRLF;
     /// absent values are empty fields.
+    static let failureColumns = ["job", "kind", "timestamp", "agent", "item", "error", "retryable"]
+
     public func csv() -> String {
         var rows: [[String]] = []
-        if let agents {
+        if let failures {
+            rows.append(Self.failureColumns)
+            for list in failures {
+                for f in list.failures {
+                    rows.append([CSV.text(list.job), "failed", Self.number(f.time), CSV.text(f.agent ?? ""), CSV.text(f.item ?? ""),
+                                 CSV.text(f.error ?? ""), f.retryable.map { "\($0)" } ?? ""])
+                }
+                for d in list.deadLettered {
+                    rows.append([CSV.text(list.job), "dead_lettered", Self.number(d.time), CSV.text(d.agent ?? ""), CSV.text(d.item ?? ""),
+                                 CSV.text(d.error ?? ""), ""])
+                }
+            }
+        } else if let agents {
             rows.append(Self.agentColumns)
             for (job, list) in agents {
                 for a in list {

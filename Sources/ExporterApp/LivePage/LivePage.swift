@@ -73,6 +73,19 @@ enum LivePage {
       <tbody id="agent-rows"></tbody>
     </table>
   </section>
+  <section id="failures-section" hidden>
+    <h2 id="failures-title">Failures</h2>
+    <p id="failure-reasons" class="count"></p>
+    <table class="agents" id="failures">
+      <thead><tr><th>Time</th><th>Agent</th><th>Item</th><th>Error</th><th>Retryable</th></tr></thead>
+      <tbody id="failure-rows"></tbody>
+    </table>
+    <h3 id="dead-title">Dead-lettered items</h3>
+    <table class="agents" id="dead-lettered">
+      <thead><tr><th>Time</th><th>Agent</th><th>Item</th><th>Last error</th></tr></thead>
+      <tbody id="dead-rows"></tbody>
+    </table>
+  </section>
 </main>
 </body>
 </html>

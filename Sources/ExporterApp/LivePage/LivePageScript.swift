@@ -170,6 +170,42 @@ extension LivePage {
     return state.histories.get(job) || [];
   }
 
+  // ---- failures (job page) ----
+  // Read again when the job's failure counts move, at most every 2 s.
+  let failures = { job: null, key: "", asked: 0, page: null };
+  function loadFailures(job) {
+    const key = job.job + "|" + job.failed + "|" + job.dead_lettered;
+    if (failures.job === job.job && (failures.key === key || performance.now() - failures.asked < 2000)) return;
+    if (failures.job !== job.job) failures.page = null;
+    failures.job = job.job; failures.key = key; failures.asked = performance.now();
+    fetch("/api/v1/jobs/" + encodeURIComponent(job.job) + "/failures?limit=20")
+      .then((r) => r.ok ? r.json() : null)
+      .then((page) => { if (page && page.job === focus) { failures.page = page; changed(); } })
+      .catch(() => {});
+  }
+  function fillRows(body, entries, cells) {
+    body.replaceChildren(...entries.map((entry) => {
+      const tr = el("tr");
+      for (const text of cells(entry)) { const td = el("td", "", text); td.title = text; tr.append(td); }
+      return tr;
+    }));
+  }
+  function renderFailures(job) {
+    const section = $("failures-section");
+    section.hidden = !job || (job.failed === 0 && job.dead_lettered === 0);
+    if (section.hidden) return;
+    loadFailures(job);
+    const page = failures.page;
+    if (!page || page.job !== job.job) return;
+    setText($("failures-title"), "Failures (" + int(page.failed_total) + " failed attempts, last " + int(page.failures.length) + " shown)");
+    setText($("failure-reasons"), page.reasons.length === 0 ? "" :
+      "Most common: " + page.reasons.slice(0, 3).map((r) => r.reason + " (" + int(r.count) + ")").join(" · "));
+    fillRows($("failure-rows"), page.failures, (f) => [clock(f.timestamp), f.agent || "–", f.item || "–", f.error || "–",
+      f.retryable === undefined ? "–" : f.retryable ? "yes" : "no"]);
+    setText($("dead-title"), "Dead-lettered items (" + int(page.dead_lettered_total) + ")");
+    fillRows($("dead-rows"), page.dead_lettered, (d) => [clock(d.timestamp), d.agent || "–", d.item || "–", d.error || "–"]);
+  }
+
   // ---- rendering ----
   function render() {
     const single = focus !== null;
@@ -194,6 +230,7 @@ extension LivePage {
     none.hidden = jobs.length > 0;
     if (single && jobs.length === 0) setText(none, "No job named “" + focus + "” (yet). It shows up here when its first event arrives.");
     if (single) renderAgents();
+    renderFailures(single ? state.jobs.get(focus) : null);
     document.title = single ? focus + " · progress-exporter" : "progress-exporter";
   }
 
@@ -253,7 +290,7 @@ extension LivePage {
   function updateCard(card, job) {
     const isEnded = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
     card.root.classList.toggle("ended", isEnded);
-    setText(card.status, job.status);
+    setText(card.status, job.status === "running" && job.all_items_finished ? "running · all items finished" : job.status);
     card.status.className = "badge " + job.status;
     const firing = state.alerts.filter((a) => a.labels.job_name === job.job && a.state === "firing").length;
     card.alerting.hidden = firing === 0;

@@ -16,9 +16,23 @@ public struct TopJob: Decodable, Sendable, Equatable {
     public var estimatedCompletion: Double?
     public var failed: Double
     public var agents: [String: Int]
+    /// The most common failure reason and its count.
+    public var mostCommonFailure: (reason: String, count: Double)? {
+        failureReason.map { ($0.reason, $0.count) }
+    }
+    private var failureReason: Reason?
+    /// Every planned item is finished though the job is still `running` (no `job_completed`).
+    public var allItemsFinished = false
+
+    private struct Reason: Decodable, Sendable, Equatable {
+        var reason: String
+        var count: Double
+    }
 
     enum CodingKeys: String, CodingKey {
         case job, status, planned, finished, remaining, throughput, failed, agents
+        case failureReason = "most_common_failure"
+        case allItemsFinished = "all_items_finished"
         case progressRatio = "progress_ratio"
         case etaSeconds = "eta_seconds"
         case etaLowerSeconds = "eta_lower_bound_seconds"
@@ -41,6 +55,8 @@ public struct TopJob: Decodable, Sendable, Equatable {
         estimatedCompletion = try c.decodeIfPresent(Double.self, forKey: .estimatedCompletion)
         failed = try c.decodeIfPresent(Double.self, forKey: .failed) ?? 0
         agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
+        failureReason = try? c.decodeIfPresent(Reason.self, forKey: .failureReason)
+        allItemsFinished = (try? c.decodeIfPresent(Bool.self, forKey: .allItemsFinished)) ?? false
     }
 
     public var runningAgents: Int { agents["running"] ?? 0 }

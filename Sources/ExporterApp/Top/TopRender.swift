@@ -73,6 +73,7 @@ public enum TopRender {
     /// The ETC with its 80 % band: `45s (30s-1m20s)`.
     public static func etc(_ job: TopJob) -> String {
         if job.status != "running" { return job.status }
+        if job.allItemsFinished { return "all items finished" }
         var text = duration(job.etaSeconds)
         if job.etaLowerSeconds != nil || job.etaUpperSeconds != nil {
             text += " (" + duration(job.etaLowerSeconds) + "-" + duration(job.etaUpperSeconds) + ")"
@@ -142,6 +143,9 @@ public enum TopRender {
                 lines.append(fit(line, width))
             }
         }
+        if let agentJob = state.agentJob, let common = state.jobs[agentJob]?.mostCommonFailure, lines.count + 2 < height {
+            lines.append(fit("most common error of \(sanitize(agentJob)): \(sanitize(common.reason)) (\(count(common.count)) of \(count(state.jobs[agentJob]?.failed)) failed attempts)", width))
+        }
         if let agentJob = state.agentJob, lines.count + 2 < height {
             let troubled = troubledAgents(state, now: now)
             let running = state.agents.values.filter { $0.state == "running" }.count
@@ -167,6 +171,7 @@ public enum TopRender {
         let pct = job.progressRatio.map { String(format: "%.1f%%", min(100, max(0, $0 * 100))) } ?? "-"
         var line = "job=\(quoted(sanitize(job.job))) status=\(quoted(sanitize(job.status))) done=\(count(job.finished))"
         line += " planned=\(job.planned.map { count($0) } ?? "-") remaining=\(count(job.remaining)) failed=\(count(job.failed))"
+        if let common = job.mostCommonFailure { line += " top_error=\(quoted(sanitize(common.reason)))" }
         line += " progress=\(pct) throughput=\(rate(job.throughput)) etc=\(duration(job.etaSeconds))"
         line += " band=\(duration(job.etaLowerSeconds))..\(duration(job.etaUpperSeconds)) finish=\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
         return line

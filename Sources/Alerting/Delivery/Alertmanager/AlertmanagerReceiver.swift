@@ -40,7 +40,10 @@ public struct AlertmanagerReceiver: AlertReceiver {
         let failures = outcomes.compactMap { $0 }
         let retryable = failures.contains(where: \.retryable)
         let summary = failures.map(\.message).joined(separator: "; ")
-        throw DeliveryError(retryable: retryable, summary, statusCode: failures.count == 1 ? failures[0].statusCode : nil)
+        var error = DeliveryError(retryable: retryable, summary, statusCode: failures.count == 1 ? failures[0].statusCode : nil)
+        // Every Alertmanager refused: wait as long as the one that asked for the shortest pause.
+        error.retryAfter = failures.compactMap(\.retryAfter).min()
+        throw error
     }
 
     /// Ends a POST in flight at once and fails later ones: shutdown is past its grace.

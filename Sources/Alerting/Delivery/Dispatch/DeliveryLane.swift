@@ -142,7 +142,9 @@ final class DeliveryLane: @unchecked Sendable {
                     failingSince = since
                     attempt += 1
                     stats.retried += 1
-                    backoff(seconds: options.backoff.delay(beforeRetry: attempt))
+                    // A receiver's Retry-After is honoured, up to `maxRetryAfter`; the backoff when it asks for less.
+                    let asked = min(max(0, failure.retryAfter ?? 0), options.maxRetryAfter)
+                    backoff(seconds: max(options.backoff.delay(beforeRetry: attempt), asked))
                 } else {
                     failingSince = nil
                     attempt = 0

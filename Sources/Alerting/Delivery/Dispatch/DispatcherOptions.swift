@@ -15,6 +15,8 @@ public struct DispatcherOptions: Sendable {
     /// Seconds a batch is retried before it is given up as failed; the evaluator re-sends firing alerts anyway, and a
     /// bound keeps one dead receiver from holding stale alerts forever.
     public var maxRetryDuration: Double
+    /// The longest pause a receiver's `Retry-After` can ask for before the next try; a longer one is cut to this.
+    public var maxRetryAfter: Double = 60
     /// Seconds `stop()` keeps delivering what is queued; then a delivery still in flight is cancelled
     /// (`AlertReceiver.cancelDeliveries()`) and the rest is counted as dropped (`--alerting.shutdown-grace`).
     public var stopGrace: Double

@@ -32,6 +32,21 @@ enum DeliveryClassification {
         }
     }
 
+    /// `Retry-After` as seconds from `now`: delay-seconds, or an HTTP-date (RFC 9110 section 10.2.3); nil
+    /// when absent or unreadable. Never negative.
+    static func retryAfter(_ value: String?, now: Double) -> Double? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value.utf8.count <= 64 else { return nil }
+        if value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) {
+            return Double(value).map { min($0, 86_400 * 365) }
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        guard let date = formatter.date(from: value) else { return nil }
+        return max(0, date.timeIntervalSince1970 - now)
+    }
+
     /// The first bytes of a body on one line, so a log line stays a line.
     static func excerpt(of body: Data) -> String {
         let text = String(decoding: body.prefix(bodyExcerptLimit), as: UTF8.self)

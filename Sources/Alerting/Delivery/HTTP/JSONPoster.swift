@@ -126,6 +126,8 @@ final class JSONPoster: Sendable {
         let easy: UnsafeMutableRawPointer
         let headers: UnsafeMutablePointer<curl_slist>?
         let excerpt: UnsafeMutablePointer<pe_curl_excerpt>
+        /// What the answer's header lines said; kept alive by this transfer while libcurl calls into it.
+        let answer: AnswerHeaders
 
         static func make(_ request: Request, index: Int, options: JSONPoster) -> Result<Transfer, DeliveryError> {
             let endpoint = JSONPoster.endpoint(request.url)
@@ -138,7 +140,7 @@ final class JSONPoster: Sendable {
             for line in lines { headers = curl_slist_append(headers, line) }
             let excerpt = UnsafeMutablePointer<pe_curl_excerpt>.allocate(capacity: 1)
             excerpt.initialize(to: pe_curl_excerpt())
-            let transfer = Transfer(index: index, endpoint: endpoint, easy: easy, headers: headers, excerpt: excerpt)
+            let transfer = Transfer(index: index, endpoint: endpoint, easy: easy, headers: headers, excerpt: excerpt, answer: AnswerHeaders())
 
             var code = pe_curl_setopt_string(easy, CURLOPT_URL, request.url.absoluteString)
             let settings: [(CURLoption, Int)] = [
@@ -153,6 +155,9 @@ final class JSONPoster: Sendable {
             if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_USERAGENT, "progress-exporter") }
             if code == CURLE_OK { code = pe_curl_setopt_headers(easy, headers) }
             if code == CURLE_OK { code = pe_curl_capture_excerpt(easy, excerpt) }
+            if code == CURLE_OK {
+                code = pe_curl_set_header_callback(easy, AnswerHeaders.callback, Unmanaged.passUnretained(transfer.answer).toOpaque())
+            }
             if code == CURLE_OK {
                 var body = request.body
                 if body.isEmpty { body = Data([0]) }
@@ -175,8 +180,16 @@ final class JSONPoster: Sendable {
                 }
                 return DeliveryClassification.transportFailure(result, endpoint: endpoint)
             }
+            // libcurl takes a connection closed in the middle of the headers for an answer: it is not one.
+            guard answer.complete else {
+                return DeliveryError(retryable: true, "\(endpoint): the answer was cut off before its headers ended")
+            }
             let body = withUnsafeBytes(of: excerpt.pointee.bytes) { Data($0.prefix(excerpt.pointee.length)) }
-            return DeliveryClassification.httpStatus(pe_curl_response_code(easy), body: body, endpoint: endpoint)
+            var failure = DeliveryClassification.httpStatus(pe_curl_response_code(easy), body: body, endpoint: endpoint)
+            if failure?.retryable == true {
+                failure?.retryAfter = DeliveryClassification.retryAfter(answer.retryAfter, now: Date().timeIntervalSince1970)
+            }
+            return failure
         }
 
         func free() {
@@ -185,5 +198,32 @@ final class JSONPoster: Sendable {
             excerpt.deinitialize(count: 1)
             excerpt.deallocate()
         }
+    }
+}
+
+/// The header lines of one answer as libcurl hands them over: whether the header block ended (the empty
+/// line) and its `Retry-After`. Read and written only on the thread running the transfer.
+private final class AnswerHeaders {
+    private(set) var complete = false
+    private(set) var retryAfter: String?
+
+    func take(_ line: UnsafeRawBufferPointer) {
+        let text = String(decoding: line.prefix(256), as: UTF8.self)
+        if text.hasPrefix("HTTP/") {
+            // A new answer (an interim 1xx came first): what the last one said no longer counts.
+            complete = false
+            retryAfter = nil
+        } else if text == "\r\n" || text == "\n" {
+            complete = true
+        } else if let colon = text.firstIndex(of: ":"), text[..<colon].lowercased() == "retry-after" {
+            retryAfter = text[text.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    static let callback: pe_curl_data_callback = { data, size, count, context in
+        let total = size * count
+        guard let data, let context else { return total }
+        Unmanaged<AnswerHeaders>.fromOpaque(context).takeUnretainedValue().take(UnsafeRawBufferPointer(start: data, count: total))
+        return total
     }
 }
