@@ -18,8 +18,9 @@ struct EventsEndpoint: Sendable {
         if let journal, batch.accepted > 0 {
             // Durable first, applied second: a 503 here means nothing was applied or kept.
             do {
-                outcome = try journal.commit(source: "http", body: request.body) { position in
-                    ingestor.apply(batch, source: "http", positions: [position])
+                let arrived = ingestor.now()
+                outcome = try journal.commit(source: "http", body: request.body, arrived: arrived) { position in
+                    ingestor.apply(batch, source: "http", positions: [position], arrivedAt: arrived)
                 }
             } catch {
                 return .json(Self.summary(batch.outcome, error: "the events could not be made durable (\(error)); nothing was applied: send them again"), status: 503)

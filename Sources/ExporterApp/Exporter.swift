@@ -110,7 +110,10 @@ public final class Exporter: Sendable {
             let batch = ingestor.decodeNative(lines)
             guard batch.accepted > 0 else { ingestor.apply(batch, source: origin.source); return }
             do {
-                _ = try journal.commit(source: origin.source, body: lines) { position in ingestor.apply(batch, source: origin.source, positions: [position]) }
+                let arrived = ingestor.now()
+                _ = try journal.commit(source: origin.source, body: lines, arrived: arrived) { position in
+                    ingestor.apply(batch, source: origin.source, positions: [position], arrivedAt: arrived)
+                }
             } catch {
                 // Nobody can send these lines again: applied without durability, as without the journal.
                 Log.error("standard input lines applied without the journal", ["err": "\(error)"])
@@ -321,9 +324,10 @@ public final class Exporter: Sendable {
             let decoded = ingestor.decodeNative(batch.body)
             if let position = batch.position {
                 // A bus message: applied once, as when it was first read.
-                ingestor.applyOnce(decoded, id: NATSIngest.messageID(position), source: batch.source, positions: [.journal(through: batch.sequence), position])
+                ingestor.applyOnce(decoded, id: NATSIngest.messageID(position), source: batch.source,
+                                   positions: [.journal(through: batch.sequence), position], arrivedAt: batch.arrived)
             } else {
-                ingestor.apply(decoded, source: batch.source, positions: [.journal(through: batch.sequence)])
+                ingestor.apply(decoded, source: batch.source, positions: [.journal(through: batch.sequence)], arrivedAt: batch.arrived)
             }
         }
         if !pending.isEmpty { Log.info("journal replayed", ["batches": "\(pending.count)", "after": "\(applied)"]) }

@@ -32,8 +32,9 @@ final class NATSIngest: Sendable, SelfMetricsCollector {
             let outcome: Ingestor.Outcome?
             if let journal {
                 do {
-                    outcome = try journal.commit(source: "nats", body: delivery.payload, position: position) { journalPosition in
-                        ingestor.applyOnce(batch, id: id, source: "nats", positions: [journalPosition, position])
+                    let arrived = ingestor.now()
+                    outcome = try journal.commit(source: "nats", body: delivery.payload, arrived: arrived, position: position) { journalPosition in
+                        ingestor.applyOnce(batch, id: id, source: "nats", positions: [journalPosition, position], arrivedAt: arrived)
                     }
                 } catch {
                     Log.error("NATS message not applied: the journal failed; trying again", ["stream_sequence": "\(delivery.streamSequence)", "err": "\(error)"])

@@ -86,9 +86,9 @@ public struct Ingestor: Sendable {
     /// consumer's sequence, say: recorded with the batch, atomically); returns its outcome with the
     /// store's sequence number.
     @discardableResult
-    public func apply(_ batch: DecodedBatch, source: String, positions: [SourcePosition] = []) -> Outcome {
+    public func apply(_ batch: DecodedBatch, source: String, positions: [SourcePosition] = [], arrivedAt: Double? = nil) -> Outcome {
         var outcome = batch.outcome
-        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions)
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions, arrivedAt: arrivedAt)
         return outcome
     }
 
@@ -96,9 +96,9 @@ public struct Ingestor: Sendable {
     /// de-duplication window (`--events.dedup-window`): nil then. For sources that deliver at least
     /// once, such as a message bus, with the message's identity as `id`.
     @discardableResult
-    public func applyOnce(_ batch: DecodedBatch, id: String, source: String, positions: [SourcePosition] = []) -> Outcome? {
+    public func applyOnce(_ batch: DecodedBatch, id: String, source: String, positions: [SourcePosition] = [], arrivedAt: Double? = nil) -> Outcome? {
         var outcome = batch.outcome
-        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions, onceAs: id)
+        outcome.sequence = apply(batch.events, source: source, rejected: batch.rejectedByReason, ignored: batch.ignoredByKind, positions: positions, onceAs: id, arrivedAt: arrivedAt)
         return outcome.sequence == 0 ? nil : outcome
     }
 
@@ -156,6 +156,9 @@ public struct Ingestor: Sendable {
         return outcome
     }
 
+    /// The store's clock now: when a batch arrives (the journal keeps it with the batch).
+    public func now() -> Double { store.clock.now() }
+
     /// Periodic upkeep: expires ended jobs and silent agents (see `ProgressStore.tick`).
     @discardableResult
     public func tick() -> [ProgressStore.ForgottenOnArrival] {
@@ -175,9 +178,9 @@ public struct Ingestor: Sendable {
     /// The only call that changes the store's jobs and agents.
     private func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        positions: [SourcePosition] = [], onceAs batchID: String? = nil
+        positions: [SourcePosition] = [], onceAs batchID: String? = nil, arrivedAt: Double? = nil
     ) -> UInt64 {
-        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions, onceAs: batchID)
+        let sequence = store.apply(events, source: source, rejected: rejected, ignored: ignored, positions: positions, onceAs: batchID, arrivedAt: arrivedAt)
         if !events.isEmpty, sequence != 0 { afterApply() }
         return sequence
     }

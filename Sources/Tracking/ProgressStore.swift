@@ -28,9 +28,11 @@ public final class ProgressStore: Sendable {
     @discardableResult
     func apply(
         _ events: [Event], source: String, rejected: [String: Int] = [:], ignored: [String: Int] = [:],
-        position: SourcePosition? = nil, positions: [SourcePosition] = [], onceAs batchID: String? = nil
+        position: SourcePosition? = nil, positions: [SourcePosition] = [], onceAs batchID: String? = nil, arrivedAt: Double? = nil
     ) -> UInt64 {
-        let now = clock.now()
+        // A batch read again from the journal keeps the time it first arrived: events without a
+        // `ts` get that time, not the time of the restart.
+        let now = arrivedAt ?? clock.now()
         // Batches applied back to back took the lock again before a woken reader ran: a scrape,
         // evaluation or capture of a million agents, which takes it a thousand times, waited
         // seconds. Taking turns costs a batch at most one reader's hold (a chunk, about a ms).

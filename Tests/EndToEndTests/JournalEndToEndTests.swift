@@ -117,4 +117,20 @@ import Testing
         #expect(restarted.startupLog.contains("snapshot refused"))
         #expect(sample(try await restarted.metrics(), Self.completed) == Double(sent))
     }
+
+    /// Events without `ts` take their arrival time; read again from the journal after kill -9 they
+    /// keep it, instead of taking the time of the restart.
+    @Test func aReplayedBatchKeepsItsArrivalTime() async throws {
+        let folder = try PersistenceTests.Folder()
+        let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--storage.journal"]
+        let first = try ExporterProcess(arguments)
+        #expect(try await first.request("POST", "/events", body: #"{"type":"job_started","job":"etl","total_items":3}"#).status == 202)
+        let series = #"progress_job_start_timestamp_seconds{job_name="etl"}"#
+        let started = try #require(sample(try await first.metrics(), series))
+        killNine(first)
+        try await Task.sleep(for: .seconds(1.5))
+        let second = try ExporterProcess(arguments)
+        defer { second.stop() }
+        #expect(sample(try await second.metrics(), series) == started)
+    }
 }

@@ -25,7 +25,7 @@ import Tracking
     }
 
     @Test func aRecordRoundTripsAndEveryCutIsTruncatedNotARecord() throws {
-        let record = JournalRecord.batch(sequence: 7, source: "http", body: body(1))
+        let record = JournalRecord.batch(sequence: 7, arrived: 1_800_000_000.25, source: "http", body: body(1))
         let bytes = record.encoded()
         guard case .record(let read, let size) = JournalRecord.read(bytes, at: 0) else { Issue.record("not read"); return }
         #expect(read == record && size == bytes.count)
@@ -44,7 +44,7 @@ import Tracking
         let journal = try Journal(folder: folder, after: 0)
         let applied = Mutex<[UInt64]>([])
         DispatchQueue.concurrentPerform(iterations: 200) { i in
-            _ = try? journal.commit(source: "http", body: body(i)) { position in
+            _ = try? journal.commit(source: "http", body: body(i), arrived: 1_800_000_000) { position in
                 applied.withLock { $0.append(UInt64(position.offset)) }
             }
         }
@@ -59,7 +59,7 @@ import Tracking
     @Test func aFlippedByteCostsOnlyItsRecordWhichIsCountedAndQuarantined() throws {
         let folder = try folder()
         let journal = try Journal(folder: folder, after: 0)
-        for i in 1...1000 { _ = try journal.commit(source: "http", body: body(i)) { _ in () } }
+        for i in 1...1000 { _ = try journal.commit(source: "http", body: body(i), arrived: 1_800_000_000) { _ in () } }
         var (path, bytes) = try segment(folder)
         let middle = bytes.count / 2
         bytes[middle] ^= 0x01
@@ -80,7 +80,7 @@ import Tracking
     @Test func aTornTailIsNotDamage() throws {
         let folder = try folder()
         let journal = try Journal(folder: folder, after: 0)
-        for i in 1...10 { _ = try journal.commit(source: "http", body: body(i)) { _ in () } }
+        for i in 1...10 { _ = try journal.commit(source: "http", body: body(i), arrived: 1_800_000_000) { _ in () } }
         let (path, bytes) = try segment(folder)
         try Data(bytes.dropLast(5)).write(to: URL(fileURLWithPath: path))
         let read = JournalReader(folder: folder)
@@ -96,14 +96,14 @@ import Tracking
             return fsync(descriptor)
         }
         let applied = Mutex(0)
-        for i in 1...5 { _ = try journal.commit(source: "http", body: body(i)) { _ in applied.withLock { $0 += 1 } } }
+        for i in 1...5 { _ = try journal.commit(source: "http", body: body(i), arrived: 1_800_000_000) { _ in applied.withLock { $0 += 1 } } }
         failing.withLock { $0 = true }
         #expect(throws: Journal.Failure.self) {
-            try journal.commit(source: "http", body: body(6)) { _ in applied.withLock { $0 += 1 } }
+            try journal.commit(source: "http", body: body(6), arrived: 1_800_000_000) { _ in applied.withLock { $0 += 1 } }
         }
         #expect(applied.withLock { $0 } == 5, "a batch that is not durable is not applied")
         failing.withLock { $0 = false }
-        _ = try journal.commit(source: "http", body: body(7)) { _ in applied.withLock { $0 += 1 } }
+        _ = try journal.commit(source: "http", body: body(7), arrived: 1_800_000_000) { _ in applied.withLock { $0 += 1 } }
         #expect(applied.withLock { $0 } == 6)
         // The failed batch was cut off the file: a restart applies exactly what was applied.
         let read = JournalReader(folder: folder)
@@ -115,11 +115,11 @@ import Tracking
         let folder = try folder()
         let journal = try Journal(folder: folder, after: 0)
         func segments() -> [UInt64] { JournalReader.segmentPaths(in: folder).map(\.number) }
-        _ = try journal.commit(source: "http", body: body(1)) { _ in () }
+        _ = try journal.commit(source: "http", body: body(1), arrived: 1_800_000_000) { _ in () }
         let first = journal.rotate()
         journal.snapshotWritten(boundary: first)
         #expect(segments() == [1, 2], "the first snapshot's predecessor may need segment 1")
-        _ = try journal.commit(source: "http", body: body(2)) { _ in () }
+        _ = try journal.commit(source: "http", body: body(2), arrived: 1_800_000_000) { _ in () }
         let second = journal.rotate()
         journal.snapshotWritten(boundary: second)
         #expect(segments() == [2, 3], "segment 1 is covered by the snapshot before the newest")

@@ -109,10 +109,11 @@ final class Journal: Sendable, SelfMetricsCollector {
     /// in the order the batches were written. Throws (and `apply` is not run) when the batch could
     /// not be made durable: the caller answers "send again", and nothing was counted.
     /// `position`: a bus consumer's sequence, kept in the record and applied with it at a restart.
-    func commit<T>(source: String, body: [UInt8], position: SourcePosition? = nil, apply: (SourcePosition) -> T) throws(Failure) -> T {
+    /// `arrived`: when the batch arrived, applied with it now and at a replay.
+    func commit<T>(source: String, body: [UInt8], arrived: Double, position: SourcePosition? = nil, apply: (SourcePosition) -> T) throws(Failure) -> T {
         let ticket: UInt64
         do {
-            ticket = try write(source: source, body: body, position: position)
+            ticket = try write(source: source, body: body, arrived: arrived, position: position)
         } catch {
             counts.withLock { $0.failures += 1 }
             throw error
@@ -129,12 +130,12 @@ final class Journal: Sendable, SelfMetricsCollector {
         return apply(.journal(through: ticket))
     }
 
-    private func write(source: String, body: [UInt8], position: SourcePosition?) throws(Failure) -> UInt64 {
+    private func write(source: String, body: [UInt8], arrived: Double, position: SourcePosition?) throws(Failure) -> UInt64 {
         try state.withLock { (s: inout State) throws(Failure) -> UInt64 in
             try writeDiscards(&s)
             guard var segment = s.segment else { throw Failure(description: "no journal segment is open in \(folder)") }
             let ticket = s.written + 1
-            let bytes = JournalRecord.batch(sequence: ticket, source: source, body: body, position: position).encoded()
+            let bytes = JournalRecord.batch(sequence: ticket, arrived: arrived, source: source, body: body, position: position).encoded()
             do {
                 try Self.writeAll(bytes, to: segment.descriptor)
             } catch {

@@ -12,6 +12,7 @@ struct JournalReader {
         var source: String
         var body: [UInt8]
         var position: SourcePosition?
+        var arrived: Double
     }
 
     /// The batches to apply, in sequence order, without the discarded ones.
@@ -51,8 +52,8 @@ struct JournalReader {
                 switch JournalRecord.read(bytes, at: offset) {
                 case .record(let record, let size):
                     switch record {
-                    case .batch(let sequence, let source, let body, let position):
-                        all.append(Batch(sequence: sequence, source: source, body: body, position: position))
+                    case .batch(let sequence, let arrived, let source, let body, let position):
+                        all.append(Batch(sequence: sequence, source: source, body: body, position: position, arrived: arrived))
                     case .discard(_, let first, let last): discarded.append(first...last)
                     }
                     lastSequence = max(lastSequence, record.sequence)

@@ -4,10 +4,11 @@ import Tracking
 /// damage:
 ///
 ///     magic "\xF7PEJ"  u32 length of the payload  u32 CRC-32 of the payload  payload
-///     payload: u8 kind  u64 sequence  then, for a batch (kind 0): string source, blob body;
+///     payload: u8 kind  u64 sequence  then, for a batch (kind 0): f64 arrival time, string source,
+///                                      blob body;
 ///                                      for a discard (1): u64 first, u64 last;
-///                                      for a batch with its source's position (2): string source,
-///                                      blob body, string position name, u64 position sequence
+///                                      for a batch with its source's position (2): f64 arrival time,
+///                                      string source, blob body, string position name, u64 position sequence
 ///
 /// The magic begins with 0xF7, a byte that never occurs in UTF-8, so an NDJSON body cannot look like
 /// a record's start; a false match inside binary garbage still fails the length or checksum test.
@@ -17,7 +18,8 @@ enum JournalRecord: Equatable {
     /// A batch (a POST body, or lines from standard input) made durable before it was applied.
     /// `position`: where a source with sequence numbers of its own (a bus consumer) stood after
     /// it, applied with the batch at a restart so a message delivered again is recognised.
-    case batch(sequence: UInt64, source: String, body: [UInt8], position: SourcePosition? = nil)
+    /// `arrived`: when the batch arrived, so a replay gives events without `ts` that time.
+    case batch(sequence: UInt64, arrived: Double, source: String, body: [UInt8], position: SourcePosition? = nil)
     /// Batches `first...last` were written but never made durable (their fsync failed, and the file
     /// could not be cut back): they were answered 503 and must not be applied at a restart.
     case discard(sequence: UInt64, first: UInt64, last: UInt64)
@@ -27,17 +29,18 @@ enum JournalRecord: Equatable {
 
     var sequence: UInt64 {
         switch self {
-        case .batch(let sequence, _, _, _), .discard(let sequence, _, _): sequence
+        case .batch(let sequence, _, _, _, _), .discard(let sequence, _, _): sequence
         }
     }
 
     func encoded() -> [UInt8] {
         var payload = BinaryWriter()
         switch self {
-        case .batch(let sequence, let source, let body, let position):
+        case .batch(let sequence, let arrived, let source, let body, let position):
             payload = BinaryWriter(reserving: body.count + source.utf8.count + 64)
             payload.u8(position == nil ? 0 : 2)
             payload.u64(sequence)
+            payload.double(arrived)
             payload.string(source)
             payload.raw(body)
             if let position {
@@ -88,10 +91,10 @@ enum JournalRecord: Equatable {
         let sequence = try r.u64()
         let record: JournalRecord
         switch kind {
-        case 0: record = .batch(sequence: sequence, source: try r.string(), body: try r.raw())
+        case 0: record = .batch(sequence: sequence, arrived: try r.double(), source: try r.string(), body: try r.raw())
         case 2:
-            let source = try r.string(), body = try r.raw(), name = try r.string(), through = try r.u64()
-            record = .batch(sequence: sequence, source: source, body: body, position: .sequence(source: source, name: name, through: through))
+            let arrived = try r.double(), source = try r.string(), body = try r.raw(), name = try r.string(), through = try r.u64()
+            record = .batch(sequence: sequence, arrived: arrived, source: source, body: body, position: .sequence(source: source, name: name, through: through))
         case 1:
             let first = try r.u64(), last = try r.u64()
             guard first <= last else { throw BinaryReadError("discard range \(first)...\(last) is empty") }
