@@ -107,6 +107,8 @@ struct TraceResult {
     var duration: Double
     var ours = ErrorTable(), naive = ErrorTable(), window = ErrorTable(), ema = ErrorTable()
     var bandSamples = 0, bandHits = 0
+    /// Band samples and hits by progress decile.
+    var bandByDecile = Array(repeating: (samples: 0, hits: 0), count: 10)
     /// Samples whose band had no upper end (the job waits on a stalled item).
     var openUpper = 0
     /// Worst error of ours from the allowance after a change until 90 % progress; nil without a change.
@@ -158,6 +160,10 @@ func runTrace(_ trace: Trace) -> TraceResult {
         let eta = summary?.etaSeconds
         if eta == 0 && baselines.remaining > 0 { result.zeroWhileRemaining += 1 }
         if let finish = summary?.estimatedCompletion, finish < t, baselines.remaining > 0 { result.finishInThePast += 1 }
+        if ProcessInfo.processInfo.environment["ETC_DEBUG"] == trace.name {
+            print(String(format: "t=%5.0f done=%5d truth=%7.1f eta=%7.1f [%7.1f, %7.1f] %@", t - start, baselines.finished, truth, eta ?? -1,
+                         summary?.etaLowerSeconds ?? -1, summary?.etaUpperSeconds ?? -1, summary?.waitingOn?.map(\.text).joined(separator: "; ") ?? ""))
+        }
         result.ours.add(eta, truth: truth, decile: decile)
         result.naive.add(baselines.naive(at: t), truth: truth, decile: decile)
         result.window.add(baselines.window(at: t), truth: truth, decile: decile)
@@ -167,7 +173,11 @@ func runTrace(_ trace: Trace) -> TraceResult {
             let high = summary?.etaUpperSeconds ?? .infinity
             if high == .infinity { result.openUpper += 1 }
             result.bandSamples += 1
-            if low <= truth && truth <= high { result.bandHits += 1 }
+            result.bandByDecile[decile].samples += 1
+            if low <= truth && truth <= high {
+                result.bandHits += 1
+                result.bandByDecile[decile].hits += 1
+            }
         }
         if let changeAt, t >= changeAt + allowance, decile < 9, let eta {
             worstAfterChange = max(worstAfterChange, abs(eta - truth) / truth)
@@ -229,13 +239,15 @@ func printETC(_ results: [TraceResult]) {
         print("")
         print("**\(r.name)**: \(r.summary); true duration \(DurationText.short(r.duration)); estimates missing: ours \(r.ours.missing), naive \(r.naive.missing), window \(r.window.missing), EMA \(r.ema.missing); ours 0 while items remained: \(r.zeroWhileRemaining); predicted finish in the past while items remained: \(r.finishInThePast)")
         print("")
-        print("| progress | ours | naive | window 1m | EMA 0.3 |")
-        print("|---|---|---|---|---|")
+        print("| progress | ours | naive | window 1m | EMA 0.3 | band holds truth |")
+        print("|---|---|---|---|---|---|")
         for d in 0..<10 {
             let cells = [r.ours, r.naive, r.window, r.ema].map { table in
                 "\(percent(quantile(table.byDecile[d], 0.5))) / \(percent(quantile(table.byDecile[d], 0.9)))"
             }
-            print("| \(d * 10)-\(d * 10 + 10) % | \(cells.joined(separator: " | ")) |")
+            let band = r.bandByDecile[d]
+            let held = band.samples > 0 ? String(format: "%.0f %%", Double(band.hits) / Double(band.samples) * 100) : "–"
+            print("| \(d * 10)-\(d * 10 + 10) % | \(cells.joined(separator: " | ")) | \(held) |")
         }
     }
 }

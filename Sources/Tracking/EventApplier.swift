@@ -103,8 +103,10 @@ struct EventApplier {
             }
         case .itemCompleted:
             itemCompleted(event, agentIndex: agentIndex, job: job, at: time)
+            recordForecast(of: job, at: time)
         case .itemFailed:
             itemFailed(event, agentIndex: agentIndex, job: job, at: time)
+            recordForecast(of: job, at: time)
         case .itemDeadLettered:
             job.deadLettered += 1
             let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
@@ -115,6 +117,7 @@ struct EventApplier {
                 agent.deadLettered += 1
                 agent.setState(.deadLettered, at: time)
             }
+            recordForecast(of: job, at: time)
         }
         return time
     }
@@ -189,11 +192,20 @@ struct EventApplier {
         return true
     }
 
+    /// Keeps the job's estimate at every 1/128 of its planned items, made at the event's time, for
+    /// calibrating its band (`ForecastRecord`).
+    private func recordForecast(of job: JobRecord, at time: Double) {
+        guard job.forecasts.isDue(finished: job.finished), let planned = job.planned, let remaining = job.remaining,
+              remaining > 0, let estimate = CompletionEstimate.of(job, now: time, calibrated: false) else { return }
+        job.forecasts.add(.init(time: time, finished: job.finished, rate: estimate.rate), planned: planned)
+    }
+
     /// Counts an item as finished once, however many final events it gets.
     private func finish(item: String?, of job: JobRecord, at time: Double) -> Bool {
         if let item, !job.finishedItemHashes.insert(StableHash.of(item)) { return false }
         job.finished += 1
         job.finishedWindow.add(at: time)
+        job.lastFinishTime = max(job.lastFinishTime ?? time, time)
         return true
     }
 

@@ -26,6 +26,11 @@ final class JobRecord {
     var failed: UInt64 = 0
     var deadLettered: UInt64 = 0
     var retries: UInt64 = 0
+    /// Event time of the newest finished item: the job's end once none remain. Not in snapshots
+    /// (a restored job falls back to its finished-item window, to the second).
+    var lastFinishTime: Double?
+    /// The job's own earlier estimates, which calibrate its band.
+    var forecasts = ForecastRecord()
     /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
     var finishedItemHashes = ItemHashSet()
 

@@ -16,6 +16,8 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var etaLowerSeconds: Double?
     public var etaUpperSeconds: Double?
     public var estimatedCompletion: Double?
+    /// What the job's end waits for (stalled items, or the last item of the last wave); absent when nothing.
+    public var waitingOn: [WaitingItem]?
     public var completed: UInt64
     public var failed: UInt64
     public var deadLettered: UInt64
@@ -33,6 +35,7 @@ public struct JobSummary: Sendable, Equatable, Codable {
         case etaLowerSeconds = "eta_lower_bound_seconds"
         case etaUpperSeconds = "eta_upper_bound_seconds"
         case estimatedCompletion = "estimated_completion_timestamp"
+        case waitingOn = "waiting_on"
         case deadLettered = "dead_lettered"
         case startTime = "start_timestamp"
         case lastEventTime = "last_event_timestamp"
@@ -99,7 +102,9 @@ extension ProgressStore {
             job: job.id, status: job.status.rawValue, planned: job.planned, finished: job.finished,
             remaining: job.remaining, progressRatio: job.progressRatio,
             throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
-            etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper, estimatedCompletion: eta.map { now + $0 },
+            etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper,
+            estimatedCompletion: CompletionEstimate.completionTime(of: job, estimate: estimate, now: now),
+            waitingOn: estimate.flatMap { $0.waitingOn.isEmpty ? nil : $0.waitingOn },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
             agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
     }

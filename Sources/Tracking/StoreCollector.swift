@@ -124,11 +124,14 @@ extension ProgressStore {
         for window in M.windows {
             s[Section.jobThroughput].sample(M.jobThroughput, labels, window.labels, job.throughput(window: window.seconds, now: now))
         }
-        if let eta = CompletionEstimate.of(job, now: now) {
+        let estimate = CompletionEstimate.of(job, now: now)
+        if let eta = estimate {
             s[Section.jobETA].sample(M.jobETA, labels, .empty, eta.seconds)
             s[Section.jobETALower].sample(M.jobETALower, labels, .empty, eta.lower)
-            s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, eta.upper)
-            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta.seconds)
+            if let upper = eta.upper { s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, upper) }
+        }
+        if let finish = CompletionEstimate.completionTime(of: job, estimate: estimate, now: now) {
+            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, finish)
         }
         for window in M.windows {
             if let ratio = job.successRatio(window: window.seconds, now: now) {

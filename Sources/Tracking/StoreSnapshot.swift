@@ -5,8 +5,9 @@ import Events
 /// number and the followed files' positions. Taken under the store's lock in one pass, so the
 /// state and the positions belong to the same sequence number; restored all at once or not at all.
 extension ProgressStore {
-    /// The encoding's own version; `SnapshotFile` carries the file format's.
-    public static let snapshotEncodingVersion: UInt32 = 1
+    /// The encoding's own version; `SnapshotFile` carries the file format's. Version 2 adds each
+    /// job's last finish time and earlier estimates (`ForecastRecord`); version 1 still loads, without them.
+    public static let snapshotEncodingVersion: UInt32 = 2
 
     /// Agents copied under one hold of the store's lock while capturing: a few hundred microseconds.
     static let captureChunk = 1_024
@@ -71,7 +72,7 @@ extension ProgressStore {
     func restore(from bytes: [UInt8]) throws(BinaryReadError) {
         var r = BinaryReader(bytes)
         let version = try r.u32()
-        guard version == Self.snapshotEncodingVersion else {
+        guard (1...Self.snapshotEncodingVersion).contains(version) else {
             throw BinaryReadError("state encoding version \(version); this exporter reads \(Self.snapshotEncodingVersion)")
         }
         var restored = StoreState()
@@ -84,7 +85,7 @@ extension ProgressStore {
         for p in positions { restored.positions[p.key] = p }
         restored.stats = try Self.decodeStats(from: &r)
         restored.dedup = try DedupWindow.decode(from: &r)
-        let jobs = try r.array(minimumSize: 16) { (r: inout BinaryReader) throws(BinaryReadError) in try Self.decodeJob(from: &r) }
+        let jobs = try r.array(minimumSize: 16) { (r: inout BinaryReader) throws(BinaryReadError) in try Self.decodeJob(from: &r, version: version) }
         for job in jobs {
             guard restored.jobs[job.id] == nil else { throw BinaryReadError("job \(job.id) appears twice") }
             restored.jobs[job.id] = job
@@ -149,9 +150,11 @@ extension ProgressStore {
             w.double(p.throughput); w.optional(p.etaSeconds) { $0.double($1) }
             w.optional(p.etaLowerSeconds) { $0.double($1) }; w.optional(p.etaUpperSeconds) { $0.double($1) }
         }
+        w.optional(job.lastFinishTime) { $0.double($1) }
+        job.forecasts.encode(into: &w)
     }
 
-    private static func decodeJob(from r: inout BinaryReader) throws(BinaryReadError) -> JobRecord {
+    private static func decodeJob(from r: inout BinaryReader, version: UInt32) throws(BinaryReadError) -> JobRecord {
         let id = try r.string()
         let statusText = try r.string()
         guard let status = JobStatus(rawValue: statusText) else { throw BinaryReadError("unknown job status \(statusText)") }
@@ -204,6 +207,10 @@ extension ProgressStore {
         }
         guard points.count <= JobHistory.capacity, interval.isFinite, interval > 0 else { throw BinaryReadError("job history out of shape") }
         job.history = JobHistory(points: points, interval: interval)
+        if version >= 2 {
+            job.lastFinishTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
+            job.forecasts = try ForecastRecord.decode(from: &r)
+        }
         job.agents = try r.array(minimumSize: 32) { (r: inout BinaryReader) throws(BinaryReadError) in try decodeAgent(from: &r, of: job) }
         for (index, agent) in job.agents.enumerated() {
             guard job.agentIndex.updateValue(index, forKey: agent.id) == nil else { throw BinaryReadError("agent \(agent.id) of \(id) appears twice") }
@@ -304,6 +311,8 @@ struct JobValues {
     let recentDurations: DurationSample
     let changedAt: UInt64
     let history: JobHistory
+    let lastFinishTime: Double?
+    let forecasts: ForecastRecord
     /// The job's agents at the capture (their values are read later, see `AgentRecord.captured(by:)`).
     let agents: [AgentRecord]
 
@@ -333,6 +342,8 @@ struct JobValues {
         recentDurations = job.recentDurations
         changedAt = job.changedAt
         history = job.history
+        lastFinishTime = job.lastFinishTime
+        forecasts = job.forecasts
         agents = job.agents
     }
 }
