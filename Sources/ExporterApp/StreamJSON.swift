@@ -15,7 +15,11 @@ enum StreamJSON {
         if let v = j.estimatedCompletion { w.key("estimated_completion_timestamp"); w.number(v) }
         if let v = j.etaLowerSeconds { w.key("eta_lower_bound_seconds"); w.number(v) }
         if let v = j.etaSeconds { w.key("eta_seconds"); w.number(v) }
-        if let v = j.etaUpperSeconds { w.key("eta_upper_bound_seconds"); w.number(v) }
+        if let v = j.etaUpperSeconds {
+            w.key("eta_upper_bound_seconds"); w.number(v)
+        } else if j.etaSeconds != nil {
+            w.key("eta_upper_bound_seconds"); w.number(Double.nan)   // open above: null
+        }
         w.key("failed"); w.number(j.failed)
         w.key("finished"); w.number(j.finished)
         w.key("job"); w.string(j.job)
@@ -28,6 +32,19 @@ enum StreamJSON {
         w.key("status"); w.string(j.status)
         w.key("throughput"); w.number(j.throughput)
         w.key("throughput_by_window"); w.object(j.throughputByWindow)
+        if let waiting = j.waitingOn {
+            w.key("waiting_on"); w.raw("[")
+            for (i, item) in waiting.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.open()
+                w.key("agent"); w.string(item.agent)
+                if let v = item.item { w.key("item"); w.string(v) }
+                w.key("no_progress_seconds"); w.number(item.noProgressSeconds)
+                w.key("stalled"); w.raw(item.stalled ? "true" : "false")
+                w.close()
+            }
+            w.raw("]")
+        }
         w.close()
         swap(&w.out, &out)
     }
@@ -83,6 +100,9 @@ enum StreamJSON {
         }
 
         mutating func number<T: BinaryInteger>(_ value: T) { out.append(contentsOf: String(value).utf8) }
+
+        /// Text written as it is: punctuation and literals.
+        mutating func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
 
         mutating func object(_ values: [String: Int]) {
             out.append(UInt8(ascii: "{"))

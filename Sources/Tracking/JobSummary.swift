@@ -27,7 +27,7 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var lastEventTime: Double
     public var deadline: Double?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case job, status, planned, finished, remaining, throughput, completed, failed, retries, agents, deadline
         case progressRatio = "progress_ratio"
         case throughputByWindow = "throughput_by_window"
@@ -39,6 +39,40 @@ public struct JobSummary: Sendable, Equatable, Codable {
         case deadLettered = "dead_lettered"
         case startTime = "start_timestamp"
         case lastEventTime = "last_event_timestamp"
+    }
+}
+
+extension JobSummary {
+    /// As synthesized, except that an estimate open above says so: `eta_upper_bound_seconds` is
+    /// `null` while `eta_seconds` is there (a stalled item may never end), absent with no estimate.
+    /// A field added to the summary must be added here too (`JobSummaryEncodingTests` checks).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(job, forKey: .job)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(planned, forKey: .planned)
+        try c.encode(finished, forKey: .finished)
+        try c.encodeIfPresent(remaining, forKey: .remaining)
+        try c.encodeIfPresent(progressRatio, forKey: .progressRatio)
+        try c.encode(throughput, forKey: .throughput)
+        try c.encode(throughputByWindow, forKey: .throughputByWindow)
+        try c.encodeIfPresent(etaSeconds, forKey: .etaSeconds)
+        try c.encodeIfPresent(etaLowerSeconds, forKey: .etaLowerSeconds)
+        if let etaUpperSeconds {
+            try c.encode(etaUpperSeconds, forKey: .etaUpperSeconds)
+        } else if etaSeconds != nil {
+            try c.encodeNil(forKey: .etaUpperSeconds)
+        }
+        try c.encodeIfPresent(estimatedCompletion, forKey: .estimatedCompletion)
+        try c.encodeIfPresent(waitingOn, forKey: .waitingOn)
+        try c.encode(completed, forKey: .completed)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(deadLettered, forKey: .deadLettered)
+        try c.encode(retries, forKey: .retries)
+        try c.encode(agents, forKey: .agents)
+        try c.encode(startTime, forKey: .startTime)
+        try c.encode(lastEventTime, forKey: .lastEventTime)
+        try c.encodeIfPresent(deadline, forKey: .deadline)
     }
 }
 

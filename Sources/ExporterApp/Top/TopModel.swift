@@ -16,9 +16,12 @@ public struct TopJob: Decodable, Sendable, Equatable {
     public var estimatedCompletion: Double?
     public var failed: Double
     public var agents: [String: Int]
+    /// What the job's end waits for.
+    public var waitingOn: [TopWaiting]
 
     enum CodingKeys: String, CodingKey {
         case job, status, planned, finished, remaining, throughput, failed, agents
+        case waitingOn = "waiting_on"
         case progressRatio = "progress_ratio"
         case etaSeconds = "eta_seconds"
         case etaLowerSeconds = "eta_lower_bound_seconds"
@@ -41,9 +44,26 @@ public struct TopJob: Decodable, Sendable, Equatable {
         estimatedCompletion = try c.decodeIfPresent(Double.self, forKey: .estimatedCompletion)
         failed = try c.decodeIfPresent(Double.self, forKey: .failed) ?? 0
         agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
+        waitingOn = try c.decodeIfPresent([TopWaiting].self, forKey: .waitingOn) ?? []
     }
 
     public var runningAgents: Int { agents["running"] ?? 0 }
+
+    /// The ETC has no upper end: the job waits on a stalled item.
+    public var isOpenAbove: Bool { etaSeconds != nil && etaUpperSeconds == nil }
+}
+
+/// An item a job's end waits for (`waiting_on`).
+public struct TopWaiting: Decodable, Sendable, Equatable {
+    public var agent: String
+    public var item: String?
+    public var noProgressSeconds: Double
+    public var stalled: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case agent, item, stalled
+        case noProgressSeconds = "no_progress_seconds"
+    }
 }
 
 public struct TopAgent: Decodable, Sendable, Equatable {
