@@ -68,6 +68,8 @@ struct Trace {
     var events: [TimedEvent]
     /// Time the last item finished: the truth every estimate is judged against.
     var end: Double
+    /// When the stuck item (`TraceShape.stall`) reported its last progress; nil without one.
+    var stallFrom: Double? = nil
     var duration: Double { end - start }
 }
 
@@ -88,6 +90,7 @@ extension TraceShape {
         var pendingAdds = added.sorted { $0.time < $1.time }
         var free = (0..<agents).map { start + joinTime($0) }
         var end = start
+        var stallFrom: Double?
         while true {
             // The agent that is free first and may still take items.
             var best = -1
@@ -123,7 +126,10 @@ extension TraceShape {
             var p = Event(kind: .agentProgress, job: job, agent: agent, item: itemID, time: now + took * reported)
             p.progress = reported
             emit(p, at: now + took * reported)
-            if let stall, stall.item == item { took += stall.silence }
+            if let stall, stall.item == item {
+                stallFrom = now + took * reported
+                took += stall.silence
+            }
             let done = now + took
             if random.unit() < failureProbability {
                 var f = Event(kind: .itemFailed, job: job, agent: agent, item: itemID, time: done)
@@ -140,7 +146,7 @@ extension TraceShape {
             free[best] = done
         }
         events.sort { ($0.delivered, $0.time) < ($1.delivered, $1.time) }
-        return Trace(name: name, summary: summary, start: start, events: events, end: end)
+        return Trace(name: name, summary: summary, start: start, events: events, end: end, stallFrom: stallFrom)
     }
 }
 

@@ -58,9 +58,10 @@ public struct CompletionEstimate: Sendable, Equatable {
     /// Items named in `waitingOn`, and in-flight items modelled one by one, at most.
     static let maximumWaiting = 3, maximumModelled = 64
 
-    /// `calibrated: false` skips the band's calibration on the job's earlier estimates (recording
-    /// one of them).
-    static func of(_ job: JobRecord, now: Double, calibrated: Bool = true) -> CompletionEstimate? {
+    /// `forecast: true` is for recording one of the job's earlier estimates (`ForecastRecord`): no
+    /// calibration, and the agent whose item just ended counts as busy, as it is again a moment
+    /// later (seen only at item ends, the items in flight would always read one short).
+    static func of(_ job: JobRecord, now: Double, forecast: Bool = false) -> CompletionEstimate? {
         guard let remaining = job.remaining else { return nil }
         if remaining == 0 { return CompletionEstimate(seconds: 0, lower: 0, upper: 0) }
         if job.status.hasEnded || job.finished == 0 { return nil }
@@ -99,7 +100,8 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         let flight = InFlight(job, durations: durations, now: now)
         var rate = windowRate
-        if let little = littleRate(job, active: flight.active, durations: durations, horizon: horizon) { rate = little }
+        let active = forecast ? min(flight.active + 1, job.agents.count) : flight.active
+        if let little = littleRate(job, active: active, durations: durations, horizon: horizon) { rate = little }
         let queued = Double(remaining - min(Int64(job.itemsInFlight), remaining))
         let offset = horizon - now   // <= 0: the time already spent since the data ends
 
@@ -136,8 +138,8 @@ public struct CompletionEstimate: Sendable, Equatable {
                 upper: max(end(rate: slowest, logOfOneOverP: lnTenNinths), windowed))
             // Calibrated on the job's own earlier estimates, once there are enough to judge: their
             // errors scale the drain; the last items' spread is added as the durations give it.
-            if calibrated, point > 0, let score = job.forecasts.errorScore(
-                finished: job.finished, at: horizon, minimumElapsed: max(0.25 * point, 2 * durations.mean), horizon: queued / rate) {
+            if !forecast, point > 0, let score = job.forecasts.errorScore(
+                finished: job.finished, at: horizon, minimumElapsed: max(0.25 * point, 10 * durations.mean), horizon: queued / rate) {
                 let drain = queued / rate
                 func tailAt(_ excess: Double) -> Double { durations.count >= 8 ? tail(durations, rate: rate, excess: excess) : 0 }
                 estimate.lower = min(drain * Foundation.exp(-score) + offset + tailAt(ln10), windowed, point)
@@ -322,15 +324,19 @@ struct InFlight {
             let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
             // Stalled: overdue by its own progress, or without any, older than twice every recent duration.
             let isStalled: Bool
+            var overdue = false
             if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
                 let expected = (last - start) / ratio
+                overdue = age > expected && quiet > typical
                 isStalled = quiet > max(10, 2 * typical) && age - expected > max(10, 2 * expected)
             } else {
                 isStalled = !durations.isEmpty && quiet > max(30, 2 * durations.maximum)
             }
             if isStalled { stalled += 1 }
             let remaining: Remaining
-            if isStalled {
+            if isStalled || overdue {
+                // Past the end its own progress promised, and quiet for longer than peers take:
+                // as long again as it has been quiet.
                 remaining = .logLogistic(median: max(quiet, 1), shape: 1)
             } else if let eta = agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
                 remaining = .logLogistic(median: max(eta, 0.5), shape: 4)
@@ -339,7 +345,7 @@ struct InFlight {
             } else {
                 remaining = .logLogistic(median: max(age, 1), shape: 1)
             }
-            // Older than every recent duration (the Lindy case).
+            // Overdue, or older than every recent duration (the Lindy case).
             var old = false
             if case .logLogistic(_, let shape) = remaining, shape == 1 { old = true }
             guard lastWave || old else { continue }

@@ -196,7 +196,7 @@ struct EventApplier {
     /// calibrating its band (`ForecastRecord`).
     private func recordForecast(of job: JobRecord, at time: Double) {
         guard job.forecasts.isDue(finished: job.finished), let planned = job.planned, let remaining = job.remaining,
-              remaining > 0, let estimate = CompletionEstimate.of(job, now: time, calibrated: false) else { return }
+              remaining > 0, let estimate = CompletionEstimate.of(job, now: time, forecast: true) else { return }
         job.forecasts.add(.init(time: time, finished: job.finished, rate: estimate.rate), planned: planned)
     }
 
