@@ -116,8 +116,8 @@ struct TraceResult {
     /// The allowance: 15 s or 3 mean item durations after the change, whichever is longer.
     var allowance: Double?
     var zeroWhileRemaining = 0
-    /// From the stuck item's last progress on: band samples, hits, open upper ends, errors.
-    var stalled = (samples: 0, hits: 0, open: 0, errors: [Double]())
+    /// From the change (or the stuck item's last progress) on: band samples, hits, open upper ends, errors.
+    var fromChange = (samples: 0, hits: 0, open: 0, errors: [Double]())
     /// Samples whose predicted finish lay before the sample's instant while items remained.
     var finishInThePast = 0
 }
@@ -174,11 +174,11 @@ func runTrace(_ trace: Trace) -> TraceResult {
             // No upper end: the band is open above (a stalled item may never end).
             let high = summary?.etaUpperSeconds ?? .infinity
             if high == .infinity { result.openUpper += 1 }
-            if let stallFrom = trace.stallFrom, t >= stallFrom {
-                result.stalled.samples += 1
-                if low <= truth && truth <= high { result.stalled.hits += 1 }
-                if high == .infinity { result.stalled.open += 1 }
-                if let eta { result.stalled.errors.append(abs(eta - truth) / truth) }
+            if let from = trace.stallFrom ?? changeAt, t >= from {
+                result.fromChange.samples += 1
+                if low <= truth && truth <= high { result.fromChange.hits += 1 }
+                if high == .infinity { result.fromChange.open += 1 }
+                if let eta { result.fromChange.errors.append(abs(eta - truth) / truth) }
             }
             result.bandSamples += 1
             result.bandByDecile[decile].samples += 1
@@ -241,11 +241,16 @@ func printETC(_ results: [TraceResult]) {
         let change = r.afterChange.map { "\(percent($0)) (from +\(DurationText.short(r.allowance ?? 0)))" } ?? ""
         print("| \(r.name) | \(DurationText.short(r.duration)) | \(percent(ours)) | \(percent(p90)) | \(percent(baselines[0])) | \(percent(baselines[1])) | \(percent(baselines[2])) | \(diff) | \(band) | \(open) | \(change) |")
     }
-    for r in results where r.stalled.samples > 0 {
-        print("")
-        print(String(format: "**%@, from the stuck item's last progress on** (%d samples; nothing can foresee a stall, so before it every estimate misses): median error %@, 80 %% band holds truth %.0f %%, open upper %.0f %%.",
-                     r.name, r.stalled.samples, percent(quantile(r.stalled.errors, 0.5)),
-                     Double(r.stalled.hits) / Double(r.stalled.samples) * 100, Double(r.stalled.open) / Double(r.stalled.samples) * 100))
+    print("")
+    print("From the change (or the stuck item's last progress) on: nothing can foresee a change, so before it every estimate")
+    print("misses, and its band with it.")
+    print("")
+    print("| trace | samples | ours median | 80 % band holds truth | open upper |")
+    print("|---|---|---|---|---|")
+    for r in results where r.fromChange.samples > 0 {
+        let f = r.fromChange
+        print(String(format: "| %@ | %d | %@ | %.0f %% | %.0f %% |", r.name, f.samples, percent(quantile(f.errors, 0.5)),
+                     Double(f.hits) / Double(f.samples) * 100, Double(f.open) / Double(f.samples) * 100))
     }
     print("")
     print("### By progress decile: median / 90th percentile of the relative error")
