@@ -22,9 +22,11 @@ enum StreamJSON {
         }
         w.key("failed"); w.number(j.failed)
         w.key("finished"); w.number(j.finished)
+        if let v = j.finishedWork { w.key("finished_work"); w.number(v) }
         w.key("job"); w.string(j.job)
         w.key("last_event_timestamp"); w.number(j.lastEventTime)
         if let v = j.planned { w.key("planned"); w.number(v) }
+        if let v = j.plannedWork { w.key("planned_work"); w.number(v) }
         if let v = j.progressRatio { w.key("progress_ratio"); w.number(v) }
         if let v = j.remaining { w.key("remaining"); w.number(v) }
         w.key("retries"); w.number(j.retries)
@@ -45,6 +47,7 @@ enum StreamJSON {
             }
             w.raw("]")
         }
+        if let v = j.workPerSecond { w.key("work_per_second"); w.number(v) }
         w.close()
         swap(&w.out, &out)
     }

@@ -14,6 +14,8 @@ import Events
 ///   when they moved away from the job's longer record (beyond three standard errors), so slower
 ///   items count within a few item durations. Scaled by the share of attempts that finish an item.
 ///   Without items in flight (trackers that send no `agent_started`), the windowed rate stands.
+/// - **Work.** When the tracker gives `work` and `total_work`, the items left are the work left
+///   over the newest items' mean work: throughput and the ETC are in work per second.
 /// - **Windowed rate.** Finished items per second over 15 minutes, replaced by the 5-minute and
 ///   then the 1-minute rate when the shorter window counted enough items. It widens the band while
 ///   it disagrees with the rate now (a change the window has not caught up with).
@@ -102,7 +104,12 @@ public struct CompletionEstimate: Sendable, Equatable {
         var rate = windowRate
         let active = forecast ? min(flight.active + 1, job.agents.count) : flight.active
         if let little = littleRate(job, active: active, durations: durations, horizon: horizon) { rate = little }
-        let queued = Double(remaining - min(Int64(job.itemsInFlight), remaining))
+        var queued = Double(remaining - min(Int64(job.itemsInFlight), remaining))
+        // With work given, the items left are the work left in items of the newest items' size:
+        // a big file after many small ones counts as many.
+        if let left = job.work.remaining, let perItem = job.work.perItem?.work {
+            queued = max(0, left / perItem - Double(job.itemsInFlight))
+        }
         let offset = horizon - now   // <= 0: the time already spent since the data ends
 
         // The rate's ends: the job's own hindcast errors, at least Poisson noise, and the windowed

@@ -47,10 +47,12 @@ struct EventApplier {
         case .jobStarted:
             job.startTime = time
             if let total = event.totalItems { job.totalItems = total }
+            if let work = event.totalWork { job.work.startedTotal = work }
             if let deadline = event.deadline { job.deadline = deadline }
             setStatus(.running, of: job, at: time)
         case .jobItemsAdded:
             job.addItems(event.count ?? 0)
+            job.work.added += event.totalWork ?? 0
         case .jobCompleted, .jobFailed, .jobCancelled:
             let status: JobStatus = event.kind == .jobCompleted ? .completed : event.kind == .jobFailed ? .failed : .cancelled
             if setStatus(status, of: job, at: time) { job.error = event.error }
@@ -110,7 +112,7 @@ struct EventApplier {
         case .itemDeadLettered:
             job.deadLettered += 1
             let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
-            _ = finish(item: item, of: job, at: time)
+            if finish(item: item, of: job, at: time), let work = event.work { job.work.observe(work: work, seconds: nil) }
             // Dead-letter events carry no agent: the agent working on the item is the one given up.
             let owner = agentIndex ?? item.flatMap { item in job.agents.firstIndex { $0.currentItem == item } }
             updateAgent(owner, of: job) { agent in
@@ -232,6 +234,7 @@ struct EventApplier {
             agent.setState(completesAgent ? .completed : .running, at: time)
         }
         if let duration { job.observeDuration(duration) }
+        if newlyFinished, let work = event.work { job.work.observe(work: work, seconds: duration) }
     }
 
     private func itemFailed(_ event: Event, agentIndex: Int?, job: JobRecord, at time: Double) {
@@ -240,6 +243,7 @@ struct EventApplier {
         let final = event.retryable == false
         let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
         let newlyFinished = final && finish(item: item, of: job, at: time)
+        if newlyFinished, let work = event.work { job.work.observe(work: work, seconds: nil) }
         updateAgent(agentIndex, of: job) { agent in
             agent.failed += 1
             agent.failedAttempts.add(at: time)

@@ -18,6 +18,10 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var estimatedCompletion: Double?
     /// What the job's end waits for (stalled items, or the last item of the last wave); absent when nothing.
     public var waitingOn: [WaitingItem]?
+    /// Planned and finished work (`total_work`, items' `work`), and work a second now; absent without work.
+    public var plannedWork: Double?
+    public var finishedWork: Double?
+    public var workPerSecond: Double?
     public var completed: UInt64
     public var failed: UInt64
     public var deadLettered: UInt64
@@ -36,6 +40,9 @@ public struct JobSummary: Sendable, Equatable, Codable {
         case etaUpperSeconds = "eta_upper_bound_seconds"
         case estimatedCompletion = "estimated_completion_timestamp"
         case waitingOn = "waiting_on"
+        case plannedWork = "planned_work"
+        case finishedWork = "finished_work"
+        case workPerSecond = "work_per_second"
         case deadLettered = "dead_lettered"
         case startTime = "start_timestamp"
         case lastEventTime = "last_event_timestamp"
@@ -65,6 +72,9 @@ extension JobSummary {
         }
         try c.encodeIfPresent(estimatedCompletion, forKey: .estimatedCompletion)
         try c.encodeIfPresent(waitingOn, forKey: .waitingOn)
+        try c.encodeIfPresent(plannedWork, forKey: .plannedWork)
+        try c.encodeIfPresent(finishedWork, forKey: .finishedWork)
+        try c.encodeIfPresent(workPerSecond, forKey: .workPerSecond)
         try c.encode(completed, forKey: .completed)
         try c.encode(failed, forKey: .failed)
         try c.encode(deadLettered, forKey: .deadLettered)
@@ -139,6 +149,8 @@ extension ProgressStore {
             etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper,
             estimatedCompletion: CompletionEstimate.completionTime(of: job, estimate: estimate, now: now),
             waitingOn: estimate.flatMap { $0.waitingOn.isEmpty ? nil : $0.waitingOn },
+            plannedWork: job.work.planned, finishedWork: job.work.planned.map { _ in job.work.finished },
+            workPerSecond: job.work.planned == nil ? nil : estimate.flatMap { e in job.work.perItem.map { e.rate * $0.work } },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
             agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline)
     }

@@ -24,6 +24,8 @@ enum ProgressMetrics {
     static let jobETALower = MetricFamily("progress_job_eta_lower_bound_seconds", .gauge, help: "Lower end of the ETC's 80 % interval, in seconds; absent while the ETC is.")
     static let jobETAUpper = MetricFamily("progress_job_eta_upper_bound_seconds", .gauge, help: "Upper end of the ETC's 80 % interval, in seconds; absent while the ETC is, and while the job waits on a stalled item (open above).")
     static let jobCompletion = MetricFamily("progress_job_estimated_completion_timestamp_seconds", .gauge, help: "Estimated Unix time at which the job finishes; once every planned item has finished, when its last item did; absent while unknown.")
+    static let jobWorkPlanned = MetricFamily("progress_job_work_planned", .gauge, help: "Planned work of the job (total_work: bytes, rows, tokens), when the tracker gives it.")
+    static let jobWorkFinished = MetricFamily("progress_job_work_finished", .gauge, help: "Work of the job's finished items (their work), when the tracker gives a planned total.")
     static let jobDeadline = MetricFamily("progress_job_deadline_timestamp_seconds", .gauge, help: "Deadline of the job in Unix time, when one was given.")
     static let jobAgents = MetricFamily("progress_job_agents", .gauge, help: "Agents of the job by state (all agents, not only sampled ones).")
     static let jobSuccess = MetricFamily("progress_job_success_ratio", .gauge, help: "Completed items over completed items plus failed attempts in a rolling window.")

@@ -79,7 +79,7 @@ extension ProgressStore {
         M.jobInfo, M.jobItems, M.jobRemaining, M.jobProcessed, M.jobRetries, M.jobRatio, M.jobThroughput, M.jobETA,
         M.jobETALower, M.jobETAUpper, M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
         M.agentState, M.agentRatio, M.agentETA, M.agentThroughput, M.agentProcessed, M.agentRetries,
-        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress,
+        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress, M.jobWorkPlanned, M.jobWorkFinished,
     ]
 
     private enum Section {
@@ -87,7 +87,7 @@ extension ProgressStore {
         static let jobThroughput = 6, jobETA = 7, jobETALower = 8, jobETAUpper = 9, jobCompletion = 10, jobDeadline = 11
         static let jobAgents = 12, jobSuccess = 13, jobDuration = 14, jobStart = 15, jobLastEvent = 16, agentState = 17
         static let agentRatio = 18, agentETA = 19, agentThroughput = 20, agentProcessed = 21, agentRetries = 22, agentConsecutiveFailures = 23
-        static let agentLastSeen = 24, agentLastProgress = 25
+        static let agentLastSeen = 24, agentLastProgress = 25, jobWorkPlanned = 26, jobWorkFinished = 27
     }
 
     /// Families whose values depend on the time of the scrape (rolling windows, ETCs), rendered on
@@ -109,6 +109,10 @@ extension ProgressStore {
         s[Section.jobRetries].sample(M.jobRetries, labels, .empty, Double(job.retries))
         if let ratio = job.progressRatio { s[Section.jobRatio].sample(M.jobRatio, labels, .empty, ratio) }
         if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
+        if let work = job.work.planned {
+            s[Section.jobWorkPlanned].sample(M.jobWorkPlanned, labels, .empty, work)
+            s[Section.jobWorkFinished].sample(M.jobWorkFinished, labels, .empty, job.work.finished)
+        }
         for (index, state) in M.states.enumerated() {
             s[Section.jobAgents].sample(M.jobAgents, labels, state, Double(job.agentsByState[index]))
         }

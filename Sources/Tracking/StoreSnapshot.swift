@@ -6,7 +6,8 @@ import Events
 /// state and the positions belong to the same sequence number; restored all at once or not at all.
 extension ProgressStore {
     /// The encoding's own version; `SnapshotFile` carries the file format's. Version 2 adds each
-    /// job's last finish time and earlier estimates (`ForecastRecord`); version 1 still loads, without them.
+    /// job's last finish time, earlier estimates (`ForecastRecord`) and work (`WorkRecord`); version 1
+    /// still loads, without them.
     public static let snapshotEncodingVersion: UInt32 = 2
 
     /// Agents copied under one hold of the store's lock while capturing: a few hundred microseconds.
@@ -152,6 +153,7 @@ extension ProgressStore {
         }
         w.optional(job.lastFinishTime) { $0.double($1) }
         job.forecasts.encode(into: &w)
+        job.work.encode(into: &w)
     }
 
     private static func decodeJob(from r: inout BinaryReader, version: UInt32) throws(BinaryReadError) -> JobRecord {
@@ -210,6 +212,7 @@ extension ProgressStore {
         if version >= 2 {
             job.lastFinishTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
             job.forecasts = try ForecastRecord.decode(from: &r)
+            job.work = try WorkRecord.decode(from: &r)
         }
         job.agents = try r.array(minimumSize: 32) { (r: inout BinaryReader) throws(BinaryReadError) in try decodeAgent(from: &r, of: job) }
         for (index, agent) in job.agents.enumerated() {
@@ -313,6 +316,7 @@ struct JobValues {
     let history: JobHistory
     let lastFinishTime: Double?
     let forecasts: ForecastRecord
+    let work: WorkRecord
     /// The job's agents at the capture (their values are read later, see `AgentRecord.captured(by:)`).
     let agents: [AgentRecord]
 
@@ -344,6 +348,7 @@ struct JobValues {
         history = job.history
         lastFinishTime = job.lastFinishTime
         forecasts = job.forecasts
+        work = job.work
         agents = job.agents
     }
 }

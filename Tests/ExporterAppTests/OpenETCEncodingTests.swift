@@ -59,10 +59,16 @@ import TestSupport
         // summary and not to the encoding would silently vanish from the API.
         var job = try #require(Self.stuckJob())
         job.deadline = Self.t0 + 3_600
+        job.plannedWork = 2_000
+        job.finishedWork = 1_000
+        job.workPerSecond = 12.5
         let api = try #require(try JSONSerialization.jsonObject(with: JSONEncoder.api.encode(job)) as? NSDictionary)
         let keys = Set(JobSummary.CodingKeys.allCases.map(\.stringValue))
         #expect(Set(api.allKeys.compactMap { $0 as? String }) == keys)
         let decoded = try JSONDecoder().decode(JobSummary.self, from: JSONEncoder.api.encode(job))
         #expect(decoded == job)
+        var bytes: [UInt8] = []
+        StreamJSON.job(job, into: &bytes)
+        #expect(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary == api, "the stream writes every field too")
     }
 }

@@ -266,5 +266,51 @@ import Testing
         #expect(copy.jobSummaries() == store.jobSummaries())
         #expect(try #require(store.jobSummaries().first).etaLowerSeconds == live.etaLowerSeconds)
     }
+
+    @Test func workWeightedETCOnATwoPhaseJob() throws {
+        // Two agents: 100 small items (work 1, 1 s each), then 10 big ones (work 50, 50 s each).
+        // At +50 s the small ones are done: 10 items are left, but 500 of the 600 units of work.
+        func job(_ name: String, withWork: Bool) -> [Event] {
+            var started = E.jobStarted(name, total: 110, at: t0)
+            if withWork { started.totalWork = 600 }
+            var events = [started]
+            for i in 0..<100 {
+                let agent = "a\(i % 2)", start = t0 + Double(i / 2)
+                events.append(E.started(name, agent, item: "s\(i)", at: start))
+                var done = E.completed(name, agent, item: "s\(i)", at: start + 1, duration: 1)
+                if withWork { done.work = 1 }
+                events.append(done)
+            }
+            events.append(E.started(name, "a0", item: "b0", at: t0 + 50))
+            events.append(E.started(name, "a1", item: "b1", at: t0 + 50))
+            return events
+        }
+        let clock = ManualClock(t0 + 50)
+        let store = ProgressStore(clock: clock)
+        store.apply(job("bytes", withWork: true) + job("items", withWork: false), source: "test")
+        let byWork = try #require(store.jobSummaries().first { $0.job == "bytes" })
+        let byItems = try #require(store.jobSummaries().first { $0.job == "items" })
+        let seconds = try #require(byWork.etaSeconds)
+        // 500 units at 2 a second (two agents, 1 unit a second each): 250 s.
+        #expect(abs(seconds - 250) / 250 < 0.1, "work left over work a second: \(seconds)")
+        #expect(try #require(byItems.etaSeconds) < 30, "counting items, 10 left at 2/s look like seconds")
+        #expect(byWork.plannedWork == 600 && byWork.finishedWork == 100)
+        #expect(abs(try #require(byWork.workPerSecond) - 2) < 0.2)
+        #expect(byItems.plannedWork == nil && byItems.workPerSecond == nil)
+
+        // The fields as trackers send them, and hostile values refused.
+        let decoder = NativeEventDecoder()
+        let line = #"{"type":"item_completed","job":"j","agent":"a","item":"i","work":4294967296}"#
+        #expect(try decoder.decode(line: Array(line.utf8)).get().work == 4_294_967_296)
+        let added = #"{"type":"job_items_added","job":"j","count":3,"total_work":1.5e9}"#
+        #expect(try decoder.decode(line: Array(added.utf8)).get().totalWork == 1.5e9)
+        for bad in [#""work":-1"#, #""work":1e300"#, #""total_work":"many""#] {
+            let text = #"{"type":"item_completed","job":"j","agent":"a","item":"i",\#(bad)}"#
+            guard case .failure = decoder.decode(line: Array(text.utf8)) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+        }
+    }
 }
 
