@@ -102,29 +102,41 @@ func percent(_ value: Double?) -> String {
 }
 
 struct TraceResult {
-    var shape: TraceShape
+    var name: String
+    var summary: String
     var duration: Double
     var ours = ErrorTable(), naive = ErrorTable(), window = ErrorTable(), ema = ErrorTable()
     var bandSamples = 0, bandHits = 0
+    /// Band samples and hits by progress decile.
+    var bandByDecile = Array(repeating: (samples: 0, hits: 0), count: 10)
+    /// Samples whose band had no upper end (the job waits on a stalled item).
+    var openUpper = 0
     /// Worst error of ours from the allowance after a change until 90 % progress; nil without a change.
     var afterChange: Double?
+    /// The allowance: 15 s or 3 mean item durations after the change, whichever is longer.
+    var allowance: Double?
     var zeroWhileRemaining = 0
+    /// From the change (or the stuck item's last progress) on: band samples, hits, open upper ends, errors.
+    var fromChange = (samples: 0, hits: 0, open: 0, errors: [Double]())
+    /// Samples whose predicted finish lay before the sample's instant while items remained.
+    var finishInThePast = 0
 }
 
 /// Names of the changes some traces make, with when they happen (seconds after the start).
-let changeTimes: [String: Double] = ["rate change": 150, "items slow down": 120, "items added": 120]
+let changeTimes: [String: Double] = ["rate change": 150, "items slow down": 120, "items added": 120, "half leave at 50 %": 90]
 
-func runTrace(_ shape: TraceShape) -> TraceResult {
-    let start = 1_800_000_000.0
-    let trace = shape.simulate(start: start, job: "j")
+func runTrace(_ trace: Trace) -> TraceResult {
+    let start = trace.start
     let clock = SimulatedClock(start)
     let store = ProgressStore(options: StoreOptions(), clock: clock)
     let ingestor = Ingestor(store: store, limits: DecoderLimits())
     var baselines = Baselines(start: start)
-    var result = TraceResult(shape: shape, duration: trace.duration)
+    var result = TraceResult(name: trace.name, summary: trace.summary, duration: trace.duration)
     let sampleEvery = max(1, (trace.duration / 400).rounded())
-    let changeAt = changeTimes[shape.name].map { start + $0 }
-    let allowance = max(60, 0.05 * trace.duration)
+    let changeAt = changeTimes[trace.name].map { start + $0 }
+    let durations = trace.events.compactMap { $0.event.kind == .itemCompleted ? $0.event.durationSeconds : nil }
+    let meanDuration = durations.isEmpty ? 0 : durations.reduce(0, +) / Double(durations.count)
+    let allowance = max(15, 3 * meanDuration)
     var worstAfterChange = 0.0
 
     var next = 0
@@ -149,52 +161,112 @@ func runTrace(_ shape: TraceShape) -> TraceResult {
         let summary = store.jobSummaries().first
         let eta = summary?.etaSeconds
         if eta == 0 && baselines.remaining > 0 { result.zeroWhileRemaining += 1 }
+        if let finish = summary?.estimatedCompletion, finish < t, baselines.remaining > 0 { result.finishInThePast += 1 }
+        if ProcessInfo.processInfo.environment["ETC_DEBUG"] == trace.name {
+            print(String(format: "t=%5.0f done=%5d truth=%7.1f eta=%7.1f [%7.1f, %7.1f] %@", t - start, baselines.finished, truth, eta ?? -1,
+                         summary?.etaLowerSeconds ?? -1, summary?.etaUpperSeconds ?? -1, summary?.waitingOn?.map(\.text).joined(separator: "; ") ?? ""))
+        }
         result.ours.add(eta, truth: truth, decile: decile)
         result.naive.add(baselines.naive(at: t), truth: truth, decile: decile)
         result.window.add(baselines.window(at: t), truth: truth, decile: decile)
         result.ema.add(baselines.ema(at: t), truth: truth, decile: decile)
-        if let low = summary?.etaLowerSeconds, let high = summary?.etaUpperSeconds, decile >= 1 {
+        if let low = summary?.etaLowerSeconds, eta != nil, decile >= 1 {
+            // No upper end: the band is open above (a stalled item may never end).
+            let high = summary?.etaUpperSeconds ?? .infinity
+            if high == .infinity { result.openUpper += 1 }
+            if let from = trace.stallFrom ?? changeAt, t >= from {
+                result.fromChange.samples += 1
+                if low <= truth && truth <= high { result.fromChange.hits += 1 }
+                if high == .infinity { result.fromChange.open += 1 }
+                if let eta { result.fromChange.errors.append(abs(eta - truth) / truth) }
+            }
             result.bandSamples += 1
-            if low <= truth && truth <= high { result.bandHits += 1 }
+            result.bandByDecile[decile].samples += 1
+            if low <= truth && truth <= high {
+                result.bandHits += 1
+                result.bandByDecile[decile].hits += 1
+            }
         }
         if let changeAt, t >= changeAt + allowance, decile < 9, let eta {
             worstAfterChange = max(worstAfterChange, abs(eta - truth) / truth)
         }
     }
-    if changeAt != nil { result.afterChange = worstAfterChange }
+    if changeAt != nil {
+        result.afterChange = worstAfterChange
+        result.allowance = allowance
+    }
     return result
 }
 
-func benchETC() {
-    let results = etcTraces().map(runTrace)
-    print("## ETC accuracy: relative error |ETC − truth| / truth, median from 10 % progress on")
-    print("Simulated traces with a known end; every estimator sees the same delivered events at the same")
-    print("instants (about 400 per trace). A missing estimate counts as 100 %. naive: elapsed / done ×")
-    print("remaining; window: remaining / rate of the last minute; EMA: tqdm's smoothing 0.3.")
+/// `progress-bench etc [--log FILE]`: the simulated and recorded traces, or every job of one event log.
+func benchETC(arguments: [String]) {
+    let traces: [Trace]
+    if let flag = arguments.firstIndex(of: "--log") {
+        guard flag + 1 < arguments.count else {
+            print("usage: progress-bench etc [--log FILE]")
+            exit(2)
+        }
+        do {
+            traces = try loggedTraces(path: arguments[flag + 1])
+        } catch {
+            print("cannot read \(arguments[flag + 1]): \(error)")
+            exit(1)
+        }
+        if traces.isEmpty { print("no job in the log has a planned total and a finished item") }
+    } else {
+        traces = (etcTraces() + recordedTraces()).map { $0.simulate(start: 1_800_000_000, job: "j") }
+    }
+    printETC(traces.map(runTrace))
+}
+
+func printETC(_ results: [TraceResult]) {
+    print("## ETC accuracy: relative error |ETC − truth| / truth from 10 % progress on")
+    print("Simulated traces and item durations recorded from real runs, each with a known end; every")
+    print("estimator sees the same delivered events at the same instants (about 400 per trace). A missing")
+    print("estimate counts as 100 %. naive: elapsed / done × remaining; window: remaining / rate of the last")
+    print("minute; EMA: tqdm's smoothing 0.3. Band: how often the 80 % interval held the truth (an open upper")
+    print("end holds every later end). After a change: ours' worst error from 15 s or 3 mean item durations")
+    print("after it (whichever is longer) until 90 % progress.")
     print("")
-    print("| trace | true duration | ours | naive | window 1m | EMA 0.3 | ours − best baseline | 80 % band holds truth | after a change (worst, from 1 min on) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| trace | true duration | ours median | ours p90 | naive | window 1m | EMA 0.3 | ours − best baseline | 80 % band holds truth | open upper | after a change (worst) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results {
         let ours = quantile(r.ours.fromTenPercent, 0.5) ?? 1
+        let p90 = quantile(r.ours.fromTenPercent, 0.9) ?? 1
         let baselines = [r.naive, r.window, r.ema].map { quantile($0.fromTenPercent, 0.5) ?? 1 }
         let best = baselines.min() ?? 1
         let band = r.bandSamples > 0 ? String(format: "%.0f %%", Double(r.bandHits) / Double(r.bandSamples) * 100) : "–"
+        let open = r.bandSamples > 0 ? String(format: "%.0f %%", Double(r.openUpper) / Double(r.bandSamples) * 100) : "–"
         let diff = String(format: "%+.1f pts", (ours - best) * 100)
-        print("| \(r.shape.name) | \(DurationText.short(r.duration)) | \(percent(ours)) | \(percent(baselines[0])) | \(percent(baselines[1])) | \(percent(baselines[2])) | \(diff) | \(band) | \(r.afterChange.map(percent) ?? "") |")
+        let change = r.afterChange.map { "\(percent($0)) (from +\(DurationText.short(r.allowance ?? 0)))" } ?? ""
+        print("| \(r.name) | \(DurationText.short(r.duration)) | \(percent(ours)) | \(percent(p90)) | \(percent(baselines[0])) | \(percent(baselines[1])) | \(percent(baselines[2])) | \(diff) | \(band) | \(open) | \(change) |")
+    }
+    print("")
+    print("From the change (or the stuck item's last progress) on: nothing can foresee a change, so before it every estimate")
+    print("misses, and its band with it.")
+    print("")
+    print("| trace | samples | ours median | 80 % band holds truth | open upper |")
+    print("|---|---|---|---|---|")
+    for r in results where r.fromChange.samples > 0 {
+        let f = r.fromChange
+        print(String(format: "| %@ | %d | %@ | %.0f %% | %.0f %% |", r.name, f.samples, percent(quantile(f.errors, 0.5)),
+                     Double(f.hits) / Double(f.samples) * 100, Double(f.open) / Double(f.samples) * 100))
     }
     print("")
     print("### By progress decile: median / 90th percentile of the relative error")
     for r in results {
         print("")
-        print("**\(r.shape.name)**: \(r.shape.summary); true duration \(DurationText.short(r.duration)); estimates missing: ours \(r.ours.missing), naive \(r.naive.missing), window \(r.window.missing), EMA \(r.ema.missing); ours 0 while items remained: \(r.zeroWhileRemaining)")
+        print("**\(r.name)**: \(r.summary); true duration \(DurationText.short(r.duration)); estimates missing: ours \(r.ours.missing), naive \(r.naive.missing), window \(r.window.missing), EMA \(r.ema.missing); ours 0 while items remained: \(r.zeroWhileRemaining); predicted finish in the past while items remained: \(r.finishInThePast)")
         print("")
-        print("| progress | ours | naive | window 1m | EMA 0.3 |")
-        print("|---|---|---|---|---|")
+        print("| progress | ours | naive | window 1m | EMA 0.3 | band holds truth |")
+        print("|---|---|---|---|---|---|")
         for d in 0..<10 {
             let cells = [r.ours, r.naive, r.window, r.ema].map { table in
                 "\(percent(quantile(table.byDecile[d], 0.5))) / \(percent(quantile(table.byDecile[d], 0.9)))"
             }
-            print("| \(d * 10)-\(d * 10 + 10) % | \(cells.joined(separator: " | ")) |")
+            let band = r.bandByDecile[d]
+            let held = band.samples > 0 ? String(format: "%.0f %%", Double(band.hits) / Double(band.samples) * 100) : "–"
+            print("| \(d * 10)-\(d * 10 + 10) % | \(cells.joined(separator: " | ")) | \(held) |")
         }
     }
 }

@@ -47,6 +47,9 @@ struct TraceShape {
     var added: [(time: Double, count: Int)] = []
     /// Events reach the exporter in batches every this many seconds (a file read periodically); 0: at once.
     var deliveryPeriod: Double = 0
+    /// One item that reports `progress` of itself and then says nothing for `silence` more seconds
+    /// before it completes (a stuck item); nil: none.
+    var stall: (item: Int, progress: Double, silence: Double)?
     var seed: UInt64 = 1
 }
 
@@ -59,11 +62,14 @@ struct TimedEvent {
 }
 
 struct Trace {
-    var shape: TraceShape
+    var name: String
+    var summary: String
     var start: Double
     var events: [TimedEvent]
     /// Time the last item finished: the truth every estimate is judged against.
     var end: Double
+    /// When the stuck item (`TraceShape.stall`) reported its last progress; nil without one.
+    var stallFrom: Double? = nil
     var duration: Double { end - start }
 }
 
@@ -84,7 +90,7 @@ extension TraceShape {
         var pendingAdds = added.sorted { $0.time < $1.time }
         var free = (0..<agents).map { start + joinTime($0) }
         var end = start
-        var busy = 0
+        var stallFrom: Double?
         while true {
             // The agent that is free first and may still take items.
             var best = -1
@@ -110,16 +116,20 @@ extension TraceShape {
                 free[best] = .infinity
                 continue
             }
-            busy += 1
             let agent = "agent-\(best)"
             let itemID = "item-\(item)"
-            let took = max(0.05, duration(&random, best, now - start, item))
+            var took = max(0.05, duration(&random, best, now - start, item))
             var s = Event(kind: .agentStarted, job: job, agent: agent, item: itemID, time: now)
             s.totalSteps = 2
             emit(s, at: now)
-            var p = Event(kind: .agentProgress, job: job, agent: agent, item: itemID, time: now + took / 2)
-            p.progress = 0.5
-            emit(p, at: now + took / 2)
+            let reported = stall?.item == item ? stall!.progress : 0.5
+            var p = Event(kind: .agentProgress, job: job, agent: agent, item: itemID, time: now + took * reported)
+            p.progress = reported
+            emit(p, at: now + took * reported)
+            if let stall, stall.item == item {
+                stallFrom = now + took * reported
+                took += stall.silence
+            }
             let done = now + took
             if random.unit() < failureProbability {
                 var f = Event(kind: .itemFailed, job: job, agent: agent, item: itemID, time: done)
@@ -135,9 +145,8 @@ extension TraceShape {
             }
             free[best] = done
         }
-        _ = busy
         events.sort { ($0.delivered, $0.time) < ($1.delivered, $1.time) }
-        return Trace(shape: self, start: start, events: events, end: end)
+        return Trace(name: name, summary: summary, start: start, events: events, end: end, stallFrom: stallFrom)
     }
 }
 
@@ -188,5 +197,15 @@ func etcTraces() -> [TraceShape] {
     let demo = TraceShape(
         name: "demo-like", summary: "25 agents, 3,000 items of 1-4 s (the built-in demo's shape)",
         agents: 25, items: 3_000, duration: { r, _, _, _ in r.uniform(1...4) })
-    return [steady, ramp, rateChange, slower, stragglers, heavy, failures, added, bursts, long, short, demo]
+    // The shapes issue 19 measured by hand: half of 20 agents leave at half of a 3-minute job; one
+    // item of the last few reports 75 % and then nothing for 40 s while everything else finishes.
+    var leave = TraceShape(
+        name: "half leave at 50 %", summary: "20 agents, 1,200 items of 2-4 s, 10 agents leave at 90 s",
+        agents: 20, items: 1_200, duration: { r, _, _, _ in r.uniform(2...4) })
+    leave.leaveTime = { $0 >= 10 ? 90 : nil }
+    var stuck = TraceShape(
+        name: "stuck last item", summary: "10 agents, 200 items of 1-4 s; item 185 reports 75 %, then nothing for 40 s",
+        agents: 10, items: 200, duration: { r, _, _, _ in r.uniform(1...4) })
+    stuck.stall = (185, 0.75, 40)
+    return [steady, ramp, rateChange, slower, stragglers, heavy, failures, added, bursts, long, short, demo, leave, stuck]
 }

@@ -1,5 +1,5 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
-// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc|storage|all], or scale, soak or pauses alone
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc [--log FILE]|storage|all], or scale, soak or pauses alone
 import Alerting
 import Events
 import ExporterApp
@@ -234,7 +234,7 @@ if which == "alerts" || which == "all" { benchAlerts(); benchSlowAlerts() }
 if which == "ingest" || which == "all" { benchIngest() }
 if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }
-if which == "etc" || which == "all" { benchETC() }
+if which == "etc" || which == "all" { benchETC(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if which == "storage" || which == "all" { benchStorage() }
 if which == "scale" { benchScale() }
 if which == "soak" { benchSoak() }

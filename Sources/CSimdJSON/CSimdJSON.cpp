@@ -282,6 +282,7 @@ struct native_reader {
             break;
         case 4:
             if (key == "type") return type(v);
+            if (key == "work") return number(v, "work", CSJ_HAS_WORK, e.work);
             if (key == "item") return string(v, "item", e.item);
             if (key == "step") return string(v, "step", e.step);
             break;
@@ -302,6 +303,9 @@ struct native_reader {
             break;
         case 9:
             if (key == "retryable") return boolean(v, "retryable", e.retryable);
+            break;
+        case 10:
+            if (key == "total_work") return number(v, "total_work", CSJ_HAS_TOTAL_WORK, e.total_work);
             break;
         case 11:
             if (key == "total_items") {

@@ -43,6 +43,10 @@ public struct Event: Sendable, Equatable {
     public var progress: Double?
     public var state: AgentState?
     public var durationSeconds: Double?
+    /// The item's size in the job's unit of work (bytes, rows, tokens), on item events.
+    public var work: Double?
+    /// Work of the job's planned items (`job_started`) or of the items added (`job_items_added`).
+    public var totalWork: Double?
     /// nil: the failure may be retried (not final).
     public var retryable: Bool?
     public var attempt: Int64?

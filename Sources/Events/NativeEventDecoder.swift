@@ -112,6 +112,8 @@ public final class NativeEventDecoder {
         if let duration, duration > Self.maxDurationSeconds {
             throw EventDecodeError(.invalidValue, "duration_seconds: more than a year (\(Int(Self.maxDurationSeconds)) s); no item runs that long")
         }
+        let work = try amountOfWork(f.present, CSJ_HAS_WORK, f.work, "work")
+        let totalWork = try amountOfWork(f.present, CSJ_HAS_TOTAL_WORK, f.total_work, "total_work")
         var state: AgentState?
         if f.state.ptr != nil {
             state = f.state.string.flatMap(AgentState.init(rawValue:))
@@ -137,12 +139,25 @@ public final class NativeEventDecoder {
             event.attempt = attempt
             event.progress = progress
             event.durationSeconds = duration
+            event.work = work
+            event.totalWork = totalWork
             event.state = state
             event.retryable = f.retryable < 0 ? nil : f.retryable == 1
             event.step = f.step.string
             event.error = f.error.string
         }
     }
+
+    /// `work` and `total_work`: finite, not negative, at most `maxWork` (sums of them stay finite).
+    private func amountOfWork(_ present: UInt32, _ bit: some BinaryInteger, _ value: Double, _ name: String) throws(EventDecodeError) -> Double? {
+        guard has(present, bit) else { return nil }
+        guard value.isFinite, value >= 0 else { throw EventDecodeError(.invalidValue, "\(name): negative or not finite") }
+        guard value <= Self.maxWork else { throw EventDecodeError(.invalidValue, "\(name): more than 1e18") }
+        return value
+    }
+
+    /// The largest `work` or `total_work` accepted: 1e18 (an exabyte in bytes).
+    static let maxWork = 1e18
 
     private func requireTypeFields(
         _ kind: Event.Kind, hasAgent: Bool, hasItem: Bool, hasCount: Bool, hasState: Bool

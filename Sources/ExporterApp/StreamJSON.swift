@@ -16,9 +16,14 @@ enum StreamJSON {
         if let v = j.estimatedCompletion { w.key("estimated_completion_timestamp"); w.number(v) }
         if let v = j.etaLowerSeconds { w.key("eta_lower_bound_seconds"); w.number(v) }
         if let v = j.etaSeconds { w.key("eta_seconds"); w.number(v) }
-        if let v = j.etaUpperSeconds { w.key("eta_upper_bound_seconds"); w.number(v) }
+        if let v = j.etaUpperSeconds {
+            w.key("eta_upper_bound_seconds"); w.number(v)
+        } else if j.etaSeconds != nil {
+            w.key("eta_upper_bound_seconds"); w.number(Double.nan)   // open above: null
+        }
         w.key("failed"); w.number(j.failed)
         w.key("finished"); w.number(j.finished)
+        if let v = j.finishedWork { w.key("finished_work"); w.number(v) }
         w.key("job"); w.string(j.job)
         w.key("last_event_timestamp"); w.number(j.lastEventTime)
         if let v = j.mostCommonFailure {
@@ -28,6 +33,7 @@ enum StreamJSON {
             w.close()
         }
         if let v = j.planned { w.key("planned"); w.number(v) }
+        if let v = j.plannedWork { w.key("planned_work"); w.number(v) }
         if let v = j.progressRatio { w.key("progress_ratio"); w.number(v) }
         if let v = j.remaining { w.key("remaining"); w.number(v) }
         w.key("retries"); w.number(j.retries)
@@ -35,6 +41,20 @@ enum StreamJSON {
         w.key("status"); w.string(j.status)
         w.key("throughput"); w.number(j.throughput)
         w.key("throughput_by_window"); w.object(j.throughputByWindow)
+        if let waiting = j.waitingOn {
+            w.key("waiting_on"); w.raw("[")
+            for (i, item) in waiting.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.open()
+                w.key("agent"); w.string(item.agent)
+                if let v = item.item { w.key("item"); w.string(v) }
+                w.key("no_progress_seconds"); w.number(item.noProgressSeconds)
+                w.key("stalled"); w.raw(item.stalled ? "true" : "false")
+                w.close()
+            }
+            w.raw("]")
+        }
+        if let v = j.workPerSecond { w.key("work_per_second"); w.number(v) }
         w.close()
         swap(&w.out, &out)
     }
@@ -92,6 +112,8 @@ enum StreamJSON {
         mutating func number<T: BinaryInteger>(_ value: T) { out.append(contentsOf: String(value).utf8) }
 
         mutating func bool(_ value: Bool) { out.append(contentsOf: (value ? "true" : "false").utf8) }
+        /// Text written as it is: punctuation and literals.
+        mutating func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
 
         mutating func object(_ values: [String: Int]) {
             out.append(UInt8(ascii: "{"))

@@ -1,3 +1,4 @@
+import Foundation
 import Events
 
 /// Estimated time to completion of a job, with an 80 % interval. A pure function of the job's
@@ -8,25 +9,47 @@ import Events
 ///   read from a file every 30 s are up to 30 s old, and a window ending at now would count the
 ///   last seconds as silence. Once the job has been quiet for longer than `quietAfter`, the
 ///   horizon is now, so a stall shows as a falling rate and a rising estimate.
-/// - **Rate with an adaptive window.** Finished items per second over 15 minutes, replaced by the
-///   5-minute and then the 1-minute rate when the shorter window's count is not what the longer
-///   rate predicts (beyond Poisson noise): a steady job gets a long, quiet window, a change is
-///   followed within a minute. A window older than the job is measured from the job's start.
-///   When no window saw a finished item, the average since the start is used.
-/// - **Last wave.** When no more items remain than agents are busy, the job ends when its slowest
-///   running item ends: the estimate is at least that item's remaining time, from its own progress,
-///   or else from the job's mean item duration and how long it has run (half its age once it is
-///   past the mean: long-running items tend to run longer).
-/// - **Never a fake 0.** 0 only when nothing remains; while items remain, at least the time one
-///   more item takes at the current rate. Absent while the planned total is unknown, nothing has
-///   finished, or the job ended with items left.
-/// - **Band.** From the spread of the three window rates and each one's Poisson error (a count of
-///   n has a relative error of about 1/√n; 1.28 of them make an 80 % interval), widened by the
-///   in-flight items' remaining-time estimates near the end.
+/// - **Rate now (Little's law).** Items in flight over their mean duration: when agents join or
+///   leave, the rate follows at once, before any window fills. The mean is of the newest durations
+///   when they moved away from the job's longer record (beyond three standard errors), so slower
+///   items count within a few item durations. Scaled by the share of attempts that finish an item.
+///   Without items in flight (trackers that send no `agent_started`), the windowed rate stands.
+/// - **Work.** When the tracker gives `work` and `total_work`, the items left are the work left
+///   over the newest items' mean work: throughput and the ETC are in work per second.
+/// - **Windowed rate.** Finished items per second over 15 minutes, replaced by the 5-minute and
+///   then the 1-minute rate when the shorter window counted enough items. It widens the band while
+///   it disagrees with the rate now (a change the window has not caught up with).
+/// - **The end.** The job ends when its queue has drained and its last item has ended. Items in
+///   flight each have a remaining time: from their own progress when they report some; from the
+///   job's durations given their age; and for an item older than every recent duration, as long
+///   again as it has run (the Lindy model: for heavy-tailed durations, P(D > a + t | D > a) is
+///   about a / (a + t), so an old item's median remaining time is its age, and the older it is
+///   the longer it will take). An item whose agent reported no progress for longer than its peers
+///   take, well past when its own progress said it would end, is *stalled*: the job's upper bound
+///   is open (nil), and `waitingOn` names it.
+/// - **Band, calibrated on the job's own record.** How wrong would a rate measured then have been
+///   about the next stretch of the same length? The finished-item ring answers it for dozens of
+///   past instants (a hindcast); the 10th and 90th percentile of those ratios, never narrower
+///   than Poisson noise, scale the rate for the band's ends. The spread of item durations at the
+///   end adds to it. Never zero-width while items remain.
+/// - **Never a fake 0.** 0 only when nothing remains; while items remain, at least a second.
+///   Absent while the planned total is unknown, nothing has finished, or the job ended with items left.
 public struct CompletionEstimate: Sendable, Equatable {
     public var seconds: Double
     public var lower: Double
-    public var upper: Double
+    /// nil: open above. The job waits on a stalled item, which may never end.
+    public var upper: Double?
+    /// What the end waits for: stalled items, or in the last wave the item expected to end last.
+    public var waitingOn: [WaitingItem] = []
+    /// The rate the estimate expects, items a second (0 when none was needed).
+    var rate: Double = 0
+
+    public init(seconds: Double, lower: Double, upper: Double?, waitingOn: [WaitingItem] = []) {
+        self.seconds = seconds
+        self.lower = lower
+        self.upper = upper
+        self.waitingOn = waitingOn
+    }
 
     static let windows: [Double] = [900, 300, 60]
     /// Items a window must have seen for its rate to be used (a Poisson count of 200 is within 9 %, 80 % of the time).
@@ -34,8 +57,13 @@ public struct CompletionEstimate: Sendable, Equatable {
     static let quietAfter: Double = 60
     /// z of a two-sided 80 % interval.
     static let z80 = 1.2816
+    /// Items named in `waitingOn`, and in-flight items modelled one by one, at most.
+    static let maximumWaiting = 3, maximumModelled = 64
 
-    static func of(_ job: JobRecord, now: Double) -> CompletionEstimate? {
+    /// `forecast: true` is for recording one of the job's earlier estimates (`ForecastRecord`): no
+    /// calibration, and the agent whose item just ended counts as busy, as it is again a moment
+    /// later (seen only at item ends, the items in flight would always read one short).
+    static func of(_ job: JobRecord, now: Double, forecast: Bool = false) -> CompletionEstimate? {
         guard let remaining = job.remaining else { return nil }
         if remaining == 0 { return CompletionEstimate(seconds: 0, lower: 0, upper: 0) }
         if job.status.hasEnded || job.finished == 0 { return nil }
@@ -57,13 +85,13 @@ public struct CompletionEstimate: Sendable, Equatable {
         // too slow for that uses the longest.
         let chosenIndex = rates.indices.reversed().first { rates[$0].count >= minimumCount } ?? 0
         let chosen = rates[chosenIndex]
-        var rate = chosen.rate
+        var windowRate = chosen.rate
         var count = chosen.count
-        if rate <= 0 {
-            rate = Double(job.finished) / max(1, horizon - since)
+        if windowRate <= 0 {
+            windowRate = Double(job.finished) / max(1, horizon - since)
             count = job.finished
         }
-        guard rate > 0 else { return nil }
+        guard windowRate > 0 else { return nil }
 
         // The rate's relative error: a Poisson count's 1/√n, scaled by how much more or less the
         // window's six parts vary than Poisson counts would (regular work varies less, bursts more).
@@ -71,38 +99,135 @@ public struct CompletionEstimate: Sendable, Equatable {
             ? Self.dispersion(job.finishedWindow, window: min(windows[chosenIndex], max(6, horizon - since)), now: horizon)
             : 1
         let poisson = z80 * (dispersion / Double(max(count, 1))).squareRoot()
-        let fastest = rate * (1 + poisson)
-        let slowest = rate * max(0.2, 1 - poisson)
-        let busy = Int64(job.itemsInFlight)
+
+        let flight = InFlight(job, durations: durations, now: now)
+        var rate = windowRate
+        let active = forecast ? min(flight.active + 1, job.agents.count) : flight.active
+        if let little = littleRate(job, active: active, durations: durations, horizon: horizon) { rate = little }
+        var queued = Double(remaining - min(Int64(job.itemsInFlight), remaining))
+        // With work given, the items left are the work left in items of the newest items' size:
+        // a big file after many small ones counts as many.
+        if let left = job.work.remaining, let perItem = job.work.perItem?.work {
+            queued = max(0, left / perItem - Double(job.itemsInFlight))
+        }
+        let offset = horizon - now   // <= 0: the time already spent since the data ends
+
+        // The rate's ends: the job's own hindcast errors, at least Poisson noise, and the windowed
+        // rate while it disagrees with the rate now.
+        let drainTime = queued / rate
+        let hindcast = rateRatios(job.finishedWindow, horizon: drainTime, now: horizon, since: since)
+        var fastest = rate * max(1 + poisson, hindcast?.high ?? 1)
+        var slowest = rate * min(max(0.2, 1 - poisson), hindcast?.low ?? 1)
+        // The windowed rate disagrees beyond its own noise: a change it has not caught up with.
+        let disagrees = abs(windowRate / rate - 1) > 2 * poisson
+        if disagrees {
+            fastest = max(fastest, windowRate)
+            slowest = min(slowest, windowRate)
+        }
+        slowest = max(slowest, rate * 0.05)
 
         var estimate: CompletionEstimate
-        if busy >= remaining, let wave = lastWave(job, remaining: remaining, durations: durations, now: now) {
-            estimate = wave
-        } else {
+        if queued > 0 || flight.items.isEmpty {
             // Items not yet started drain at the rate; the job then ends when the last of the items
             // started before that ends: with items starting at rate r, P(end <= drain + x) is
             // exp(-r * E[(D - x)+]) over the item durations D.
-            let queued = Double(remaining - min(busy, remaining))
-            let offset = horizon - now   // <= 0: the time already spent since the data ends
             func end(rate: Double, logOfOneOverP: Double) -> Double {
                 let drain = queued / rate + offset
-                guard durations.count >= 8 else { return Double(remaining) / rate + offset }
+                guard durations.count >= 8 else { return max(queued, 1) / rate + offset }
                 return drain + tail(durations, rate: rate, excess: logOfOneOverP)
             }
+            // The windowed rate's end: while it disagrees with the rate now, the band reaches it.
+            let point = end(rate: rate, logOfOneOverP: log2e)
+            let windowed = disagrees ? end(rate: windowRate, logOfOneOverP: log2e) : point
             estimate = CompletionEstimate(
-                seconds: end(rate: rate, logOfOneOverP: log2e),
-                lower: end(rate: fastest, logOfOneOverP: ln10),
-                upper: end(rate: slowest, logOfOneOverP: lnTenNinths))
+                seconds: point,
+                lower: min(end(rate: fastest, logOfOneOverP: ln10), windowed),
+                upper: max(end(rate: slowest, logOfOneOverP: lnTenNinths), windowed))
+            // Calibrated on the job's own earlier estimates, once there are enough to judge: their
+            // errors scale the drain; the last items' spread is added as the durations give it.
+            if !forecast, point > 0, let score = job.forecasts.errorScore(
+                finished: job.finished, at: horizon, minimumElapsed: max(0.25 * point, 10 * durations.mean), horizon: queued / rate) {
+                let drain = queued / rate
+                func tailAt(_ excess: Double) -> Double { durations.count >= 8 ? tail(durations, rate: rate, excess: excess) : 0 }
+                estimate.lower = min(drain * Foundation.exp(-score) + offset + tailAt(ln10), windowed, point)
+                estimate.upper = max(drain * Foundation.exp(score) + offset + tailAt(lnTenNinths), windowed, point)
+            }
             // Overdue by the data (the end it projects has passed): at least one more item's gap.
             estimate.seconds = max(estimate.seconds, 1 / rate)
+        } else {
+            estimate = CompletionEstimate(seconds: 0, lower: 0, upper: 0)
         }
+        // The items in flight end too: the job's end is the later of the two.
+        if let wave = flight.ends() {
+            estimate.seconds = max(estimate.seconds, wave.seconds)
+            estimate.lower = max(estimate.lower, wave.lower)
+            estimate.upper = wave.upper.flatMap { upper in estimate.upper.map { max($0, upper) } }
+        }
+        estimate.waitingOn = flight.waitingOn(lastWave: queued == 0)
+        estimate.rate = rate
+
         // Durations or rates from hostile input can overflow the arithmetic: no estimate beats a fake +Inf.
-        guard estimate.seconds.isFinite, estimate.lower.isFinite, estimate.upper.isFinite else { return nil }
-        // While items remain, never 0: at least a second.
+        guard estimate.seconds.isFinite, estimate.lower.isFinite, estimate.upper?.isFinite ?? true else { return nil }
+        // While items remain, never 0 and never a point: at least a second, a band around it.
         estimate.seconds = max(estimate.seconds, 1)
-        estimate.lower = min(max(estimate.lower, 0.5), estimate.seconds)
-        estimate.upper = max(estimate.upper, estimate.seconds)
+        estimate.lower = min(max(estimate.lower, 0.5), estimate.seconds * 0.99)
+        estimate.upper = estimate.upper.map { max($0, estimate.seconds * 1.01 + 0.5) }
         return estimate
+    }
+
+    /// When the job ends or ended, in Unix time. Once every planned item has finished, the end of
+    /// its last item (with or without `job_completed`); a job that completed without a planned total
+    /// ended when it said so; else now plus the estimate. Never now for a job that has ended.
+    static func completionTime(of job: JobRecord, estimate: CompletionEstimate?, now: Double) -> Double? {
+        if job.remaining == 0 { return job.lastFinishTime ?? job.finishedWindow.newestBucketEnd.map { min($0, job.lastEventTime) } ?? job.lastEventTime }
+        if job.status == .completed { return job.endTime }
+        return estimate.map { now + $0.seconds }
+    }
+
+    /// Items in flight over their mean duration, times the share of attempts that finish an item
+    /// (Little's law: throughput = items in the system / time each spends there); nil without items
+    /// in flight or enough durations to average.
+    static func littleRate(_ job: JobRecord, active: Int, durations: SortedDurations, horizon: Double) -> Double? {
+        guard active > 0, durations.count >= 8, durations.mean > 0 else { return nil }
+        var mean = durations.mean
+        // The newest durations, when they moved: two generations of the items in flight, at least 16.
+        let newest = job.recentDurations.newest(max(16, min(2 * active, durations.count / 2)))
+        if newest.count >= 8, newest.count < durations.count {
+            let newestMean = newest.reduce(0, +) / Double(newest.count)
+            let standardError = (durations.variance / Double(newest.count)).squareRoot()
+            if abs(newestMean - mean) > 3 * standardError, newestMean > 0 { mean = newestMean }
+        }
+        let finished = job.finishedWindow.sum(window: 300, now: horizon).count
+        let attempts = job.completedWindow.sum(window: 300, now: horizon).count + job.failedWindow.sum(window: 300, now: horizon).count
+        let share = attempts > 0 ? min(1, max(0.05, Double(finished) / Double(attempts))) : 1
+        let rate = Double(active) * share / mean
+        return rate.isFinite && rate > 0 ? rate : nil
+    }
+
+    /// The 10th and 90th percentile, over past instants of this job, of the items finished in the
+    /// next `horizon` seconds over what the rate measured just before predicted: how much the
+    /// job's own rate has moved over such a stretch. Nil while the record is too short for six.
+    static func rateRatios(_ counter: RollingCounter, horizon: Double, now: Double, since: Double) -> (low: Double, high: Double)? {
+        guard horizon.isFinite else { return nil }
+        let available = now - max(since, now - counter.spanSeconds)
+        let h = max(5, min(horizon, available / 3, 300)).rounded()
+        let w = min(max(30, h), 300)
+        guard available >= w + h + 5 else { return nil }
+        let step = max(1, (h / 3).rounded())
+        var ratios: [Double] = []
+        var end = now
+        while end - h - w >= now - available, ratios.count < 40 {
+            let measured = Double(counter.sum(window: w, now: end - h).count)
+            if measured > 0 {
+                let actual = Double(counter.sum(window: h, now: end).count)
+                ratios.append(actual / (measured / w * h))
+            }
+            end -= step
+        }
+        guard ratios.count >= 6 else { return nil }
+        ratios.sort()
+        func at(_ q: Double) -> Double { ratios[Int((Double(ratios.count - 1) * q).rounded())] }
+        return (max(0.05, at(0.1)), at(0.9))
     }
 
     /// Variance over mean of the counts in six equal parts of the window (1 for a Poisson process),
@@ -134,49 +259,162 @@ public struct CompletionEstimate: Sendable, Equatable {
         }
         return (low + high) / 2
     }
+}
 
-    /// The last wave: no item waits, so the job ends when its slowest item in flight ends. Each item's
-    /// remaining time comes from its own progress when it reported some; else from the job's recent
-    /// durations given how long it has run (P(D > age + t | D > age)); else, for an item older than
-    /// every recent duration, half its age (long-running items tend to run longer). Nil when fewer
-    /// items are seen in flight than remain (agents past `--agents.max-tracked`, trackers that send
-    /// no `agent_started`): then the rate model stands.
-    static func lastWave(
-        _ job: JobRecord, remaining: Int64, durations: SortedDurations, now: Double
-    ) -> CompletionEstimate? {
-        var known: [Double] = []   // remaining times taken as certain
-        var ages: [Double] = []    // ages of items whose remaining time follows the durations
+/// An item the job's end waits for.
+public struct WaitingItem: Sendable, Equatable, Codable {
+    public var agent: String
+    public var item: String?
+    /// Seconds since the agent last reported progress (a start, progress or outcome).
+    public var noProgressSeconds: Double
+    /// No progress for longer than its peers take: it may never end.
+    public var stalled: Bool
+
+    public init(agent: String, item: String?, noProgressSeconds: Double, stalled: Bool) {
+        self.agent = agent
+        self.item = item
+        self.noProgressSeconds = noProgressSeconds
+        self.stalled = stalled
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case agent, item, stalled
+        case noProgressSeconds = "no_progress_seconds"
+    }
+
+    /// `agent-000 (item-611, no progress for 2m10s)`.
+    public var text: String {
+        let quiet = "no progress for " + DurationText.short(noProgressSeconds)
+        return "\(agent) (" + (item.map { "\($0), " } ?? "") + quiet + ")"
+    }
+}
+
+/// The items in flight of a job, each with a model of its remaining time.
+struct InFlight {
+    /// How an item's remaining time R is distributed: P(R <= t).
+    enum Remaining {
+        /// From the job's durations given the item's age: P(D <= age + t | D > age).
+        case survival(age: Double, atAge: Double)
+        /// Log-logistic around a median, of shape 4 (its own progress: 10-90 % within 0.58-1.7 ×
+        /// the median) or 1 (Lindy: as long again as it has run, 10-90 % within 1/9-9 ×).
+        case logLogistic(median: Double, shape: Int)
+    }
+
+    struct Item {
+        var agent: AgentRecord
+        var remaining: Remaining
+        var stalled: Bool
+        var median: Double
+        var quiet: Double
+    }
+
+    let durations: SortedDurations
+    /// The items worth modelling one by one: every item in the last wave, else stalled items and
+    /// items older than every recent duration; the `maximumModelled` expected to end last.
+    private(set) var items: [Item] = []
+    /// Items in flight that are not stalled: the concurrency of Little's law.
+    private(set) var active = 0
+    private var stalledCount = 0
+
+    init(_ job: JobRecord, durations: SortedDurations, now: Double) {
+        self.durations = durations
+        let typical = durations.quantile(0.9)
+        // Events of the other agents that are as old as the newest event: the data lags, not the agent.
+        let othersBusy = job.itemsInFlight > 1
+        let lag = othersBusy ? max(0, now - job.lastEventTime) : 0
+        let lastWave = job.remaining.map { $0 <= Int64(job.itemsInFlight) } ?? false
+        var stalled = 0
         for agent in job.agents where agent.holdsItem {
             guard let start = agent.itemStartTime else { continue }
-            let age = max(0, now - start)
-            if let eta = agent.itemETA(now: now), agent.itemProgress ?? 0 > 0 {
-                known.append(eta)
-            } else if !durations.isEmpty, durations.survival(age) > 0 {
-                ages.append(age)
+            let seen = now - lag
+            let age = max(0, seen - start)
+            let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
+            // Stalled: overdue by its own progress, or without any, older than twice every recent duration.
+            let isStalled: Bool
+            var overdue = false
+            if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
+                let expected = (last - start) / ratio
+                overdue = age > expected && quiet > typical
+                isStalled = quiet > max(10, 2 * typical) && age - expected > max(10, 2 * expected)
             } else {
-                known.append(max((durations.isEmpty ? age : durations.mean) - age, age * 0.5))
+                isStalled = !durations.isEmpty && quiet > max(30, 2 * durations.maximum)
             }
+            if isStalled { stalled += 1 }
+            let remaining: Remaining
+            if isStalled || overdue {
+                // Past the end its own progress promised, and quiet for longer than peers take:
+                // as long again as it has been quiet.
+                remaining = .logLogistic(median: max(quiet, 1), shape: 1)
+            } else if let eta = agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
+                remaining = .logLogistic(median: max(eta, 0.5), shape: 4)
+            } else if !durations.isEmpty, durations.survival(age) > 0 {
+                remaining = .survival(age: age, atAge: durations.survival(age))
+            } else {
+                remaining = .logLogistic(median: max(age, 1), shape: 1)
+            }
+            // Overdue, or older than every recent duration (the Lindy case).
+            var old = false
+            if case .logLogistic(_, let shape) = remaining, shape == 1 { old = true }
+            guard lastWave || old else { continue }
+            var item = Item(agent: agent, remaining: remaining, stalled: isStalled, median: 0, quiet: quiet)
+            item.median = Self.quantile(0.5, of: [item], durations: durations, floor: 0)
+            items.append(item)
         }
-        guard known.count + ages.count >= Int(min(remaining, Int64(Int.max))) else { return nil }
-        let floor = known.max() ?? 0
-        let survivalAtAge = ages.map { durations.survival($0) }
-        // P(every item in flight has ended within t).
-        func done(within t: Double) -> Double {
-            if t < floor { return 0 }
+        stalledCount = stalled
+        active = max(0, job.itemsInFlight - stalled)
+        if items.count > CompletionEstimate.maximumModelled {
+            items.sort { $0.median > $1.median }
+            items.removeLast(items.count - CompletionEstimate.maximumModelled)
+        }
+    }
+
+    /// P(R <= t) of one item.
+    static func probability(_ remaining: Remaining, within t: Double, durations: SortedDurations) -> Double {
+        guard t > 0 else { return 0 }
+        switch remaining {
+        case .survival(let age, let atAge):
+            return 1 - durations.survival(age + t) / atAge
+        case .logLogistic(let median, let shape):
+            let x = median / t
+            return 1 / (1 + (shape == 1 ? x : (x * x) * (x * x)))
+        }
+    }
+
+    /// The t at which every item has ended with probability q (bisection; the items are independent).
+    static func quantile(_ q: Double, of items: [Item], durations: SortedDurations, floor: Double) -> Double {
+        func done(_ t: Double) -> Double {
             var p = 1.0
-            for (age, atAge) in zip(ages, survivalAtAge) { p *= 1 - durations.survival(age + t) / atAge }
+            for item in items { p *= probability(item.remaining, within: t, durations: durations) }
             return p
         }
-        func quantile(_ q: Double) -> Double {
-            var low = floor, high = max(floor, durations.maximum) + 1
-            if done(within: high) < q { return high }
-            for _ in 0..<50 {
-                let mid = (low + high) / 2
-                if done(within: mid) >= q { high = mid } else { low = mid }
-            }
-            return high
+        var low = floor, high = Swift.max(floor, 1)
+        var doublings = 0
+        while done(high) < q, doublings < 64 { low = high; high *= 2; doublings += 1 }
+        for _ in 0..<50 {
+            let mid = (low + high) / 2
+            if done(mid) >= q { high = mid } else { low = mid }
         }
-        return CompletionEstimate(seconds: quantile(0.5), lower: quantile(0.1), upper: quantile(0.9))
+        return high
+    }
+
+    /// When the modelled items have all ended: median and 80 % interval, open above while one is stalled.
+    func ends() -> CompletionEstimate? {
+        guard !items.isEmpty else { return nil }
+        return CompletionEstimate(
+            seconds: Self.quantile(0.5, of: items, durations: durations, floor: 0),
+            lower: Self.quantile(0.1, of: items, durations: durations, floor: 0),
+            upper: stalledCount > 0 ? nil : Self.quantile(0.9, of: items, durations: durations, floor: 0))
+    }
+
+    /// The stalled items, longest quiet first; in the last wave without one, the item expected to end last.
+    func waitingOn(lastWave: Bool) -> [WaitingItem] {
+        var chosen = items.filter(\.stalled).sorted { ($0.quiet, $0.agent.id) > ($1.quiet, $1.agent.id) }
+        if chosen.isEmpty, lastWave, let last = items.max(by: { ($0.median, $1.agent.id) < ($1.median, $0.agent.id) }) {
+            chosen = [last]
+        }
+        return chosen.prefix(CompletionEstimate.maximumWaiting).map {
+            WaitingItem(agent: $0.agent.id, item: $0.agent.currentItem, noProgressSeconds: $0.quiet, stalled: $0.stalled)
+        }
     }
 }
 

@@ -16,6 +16,14 @@ struct DurationSample {
 
     var count: Int { ring.count }
 
+    /// The `k` durations added last (fewer while fewer are held), in no particular order.
+    func newest(_ k: Int) -> ArraySlice<Double> {
+        guard ring.count == Self.capacity, k < ring.count else { return ring.suffix(k) }
+        // Full ring: the newest end just before `next`.
+        if k <= next { return ring[(next - k)..<next] }
+        return ArraySlice(ring[0..<next] + ring[(ring.count - (k - next))...])
+    }
+
     /// The durations in increasing order, with suffix sums for tail expectations.
     func sorted() -> SortedDurations { SortedDurations(ring.sorted()) }
 }
@@ -37,6 +45,19 @@ struct SortedDurations {
     var count: Int { values.count }
     var mean: Double { values.isEmpty ? 0 : suffix[0] / Double(values.count) }
     var maximum: Double { values.last ?? 0 }
+
+    /// The value below which a fraction `q` of the values lie (nearest rank); 0 when empty.
+    func quantile(_ q: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        return values[min(values.count - 1, max(0, Int((Double(values.count - 1) * q).rounded())))]
+    }
+
+    /// Sample variance; 0 for fewer than two values.
+    var variance: Double {
+        guard values.count > 1 else { return 0 }
+        let m = mean
+        return values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)
+    }
 
     /// Index of the first value greater than x.
     private func firstAbove(_ x: Double) -> Int {

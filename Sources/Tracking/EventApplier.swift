@@ -47,10 +47,12 @@ struct EventApplier {
         case .jobStarted:
             job.startTime = time
             if let total = event.totalItems { job.totalItems = total }
+            if let work = event.totalWork { job.work.startedTotal = work }
             if let deadline = event.deadline { job.deadline = deadline }
             setStatus(.running, of: job, at: time)
         case .jobItemsAdded:
             job.addItems(event.count ?? 0)
+            job.work.added += event.totalWork ?? 0
         case .jobCompleted, .jobFailed, .jobCancelled:
             let status: JobStatus = event.kind == .jobCompleted ? .completed : event.kind == .jobFailed ? .failed : .cancelled
             if setStatus(status, of: job, at: time) { job.error = event.error }
@@ -103,12 +105,14 @@ struct EventApplier {
             }
         case .itemCompleted:
             itemCompleted(event, agentIndex: agentIndex, job: job, at: time)
+            recordForecast(of: job, at: time)
         case .itemFailed:
             itemFailed(event, agentIndex: agentIndex, job: job, at: time)
+            recordForecast(of: job, at: time)
         case .itemDeadLettered:
             job.deadLettered += 1
             let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
-            _ = finish(item: item, of: job, at: time)
+            if finish(item: item, of: job, at: time), let work = event.work { job.work.observe(work: work, seconds: nil) }
             // Dead-letter events carry no agent: the agent working on the item is the one given up.
             let owner = agentIndex ?? item.flatMap { item in job.agents.firstIndex { $0.currentItem == item } }
             job.failureLog.recordDeadLetter(time: time, agent: owner.map { job.agents[$0].id } ?? event.agent, item: item, error: event.error)
@@ -116,6 +120,7 @@ struct EventApplier {
                 agent.deadLettered += 1
                 agent.setState(.deadLettered, at: time)
             }
+            recordForecast(of: job, at: time)
         }
         return time
     }
@@ -190,11 +195,20 @@ struct EventApplier {
         return true
     }
 
+    /// Keeps the job's estimate at every 1/128 of its planned items, made at the event's time, for
+    /// calibrating its band (`ForecastRecord`).
+    private func recordForecast(of job: JobRecord, at time: Double) {
+        guard job.forecasts.isDue(finished: job.finished), let planned = job.planned, let remaining = job.remaining,
+              remaining > 0, let estimate = CompletionEstimate.of(job, now: time, forecast: true) else { return }
+        job.forecasts.add(.init(time: time, finished: job.finished, rate: estimate.rate), planned: planned)
+    }
+
     /// Counts an item as finished once, however many final events it gets.
     private func finish(item: String?, of job: JobRecord, at time: Double) -> Bool {
         if let item, !job.finishedItemHashes.insert(StableHash.of(item)) { return false }
         job.finished += 1
         job.finishedWindow.add(at: time)
+        job.lastFinishTime = max(job.lastFinishTime ?? time, time)
         return true
     }
 
@@ -221,6 +235,7 @@ struct EventApplier {
             agent.setState(completesAgent ? .completed : .running, at: time)
         }
         if let duration { job.observeDuration(duration) }
+        if newlyFinished, let work = event.work { job.work.observe(work: work, seconds: duration) }
     }
 
     private func itemFailed(_ event: Event, agentIndex: Int?, job: JobRecord, at time: Double) {
@@ -230,6 +245,7 @@ struct EventApplier {
         let item = event.item ?? agentIndex.flatMap { job.agents[$0].currentItem }
         let newlyFinished = final && finish(item: item, of: job, at: time)
         job.failureLog.recordFailure(time: time, agent: event.agent, item: item, error: event.error, retryable: event.retryable)
+        if newlyFinished, let work = event.work { job.work.observe(work: work, seconds: nil) }
         updateAgent(agentIndex, of: job) { agent in
             agent.failed += 1
             agent.failedAttempts.add(at: time)

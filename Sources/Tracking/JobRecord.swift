@@ -28,6 +28,13 @@ final class JobRecord {
     var retries: UInt64 = 0
     /// The last failures, dead-lettered items and failure reasons (`FailureLog`).
     var failureLog = FailureLog()
+    /// Event time of the newest finished item: the job's end once none remain. Not in snapshots
+    /// (a restored job falls back to its finished-item window, to the second).
+    var lastFinishTime: Double?
+    /// Work (bytes, rows, tokens) when the tracker gives it.
+    var work = WorkRecord()
+    /// The job's own earlier estimates, which calibrate its band.
+    var forecasts = ForecastRecord()
     /// Hashes of finished item ids, so an item finishes once (8 bytes an item instead of its id).
     var finishedItemHashes = ItemHashSet()
 

@@ -16,6 +16,12 @@ public struct JobSummary: Sendable, Equatable, Codable {
     public var etaLowerSeconds: Double?
     public var etaUpperSeconds: Double?
     public var estimatedCompletion: Double?
+    /// What the job's end waits for (stalled items, or the last item of the last wave); absent when nothing.
+    public var waitingOn: [WaitingItem]?
+    /// Planned and finished work (`total_work`, items' `work`), and work a second now; absent without work.
+    public var plannedWork: Double?
+    public var finishedWork: Double?
+    public var workPerSecond: Double?
     public var completed: UInt64
     public var failed: UInt64
     public var deadLettered: UInt64
@@ -30,7 +36,7 @@ public struct JobSummary: Sendable, Equatable, Codable {
     /// The job's most common failure reason and how many failed attempts had it; nil before any failure.
     public var mostCommonFailure: JobFailures.Reason?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case allItemsFinished = "all_items_finished"
         case mostCommonFailure = "most_common_failure"
         case job, status, planned, finished, remaining, throughput, completed, failed, retries, agents, deadline
@@ -40,9 +46,52 @@ public struct JobSummary: Sendable, Equatable, Codable {
         case etaLowerSeconds = "eta_lower_bound_seconds"
         case etaUpperSeconds = "eta_upper_bound_seconds"
         case estimatedCompletion = "estimated_completion_timestamp"
+        case waitingOn = "waiting_on"
+        case plannedWork = "planned_work"
+        case finishedWork = "finished_work"
+        case workPerSecond = "work_per_second"
         case deadLettered = "dead_lettered"
         case startTime = "start_timestamp"
         case lastEventTime = "last_event_timestamp"
+    }
+}
+
+extension JobSummary {
+    /// As synthesized, except that an estimate open above says so: `eta_upper_bound_seconds` is
+    /// `null` while `eta_seconds` is there (a stalled item may never end), absent with no estimate.
+    /// A field added to the summary must be added here too (`JobSummaryEncodingTests` checks).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(job, forKey: .job)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(planned, forKey: .planned)
+        try c.encode(finished, forKey: .finished)
+        try c.encodeIfPresent(remaining, forKey: .remaining)
+        try c.encodeIfPresent(progressRatio, forKey: .progressRatio)
+        try c.encode(throughput, forKey: .throughput)
+        try c.encode(throughputByWindow, forKey: .throughputByWindow)
+        try c.encodeIfPresent(etaSeconds, forKey: .etaSeconds)
+        try c.encodeIfPresent(etaLowerSeconds, forKey: .etaLowerSeconds)
+        if let etaUpperSeconds {
+            try c.encode(etaUpperSeconds, forKey: .etaUpperSeconds)
+        } else if etaSeconds != nil {
+            try c.encodeNil(forKey: .etaUpperSeconds)
+        }
+        try c.encodeIfPresent(estimatedCompletion, forKey: .estimatedCompletion)
+        try c.encodeIfPresent(waitingOn, forKey: .waitingOn)
+        try c.encodeIfPresent(plannedWork, forKey: .plannedWork)
+        try c.encodeIfPresent(finishedWork, forKey: .finishedWork)
+        try c.encodeIfPresent(workPerSecond, forKey: .workPerSecond)
+        try c.encode(completed, forKey: .completed)
+        try c.encode(failed, forKey: .failed)
+        try c.encode(deadLettered, forKey: .deadLettered)
+        try c.encode(retries, forKey: .retries)
+        try c.encode(agents, forKey: .agents)
+        try c.encode(startTime, forKey: .startTime)
+        try c.encode(lastEventTime, forKey: .lastEventTime)
+        try c.encodeIfPresent(deadline, forKey: .deadline)
+        try c.encode(allItemsFinished, forKey: .allItemsFinished)
+        try c.encodeIfPresent(mostCommonFailure, forKey: .mostCommonFailure)
     }
 }
 
@@ -107,7 +156,11 @@ extension ProgressStore {
             job: job.id, status: job.status.rawValue, planned: job.planned, finished: job.finished,
             remaining: job.remaining, progressRatio: job.progressRatio,
             throughput: byWindow["5m"] ?? 0, throughputByWindow: byWindow,
-            etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper, estimatedCompletion: eta.map { now + $0 },
+            etaSeconds: eta, etaLowerSeconds: estimate?.lower, etaUpperSeconds: estimate?.upper,
+            estimatedCompletion: CompletionEstimate.completionTime(of: job, estimate: estimate, now: now),
+            waitingOn: estimate.flatMap { $0.waitingOn.isEmpty ? nil : $0.waitingOn },
+            plannedWork: job.work.planned, finishedWork: job.work.planned.map { _ in job.work.finished },
+            workPerSecond: job.work.planned == nil ? nil : estimate.flatMap { e in job.work.perItem.map { e.rate * $0.work } },
             completed: job.completed, failed: job.failed, deadLettered: job.deadLettered, retries: job.retries,
             agents: agents, startTime: job.since, lastEventTime: job.lastEventTime, deadline: job.deadline,
             allItemsFinished: job.allItemsFinished,

@@ -22,6 +22,9 @@ public struct RollingCounter: Sendable {
 
     public var spanSeconds: Double { Double(bucketCount) * bucketSeconds }
 
+    /// The end of the newest bucket that counted an event: the newest event, within a bucket.
+    public var newestBucketEnd: Double? { head.map { Double($0 + 1) * bucketSeconds } }
+
     /// Counts `count` events at time `t`; events older than the span are not held (returns false).
     @discardableResult
     public mutating func add(at t: Double, count: UInt32 = 1) -> Bool {

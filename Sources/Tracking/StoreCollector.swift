@@ -79,7 +79,7 @@ extension ProgressStore {
         M.jobInfo, M.jobItems, M.jobRemaining, M.jobProcessed, M.jobRetries, M.jobRatio, M.jobThroughput, M.jobETA,
         M.jobETALower, M.jobETAUpper, M.jobCompletion, M.jobDeadline, M.jobAgents, M.jobSuccess, M.jobDuration, M.jobStart, M.jobLastEvent,
         M.agentState, M.agentRatio, M.agentETA, M.agentThroughput, M.agentProcessed, M.agentRetries,
-        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress, M.jobFailureReasons,
+        M.agentConsecutiveFailures, M.agentLastSeen, M.agentLastProgress, M.jobFailureReasons, M.jobWorkPlanned, M.jobWorkFinished,
     ]
 
     private enum Section {
@@ -87,7 +87,7 @@ extension ProgressStore {
         static let jobThroughput = 6, jobETA = 7, jobETALower = 8, jobETAUpper = 9, jobCompletion = 10, jobDeadline = 11
         static let jobAgents = 12, jobSuccess = 13, jobDuration = 14, jobStart = 15, jobLastEvent = 16, agentState = 17
         static let agentRatio = 18, agentETA = 19, agentThroughput = 20, agentProcessed = 21, agentRetries = 22, agentConsecutiveFailures = 23
-        static let agentLastSeen = 24, agentLastProgress = 25, jobFailureReasons = 26
+        static let agentLastSeen = 24, agentLastProgress = 25, jobFailureReasons = 26, jobWorkPlanned = 27, jobWorkFinished = 28
     }
 
     /// Families whose values depend on the time of the scrape (rolling windows, ETCs), rendered on
@@ -116,6 +116,10 @@ extension ProgressStore {
         s[Section.jobRetries].sample(M.jobRetries, labels, .empty, Double(job.retries))
         if let ratio = job.progressRatio { s[Section.jobRatio].sample(M.jobRatio, labels, .empty, ratio) }
         if let deadline = job.deadline { s[Section.jobDeadline].sample(M.jobDeadline, labels, .empty, deadline) }
+        if let work = job.work.planned {
+            s[Section.jobWorkPlanned].sample(M.jobWorkPlanned, labels, .empty, work)
+            s[Section.jobWorkFinished].sample(M.jobWorkFinished, labels, .empty, job.work.finished)
+        }
         for (index, state) in M.states.enumerated() {
             s[Section.jobAgents].sample(M.jobAgents, labels, state, Double(job.agentsByState[index]))
         }
@@ -131,11 +135,14 @@ extension ProgressStore {
         for window in M.windows {
             s[Section.jobThroughput].sample(M.jobThroughput, labels, window.labels, job.throughput(window: window.seconds, now: now))
         }
-        if let eta = CompletionEstimate.of(job, now: now) {
+        let estimate = CompletionEstimate.of(job, now: now)
+        if let eta = estimate {
             s[Section.jobETA].sample(M.jobETA, labels, .empty, eta.seconds)
             s[Section.jobETALower].sample(M.jobETALower, labels, .empty, eta.lower)
-            s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, eta.upper)
-            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, now + eta.seconds)
+            if let upper = eta.upper { s[Section.jobETAUpper].sample(M.jobETAUpper, labels, .empty, upper) }
+        }
+        if let finish = CompletionEstimate.completionTime(of: job, estimate: estimate, now: now) {
+            s[Section.jobCompletion].sample(M.jobCompletion, labels, .empty, finish)
         }
         for window in M.windows {
             if let ratio = job.successRatio(window: window.seconds, now: now) {

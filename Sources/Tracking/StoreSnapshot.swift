@@ -5,8 +5,9 @@ import Events
 /// number and the followed files' positions. Taken under the store's lock in one pass, so the
 /// state and the positions belong to the same sequence number; restored all at once or not at all.
 extension ProgressStore {
-    /// The encoding's own version; `SnapshotFile` carries the file format's. 2 added each job's
-    /// failure log (`FailureLog`); version 1 is still read (its jobs' failure logs start empty).
+    /// The encoding's own version; `SnapshotFile` carries the file format's. Version 2 adds each
+    /// job's failure log (`FailureLog`), last finish time, earlier estimates (`ForecastRecord`) and
+    /// work (`WorkRecord`); version 1 still loads, without them.
     public static let snapshotEncodingVersion: UInt32 = 2
 
     /// Agents copied under one hold of the store's lock while capturing: a few hundred microseconds.
@@ -72,7 +73,7 @@ extension ProgressStore {
     func restore(from bytes: [UInt8]) throws(BinaryReadError) {
         var r = BinaryReader(bytes)
         let version = try r.u32()
-        guard version == 1 || version == Self.snapshotEncodingVersion else {
+        guard (1...Self.snapshotEncodingVersion).contains(version) else {
             throw BinaryReadError("state encoding version \(version); this exporter reads \(Self.snapshotEncodingVersion)")
         }
         var restored = StoreState()
@@ -151,6 +152,9 @@ extension ProgressStore {
             w.optional(p.etaLowerSeconds) { $0.double($1) }; w.optional(p.etaUpperSeconds) { $0.double($1) }
         }
         job.failureLog.encode(into: &w)
+        w.optional(job.lastFinishTime) { $0.double($1) }
+        job.forecasts.encode(into: &w)
+        job.work.encode(into: &w)
     }
 
     private static func decodeJob(from r: inout BinaryReader, version: UInt32) throws(BinaryReadError) -> JobRecord {
@@ -206,7 +210,12 @@ extension ProgressStore {
         }
         guard points.count <= JobHistory.capacity, interval.isFinite, interval > 0 else { throw BinaryReadError("job history out of shape") }
         job.history = JobHistory(points: points, interval: interval)
-        if version >= 2 { job.failureLog = try FailureLog.decode(from: &r) }
+        if version >= 2 {
+            job.failureLog = try FailureLog.decode(from: &r)
+            job.lastFinishTime = try r.optional { (r: inout BinaryReader) throws(BinaryReadError) in try r.time() }
+            job.forecasts = try ForecastRecord.decode(from: &r)
+            job.work = try WorkRecord.decode(from: &r)
+        }
         job.agents = try r.array(minimumSize: 32) { (r: inout BinaryReader) throws(BinaryReadError) in try decodeAgent(from: &r, of: job) }
         for (index, agent) in job.agents.enumerated() {
             guard job.agentIndex.updateValue(index, forKey: agent.id) == nil else { throw BinaryReadError("agent \(agent.id) of \(id) appears twice") }
@@ -308,6 +317,9 @@ struct JobValues {
     let changedAt: UInt64
     let history: JobHistory
     let failureLog: FailureLog
+    let lastFinishTime: Double?
+    let forecasts: ForecastRecord
+    let work: WorkRecord
     /// The job's agents at the capture (their values are read later, see `AgentRecord.captured(by:)`).
     let agents: [AgentRecord]
 
@@ -338,6 +350,9 @@ struct JobValues {
         changedAt = job.changedAt
         history = job.history
         failureLog = job.failureLog
+        lastFinishTime = job.lastFinishTime
+        forecasts = job.forecasts
+        work = job.work
         agents = job.agents
     }
 }

@@ -144,4 +144,173 @@ import Testing
         let agent = try #require(store.agentSummaries(job: "j")?.first)
         #expect(agent.item == nil && agent.progressRatio == nil && agent.etaSeconds == nil)
     }
+
+    /// 10 agents doing 2 s items; at +60 agent a0 starts the last item, reports 75 % at +61.5, then nothing.
+    func stuckLastItem() -> [Event] {
+        let work = steadyWork(agents: 10, seconds: 2, until: t0 + 60)
+        var events = [E.jobStarted("j", total: Int64(work.count / 2) + 1, at: t0)] + work
+        events.append(E.started("j", "a0", item: "last", at: t0 + 60))
+        var progress = Event(kind: .agentProgress, job: "j", agent: "a0", item: "last", time: t0 + 61.5)
+        progress.progress = 0.75
+        events.append(progress)
+        return events
+    }
+
+    @Test func aStuckLastItemOpensTheUpperBoundAndNamesTheAgent() throws {
+        let clock = ManualClock(t0 + 62)
+        let store = ProgressStore(clock: clock)
+        store.apply(stuckLastItem(), source: "test")
+        // Just after its progress report the item is on time: a closed band, the last item named.
+        let onTime = try eta(store)
+        #expect(onTime.etaUpperSeconds != nil)
+        #expect(onTime.waitingOn?.first?.agent == "a0" && onTime.waitingOn?.first?.stalled == false)
+        // 2m10s without progress, far past the 2 s its own progress promised: stalled.
+        clock.set(t0 + 61.5 + 130)
+        let stuck = try eta(store)
+        #expect(stuck.etaUpperSeconds == nil, "open above: the item may never end")
+        let lower = try #require(stuck.etaLowerSeconds), seconds = try #require(stuck.etaSeconds)
+        #expect(lower > 0 && lower < seconds)
+        let waiting = try #require(stuck.waitingOn?.first)
+        #expect(waiting.agent == "a0" && waiting.item == "last" && waiting.stalled)
+        #expect(waiting.text == "a0 (last, no progress for 2m 10s)")
+        // Never a finish in the past while the item remains.
+        let finish = try #require(stuck.estimatedCompletion)
+        #expect(finish > clock.now())
+    }
+
+    @Test func anItemOlderThanItsPeersIsExpectedToRunAsLongAgain() throws {
+        let clock = ManualClock(t0 + 100)
+        let store = ProgressStore(clock: clock)
+        let work = steadyWork(agents: 5, seconds: 10, until: t0 + 100)
+        // The last item has run 25 s (every other took 10 s) without reporting progress: not yet
+        // stalled (that takes 30 s and twice every recent duration), but older than its peers.
+        store.apply([E.jobStarted("j", total: Int64(work.count / 2) + 1, at: t0)] + work
+                    + [E.started("j", "slow", item: "last", at: t0 + 75)], source: "test")
+        let summary = try eta(store)
+        let seconds = try #require(summary.etaSeconds)
+        #expect(abs(seconds - 25) < 1, "as long again as its age (\(seconds))")
+        let lower = try #require(summary.etaLowerSeconds), upper = try #require(summary.etaUpperSeconds)
+        #expect(lower < 5 && upper > 200, "Lindy's 80 % band is wide, 1/9 to 9 times its age: \(lower)-\(upper)")
+        // Past 30 s and twice every duration without progress: stalled, open above.
+        clock.set(t0 + 75 + 31)
+        #expect(try eta(store).etaUpperSeconds == nil)
+        #expect(try eta(store).waitingOn?.first?.stalled == true)
+    }
+
+    @Test func halfTheAgentsLeavingIsFollowedWithinAFewItemDurations() throws {
+        // 20 agents on 2 s items for 100 s, then 10 of them stop taking items.
+        var events = steadyWork(agents: 20, seconds: 2, until: t0 + 100)
+        events += steadyWork(agents: 10, seconds: 2, until: t0 + 120, firstItem: 1_000_000, from: t0 + 100)
+        let finished = events.count / 2
+        let clock = ManualClock(t0 + 115)
+        let store = ProgressStore(clock: clock)
+        store.apply([E.jobStarted("j", total: Int64(finished) + 1_000, at: t0)]
+                    + events.filter { ($0.time ?? 0) <= t0 + 115 }, source: "test")
+        // 15 s after the change (the minute's window still says 10/s): 1,000 + the ones not yet
+        // finished at 5/s.
+        let remaining = try #require(try eta(store).remaining)
+        let seconds = try #require(try eta(store).etaSeconds)
+        let truth = Double(remaining) / 5
+        #expect(abs(seconds - truth) / truth < 0.1, "\(seconds) against \(truth)")
+    }
+
+    @Test func aFinishedJobEndsWithItsLastItemNotAtTheScrape() throws {
+        let clock = ManualClock(t0 + 10)
+        let store = ProgressStore(clock: clock)
+        store.apply([E.jobStarted("j", total: 2, at: t0), E.started("j", "a", item: "x", at: t0),
+                     E.completed("j", "a", item: "x", at: t0 + 3), E.started("j", "a", item: "y", at: t0 + 3),
+                     E.completed("j", "a", item: "y", at: t0 + 7), E.heartbeat("j", "a", at: t0 + 9)], source: "test")
+        // Every planned item finished, no job_completed: the end is the last item's, however late the scrape.
+        #expect(try eta(store).estimatedCompletion == t0 + 7)
+        clock.set(t0 + 300)
+        #expect(try eta(store).estimatedCompletion == t0 + 7)
+        #expect(try eta(store).etaSeconds == 0)
+        // A job that completed without a planned total ended when it said so.
+        store.apply([E.jobStarted("k", at: t0), E.ended("k", at: t0 + 20)], source: "test")
+        let k = try #require(store.jobSummaries().first { $0.job == "k" })
+        #expect(k.estimatedCompletion == t0 + 20)
+    }
+
+    @Test func theSameEventsGiveTheSameEstimateBandAndWaitWhateverTheirDelivery() throws {
+        var events = stuckLastItem()
+        events.insert(E.completed("j", "a1", item: "late-duplicate", at: t0 + 30), at: events.count / 2)
+        let end = t0 + 200
+        func replayed(batchSeconds: Double) -> JobSummary? {
+            let clock = ManualClock(t0)
+            let store = ProgressStore(clock: clock)
+            var index = 0
+            var t = t0
+            while t < end {
+                t += batchSeconds
+                clock.set(min(t, end))
+                var batch: [Event] = []
+                while index < events.count, (events[index].time ?? 0) <= t { batch.append(events[index]); index += 1 }
+                store.apply(batch, source: "test")
+                store.tick()
+            }
+            clock.set(end)
+            return store.jobSummaries().first
+        }
+        let live = try #require(replayed(batchSeconds: 1))
+        for speed in [7.0, 60, 1_000] {
+            let other = try #require(replayed(batchSeconds: speed))
+            #expect(other.etaSeconds == live.etaSeconds && other.etaLowerSeconds == live.etaLowerSeconds
+                    && other.etaUpperSeconds == live.etaUpperSeconds && other.waitingOn == live.waitingOn, "batches of \(speed) s")
+        }
+        // A snapshot taken and restored keeps the job's earlier estimates, so its band too.
+        let clock = ManualClock(end)
+        let store = ProgressStore(clock: clock)
+        store.apply(events, source: "test")
+        let copy = ProgressStore(clock: clock)
+        try copy.restore(from: store.snapshot().bytes)
+        #expect(copy.jobSummaries() == store.jobSummaries())
+        #expect(try #require(store.jobSummaries().first).etaLowerSeconds == live.etaLowerSeconds)
+    }
+
+    @Test func workWeightedETCOnATwoPhaseJob() throws {
+        // Two agents: 100 small items (work 1, 1 s each), then 10 big ones (work 50, 50 s each).
+        // At +50 s the small ones are done: 10 items are left, but 500 of the 600 units of work.
+        func job(_ name: String, withWork: Bool) -> [Event] {
+            var started = E.jobStarted(name, total: 110, at: t0)
+            if withWork { started.totalWork = 600 }
+            var events = [started]
+            for i in 0..<100 {
+                let agent = "a\(i % 2)", start = t0 + Double(i / 2)
+                events.append(E.started(name, agent, item: "s\(i)", at: start))
+                var done = E.completed(name, agent, item: "s\(i)", at: start + 1, duration: 1)
+                if withWork { done.work = 1 }
+                events.append(done)
+            }
+            events.append(E.started(name, "a0", item: "b0", at: t0 + 50))
+            events.append(E.started(name, "a1", item: "b1", at: t0 + 50))
+            return events
+        }
+        let clock = ManualClock(t0 + 50)
+        let store = ProgressStore(clock: clock)
+        store.apply(job("bytes", withWork: true) + job("items", withWork: false), source: "test")
+        let byWork = try #require(store.jobSummaries().first { $0.job == "bytes" })
+        let byItems = try #require(store.jobSummaries().first { $0.job == "items" })
+        let seconds = try #require(byWork.etaSeconds)
+        // 500 units at 2 a second (two agents, 1 unit a second each): 250 s.
+        #expect(abs(seconds - 250) / 250 < 0.1, "work left over work a second: \(seconds)")
+        #expect(try #require(byItems.etaSeconds) < 30, "counting items, 10 left at 2/s look like seconds")
+        #expect(byWork.plannedWork == 600 && byWork.finishedWork == 100)
+        #expect(abs(try #require(byWork.workPerSecond) - 2) < 0.2)
+        #expect(byItems.plannedWork == nil && byItems.workPerSecond == nil)
+
+        // The fields as trackers send them, and hostile values refused.
+        let decoder = NativeEventDecoder()
+        let line = #"{"type":"item_completed","job":"j","agent":"a","item":"i","work":4294967296}"#
+        #expect(try decoder.decode(line: Array(line.utf8)).get().work == 4_294_967_296)
+        let added = #"{"type":"job_items_added","job":"j","count":3,"total_work":1.5e9}"#
+        #expect(try decoder.decode(line: Array(added.utf8)).get().totalWork == 1.5e9)
+        for bad in [#""work":-1"#, #""work":1e300"#, #""total_work":"many""#] {
+            let text = #"{"type":"item_completed","job":"j","agent":"a","item":"i",\#(bad)}"#
+            guard case .failure = decoder.decode(line: Array(text.utf8)) else {
+                Issue.record("\(bad) was accepted")
+                continue
+            }
+        }
+    }
 }
+

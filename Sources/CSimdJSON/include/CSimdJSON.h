@@ -53,6 +53,8 @@ enum {
     CSJ_HAS_ATTEMPT = 1u << 6,
     CSJ_HAS_PROGRESS = 1u << 7,
     CSJ_HAS_DURATION_SECONDS = 1u << 8,
+    CSJ_HAS_WORK = 1u << 9,
+    CSJ_HAS_TOTAL_WORK = 1u << 10,
 };
 
 /// One native event line. A JSON `null` reads as absent. `ts` and `deadline` are either a
@@ -64,7 +66,7 @@ typedef struct csj_event {
     int8_t retryable;
     uint32_t present;
     csj_view type_name, job, agent, item, id, step, error, state, ts_string, deadline_string;
-    double ts, deadline, progress, duration_seconds;
+    double ts, deadline, progress, duration_seconds, work, total_work;
     int64_t total_items, count, steps_completed, total_steps, attempt;
     /// On CSJ_INVALID_VALUE: the field's name and what is wrong with it (static strings).
     const char *field;

@@ -49,6 +49,14 @@ extension LivePage {
     const a = clock(from), b = clock(to), short = (t) => t.replace(/:\d\d$/, "");
     return short(a) === short(b) ? a + " – " + b.replace(/^.* /, "") : short(a) + " – " + short(b);
   }
+  // An ETC open above: the job waits on a stalled item that may never end (API: a null upper bound).
+  function isOpenAbove(job) { return job.eta_seconds !== undefined && (job.eta_upper_bound_seconds === undefined || job.eta_upper_bound_seconds === null); }
+  // "waiting on agent-000 (item-611, no progress for 2m10s)", or "".
+  function waitingText(job) {
+    const w = job.waiting_on || [];
+    if (w.length === 0) return "";
+    return "waiting on " + w.map((i) => i.agent + " (" + (i.item !== undefined ? i.item + ", " : "") + "no progress for " + compact(i.no_progress_seconds) + ")").join(", ");
+  }
   function pct(r) { return r === undefined || r === null ? "–" : (r * 100).toFixed(1) + "%"; }
   // The exporter's clock, from the newest summary (estimated completion − ETC), else ours.
   function now() { return Date.now() / 1000 + state.offset; }
@@ -274,6 +282,7 @@ extension LivePage {
       success: stat(stats, "Success", "success"),
     };
     const chips = el("div", "chips");
+    const waiting = el("div", "waiting", "");
     const canvas = el("canvas", "burn");
     const legend = el("div", "legend");
     for (const [color, text] of [["#2f6fed", "remaining"], ["#9bb5f5", "ETC projection (80 % band)"]]) {
@@ -283,8 +292,8 @@ extension LivePage {
       item.prepend(swatch);
       legend.append(item);
     }
-    root.append(head, bar, percent, stats, chips, canvas, legend);
-    return { root, status, alerting, fill, percentText, plannedText, f, chips, canvas, chipKey: "" };
+    root.append(head, bar, percent, stats, waiting, chips, canvas, legend);
+    return { root, status, alerting, fill, percentText, plannedText, f, chips, waiting, canvas, chipKey: "" };
   }
 
   function updateCard(card, job) {
@@ -309,11 +318,15 @@ extension LivePage {
     setText(f.throughput.value, rate(windows["1m"]));
     setText(f.throughput.sub, "5m " + rate(windows["5m"]));
     setText(f.eta.value, isEnded ? "ended" : duration(job.eta_seconds));
+    const open = isOpenAbove(job);
     setText(f.eta.sub, job.eta_lower_bound_seconds !== undefined
-      ? compact(job.eta_lower_bound_seconds) + " – " + compact(job.eta_upper_bound_seconds) : "");
-    setText(f.finish.value, isEnded ? clock(job.last_event_timestamp) : clock(job.estimated_completion_timestamp));
-    setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded
-      ? band(now() + job.eta_lower_bound_seconds, now() + job.eta_upper_bound_seconds) : "");
+      ? compact(job.eta_lower_bound_seconds) + " – " + (open ? "open" : compact(job.eta_upper_bound_seconds)) : "");
+    // A finished job's end is its last item's (estimated_completion_timestamp), not its last event.
+    const finished = job.estimated_completion_timestamp !== undefined ? job.estimated_completion_timestamp : job.last_event_timestamp;
+    setText(f.finish.value, isEnded ? clock(finished) : clock(job.estimated_completion_timestamp));
+    setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded && job.remaining !== 0
+      ? (open ? "after " + clock(now() + job.eta_lower_bound_seconds) + " – open" : band(now() + job.eta_lower_bound_seconds, now() + job.eta_upper_bound_seconds)) : "");
+    setText(card.waiting, isEnded ? "" : waitingText(job));
     const end = isEnded ? job.last_event_timestamp : now();
     setText(f.elapsed.value, duration(end - job.start_timestamp));
     setText(f.elapsed.sub, "since " + clock(job.start_timestamp));
@@ -352,9 +365,10 @@ extension LivePage {
     g.fillStyle = "#667085";
     if (series.length === 0) { g.fillText("no planned total yet: no burn-down", left, h / 2); return; }
     const start = Math.min(job.start_timestamp, series[0][0]);
-    const eta = job.eta_seconds, upper = job.eta_upper_bound_seconds, lower = job.eta_lower_bound_seconds;
+    const eta = job.eta_seconds, lower = job.eta_lower_bound_seconds;
+    const upper = job.eta_upper_bound_seconds === null ? undefined : job.eta_upper_bound_seconds;
     let endT = t;
-    if (eta !== undefined) endT = Math.max(endT, t + (upper !== undefined ? upper : eta));
+    if (eta !== undefined) endT = Math.max(endT, t + (upper !== undefined ? upper : 2 * eta));
     if (endT <= start) endT = start + 1;
     let maxY = Math.max(1, ...series.map((p) => p[1]));
     if (job.planned !== undefined) maxY = Math.max(maxY, job.planned);
@@ -372,9 +386,13 @@ extension LivePage {
     // The ETC's band and projection from now.
     const rem = job.remaining;
     if (eta !== undefined && rem !== undefined && rem > 0) {
-      if (lower !== undefined && upper !== undefined) {
+      if (lower !== undefined) {
+        // Open above: the band reaches the chart's right edge and beyond.
+        const far = upper !== undefined ? t + upper : endT;
         g.fillStyle = "rgba(47,111,237,.14)";
-        g.beginPath(); g.moveTo(x(t), y(rem)); g.lineTo(x(t + lower), y(0)); g.lineTo(x(t + upper), y(0)); g.closePath(); g.fill();
+        g.beginPath(); g.moveTo(x(t), y(rem)); g.lineTo(x(t + lower), y(0)); g.lineTo(x(far), y(0));
+        if (upper === undefined) g.lineTo(x(far), y(rem));
+        g.closePath(); g.fill();
       }
       g.strokeStyle = "#9bb5f5"; g.setLineDash([5, 4]); g.lineWidth = 1.5;
       g.beginPath(); g.moveTo(x(t), y(rem)); g.lineTo(x(t + eta), y(0)); g.stroke();

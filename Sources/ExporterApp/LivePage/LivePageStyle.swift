@@ -38,6 +38,8 @@ h2 { font-size: 15px; margin: 18px 0 8px; }
 .stat .label { font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
 .stat .value { font-size: 15px; font-variant-numeric: tabular-nums; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .stat .sub { font-size: 11px; color: var(--muted); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.waiting { font-size: 12px; color: var(--warn); margin: 4px 0 0; }
+.waiting:empty { display: none; }
 .chips { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; }
 .chip { font-size: 11px; padding: 1px 7px; border-radius: 9px; background: #f0f2f5; color: #344054; }
 .chip.state-running { background: #e3f4ea; } .chip.state-failed, .chip.state-dead_lettered { background: #fde8e7; }

@@ -23,6 +23,8 @@ public struct TopJob: Decodable, Sendable, Equatable {
     private var failureReason: Reason?
     /// Every planned item is finished though the job is still `running` (no `job_completed`).
     public var allItemsFinished = false
+    /// What the job's end waits for.
+    public var waitingOn: [TopWaiting] = []
 
     private struct Reason: Decodable, Sendable, Equatable {
         var reason: String
@@ -33,6 +35,7 @@ public struct TopJob: Decodable, Sendable, Equatable {
         case job, status, planned, finished, remaining, throughput, failed, agents
         case failureReason = "most_common_failure"
         case allItemsFinished = "all_items_finished"
+        case waitingOn = "waiting_on"
         case progressRatio = "progress_ratio"
         case etaSeconds = "eta_seconds"
         case etaLowerSeconds = "eta_lower_bound_seconds"
@@ -57,9 +60,26 @@ public struct TopJob: Decodable, Sendable, Equatable {
         agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
         failureReason = try? c.decodeIfPresent(Reason.self, forKey: .failureReason)
         allItemsFinished = (try? c.decodeIfPresent(Bool.self, forKey: .allItemsFinished)) ?? false
+        waitingOn = try c.decodeIfPresent([TopWaiting].self, forKey: .waitingOn) ?? []
     }
 
     public var runningAgents: Int { agents["running"] ?? 0 }
+
+    /// The ETC has no upper end: the job waits on a stalled item.
+    public var isOpenAbove: Bool { etaSeconds != nil && etaUpperSeconds == nil }
+}
+
+/// An item a job's end waits for (`waiting_on`).
+public struct TopWaiting: Decodable, Sendable, Equatable {
+    public var agent: String
+    public var item: String?
+    public var noProgressSeconds: Double
+    public var stalled: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case agent, item, stalled
+        case noProgressSeconds = "no_progress_seconds"
+    }
 }
 
 public struct TopAgent: Decodable, Sendable, Equatable {

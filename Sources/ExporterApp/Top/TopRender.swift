@@ -70,15 +70,23 @@ public enum TopRender {
         return formatter.string(from: date)
     }
 
-    /// The ETC with its 80 % band: `45s (30s-1m20s)`.
+    /// The ETC with its 80 % band: `45s (30s-1m20s)`, or `45s (30s-open)` when a stalled item may never end.
     public static func etc(_ job: TopJob) -> String {
         if job.status != "running" { return job.status }
         if job.allItemsFinished { return "all items finished" }
         var text = duration(job.etaSeconds)
         if job.etaLowerSeconds != nil || job.etaUpperSeconds != nil {
-            text += " (" + duration(job.etaLowerSeconds) + "-" + duration(job.etaUpperSeconds) + ")"
+            text += " (" + duration(job.etaLowerSeconds) + "-" + (job.isOpenAbove ? "open" : duration(job.etaUpperSeconds)) + ")"
         }
         return text
+    }
+
+    /// `waiting on agent-000 (item-611, no progress for 2m10s)`; nil when the job waits on nothing named.
+    public static func waiting(_ job: TopJob) -> String? {
+        guard job.status == "running", !job.waitingOn.isEmpty else { return nil }
+        return "waiting on " + job.waitingOn.map { w in
+            sanitize(w.agent) + " (" + (w.item.map { sanitize($0) + ", " } ?? "") + "no progress for " + duration(w.noProgressSeconds) + ")"
+        }.joined(separator: ", ")
     }
 
     /// The first `width` characters of a line.
@@ -141,6 +149,7 @@ public enum TopRender {
                 let head = padded(sanitize(job.job), nameWidth)
                 let line = head + (inner >= 10 ? " " + bar(job.progressRatio, inner: inner) : "") + tail
                 lines.append(fit(line, width))
+                if let waiting = waiting(job) { lines.append(fit(String(repeating: " ", count: nameWidth + 1) + waiting, width)) }
             }
         }
         if let agentJob = state.agentJob, let common = state.jobs[agentJob]?.mostCommonFailure, lines.count + 2 < height {
@@ -173,7 +182,8 @@ public enum TopRender {
         line += " planned=\(job.planned.map { count($0) } ?? "-") remaining=\(count(job.remaining)) failed=\(count(job.failed))"
         if let common = job.mostCommonFailure { line += " top_error=\(quoted(sanitize(common.reason)))" }
         line += " progress=\(pct) throughput=\(rate(job.throughput)) etc=\(duration(job.etaSeconds))"
-        line += " band=\(duration(job.etaLowerSeconds))..\(duration(job.etaUpperSeconds)) finish=\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
+        line += " band=\(duration(job.etaLowerSeconds))..\(job.isOpenAbove ? "open" : duration(job.etaUpperSeconds)) finish=\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
+        if let waiting = waiting(job) { line += " waiting=\(quoted(waiting))" }
         return line
     }
 
