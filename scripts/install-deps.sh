@@ -26,3 +26,16 @@ while read -r pin; do
         $SUDO env PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "$pin"
     fi
 done < <(grep -Ev '^[[:space:]]*(#|$)' "$requirements")
+
+# Python packages (pinned, the whole closure) for scripts/check-openapi.py, into a venv of their own
+# (.build-openapi/venv, ignored by git) so they replace nothing of the system's python3.
+openapi_venv="$(dirname "$0")/../.build-openapi/venv"
+[ -x "$openapi_venv/bin/python" ] || python3 -m venv "$openapi_venv"
+while read -r pin; do
+    name=${pin%%==*} want=${pin#*==}
+    have=$("$openapi_venv/bin/python" -c 'import sys; from importlib import metadata; print(metadata.version(sys.argv[1]))' "$name" 2>/dev/null || true)
+    if [ "$have" != "$want" ]; then
+        echo "installing (openapi venv): $pin"
+        "$openapi_venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$pin"
+    fi
+done < <(grep -Ev '^[[:space:]]*(#|$)' "$(dirname "$0")/openapi-requirements.txt")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds (warnings in our code fail the build), runs
-# swift test (unit, golden, end-to-end with the real binary, promtool), the browser test, the Python
-# client's tests, then the monitoring-file checks, the documentation's links and its coverage of the
-# man page's flags.
+# swift test (unit, golden, end-to-end with the real binary, promtool), the browser test, the JSON
+# API against docs/openapi.yaml, the Python client's tests, then the monitoring-file checks, the
+# documentation's links and its coverage of the man page's flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,6 +24,14 @@ python3 scripts/browser-test.py "$(swift build --show-bin-path)/progress-exporte
 browser_passed=$(grep -Eo '^browser: [0-9]+ checks passed' "$browser_log" | grep -Eo '[0-9]+' || true)
 [ -n "$browser_passed" ] || { echo "error: the browser test did not pass"; exit 1; }
 passed=$(( ${passed:-0} + browser_passed ))
+
+# The JSON API against its contract, docs/openapi.yaml (scripts/check-openapi.py, in the venv that
+# scripts/install-deps.sh made): its checks count as tests.
+openapi_log=$(mktemp)
+.build-openapi/venv/bin/python scripts/check-openapi.py "$(swift build --show-bin-path)/progress-exporter" 2>&1 | tee "$openapi_log"
+openapi_passed=$(grep -Eo '^openapi: [0-9]+ checks passed$' "$openapi_log" | grep -Eo '[0-9]+' || true)
+[ -n "$openapi_passed" ] || { echo "error: the OpenAPI check did not pass"; exit 1; }
+passed=$(( passed + openapi_passed ))
 
 # The Python client (clients/python) against the real binary: its pytest tests count as tests.
 client_log=$(mktemp)
