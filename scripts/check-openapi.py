@@ -345,25 +345,34 @@ def run_checks(checks, exporter, openapi, component):
     failed_agents = [f"agent-{n:04d}" for n in range(BIG_AGENTS) if STATES[n % len(STATES)] in ("retrying", "failed")]
 
     def failures():
-        entries, _ = walk(exporter, openapi, failures_path, "failures", {}, 100)
-        kinds = [e["kind"] for e in entries]
-        assert kinds.count("failed") == len(failed_agents) and kinds.count("dead_lettered") == 7, f"{kinds.count('failed')} failed, {kinds.count('dead_lettered')} dead-lettered"
-        times = [e["timestamp"] for e in entries]
-        assert times == sorted(times, reverse=True), "not newest first"
-        retryable = {e["agent"]: e["retryable"] for e in entries if e["kind"] == "failed"}
-        assert all(retryable[a] == (STATES[int(a[-4:]) % 4] == "retrying") for a in failed_agents), "retryable is not as the events said (true when absent)"
-    checks.run("walk the failures 100 at a time: each failure and dead-lettered item once, newest first, validates", failures)
-
-    def failures_of_kind(kind, count):
-        entries, _ = walk(exporter, openapi, failures_path, "failures", {"kind": kind}, 500)
-        assert len(entries) == count and {e["kind"] for e in entries} == {kind}, f"{len(entries)} entries"
-    checks.run("failures?kind=dead_lettered: the 7 dead-lettered items", failures_of_kind, "dead_lettered", 7)
-    checks.run("failures?kind=failed: the failed attempts", failures_of_kind, "failed", len(failed_agents))
-    checks.run("failures of an empty job: [] and total 0, validates",
-               lambda: json_of(exporter, openapi, f"/api/v1/jobs/{EMPTY}/failures") == {"job": EMPTY, "failures": [], "total": 0} or (_ for _ in ()).throw(AssertionError("not empty")))
+        failed, dead, cursor, pages, first = [], [], None, 0, None
+        while pages < 100:
+            body = json_of(exporter, openapi, failures_path, dict(limit=30, **({"cursor": cursor} if cursor else {})))
+            first = first or body
+            pages += 1
+            assert len(body["failures"]) <= 30 and len(body["dead_lettered"]) <= 30, "a page over its limit"
+            failed.extend(body["failures"])
+            dead.extend(body["dead_lettered"])
+            cursor = body.get("next_cursor")
+            if cursor is None:
+                break
+        kept = min(100, len(failed_agents))
+        assert len(failed) == kept and len(dead) == 7, f"{len(failed)} failed attempts (kept {kept}), {len(dead)} dead-lettered"
+        assert len({(e["agent"], e["item"]) for e in failed}) == kept, "a failed attempt twice"
+        assert first["failed_total"] == len(failed_agents) and first["dead_lettered_total"] == 7, "totals"
+        for entries in (failed, dead):
+            times = [e["timestamp"] for e in entries]
+            assert times == sorted(times, reverse=True), "not newest first"
+        for e in failed:
+            said = STATES[int(e["agent"][-4:]) % 4] == "failed"
+            assert e.get("retryable") is (False if said else None), f"retryable of {e['agent']} is not as the event said"
+        assert {r["reason"] for r in first["reasons"]} == {"timeout", "bad/input"}, f"reasons {first['reasons']}"
+    checks.run("walk the failures 30 at a time: the kept failed attempts and every dead-lettered item once, newest first, with totals and reasons, validates", failures)
+    checks.run("failures of an empty job: empty lists and zero totals, validates",
+               lambda: json_of(exporter, openapi, f"/api/v1/jobs/{EMPTY}/failures") == {"job": EMPTY, "failures": [], "dead_lettered": [], "reasons": [], "failed_total": 0, "dead_lettered_total": 0} or (_ for _ in ()).throw(AssertionError("not empty")))
     checks.run("failures of an unknown job: 404 that validates",
                lambda: json_of(exporter, openapi, "/api/v1/jobs/no%2Fsuch/failures", status=404))
-    for params, says in [({"limit": MAX_LIMIT + 1}, str(MAX_LIMIT)), ({"kind": "oops"}, None), ({"cursor": "x"}, None)]:
+    for params, says in [({"limit": 501}, "500"), ({"limit": 0}, None), ({"cursor": "x"}, None)]:
         checks.run(f"GET failures?{urllib.parse.urlencode(params)} is a 400 that validates",
                    bad_parameter, exporter, openapi, failures_path, params, says)
 

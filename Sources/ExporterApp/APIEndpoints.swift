@@ -7,10 +7,19 @@ import Tracking
 struct APIEndpoints: Sendable {
     let store: ProgressStore
 
-    /// GET /api/v1/jobs: `{"jobs": [...]}`.
+    /// GET /api/v1/jobs: `{"jobs": [...], "total", "next_cursor"}`, by id, paged (`limit`, `cursor`).
     func jobs(_ request: HTTPRequest) -> HTTPResponse {
-        struct Jobs: Encodable { let jobs: [JobSummary] }
-        return encode(Jobs(jobs: store.jobSummaries()))
+        struct Jobs: Encodable {
+            let jobs: [JobSummary]
+            let total: Int
+            let nextCursor: String?
+            enum CodingKeys: String, CodingKey { case jobs, total; case nextCursor = "next_cursor" }
+        }
+        let paging: PagedList
+        do { paging = try PagedList(request.query, scope: "jobs") } catch { return Self.badRequest(error.message) }
+        let all = store.jobSummaries().sorted { Array($0.job.utf8).lexicographicallyPrecedes(Array($1.job.utf8)) }
+        let page = paging.page(all) { Array($0.job.utf8) }
+        return encode(Jobs(jobs: page.items, total: page.total, nextCursor: page.next))
     }
 
     /// GET /api/v1/jobs/:job/agents: `{"job", "agents": [...], "total", "next_cursor"}` one page at a
@@ -63,11 +72,10 @@ struct APIEndpoints: Sendable {
     func failures(_ request: HTTPRequest) -> HTTPResponse {
         let job = request.pathParameters["job"] ?? ""
         var limit = JobFailures.defaultLimit
-        if let text = request.query["limit"] {
-            guard text.utf8.count <= 6, let asked = Int(text), asked >= 1 else {
-                return .json(#"{"error":"limit must be a whole number from 1 to \#(JobFailures.maximumLimit)"}"#, status: 400)
-            }
-            limit = min(asked, JobFailures.maximumLimit)
+        do {
+            limit = try PagedList.limit(request.query, defaultLimit: JobFailures.defaultLimit, maxLimit: JobFailures.maximumLimit)
+        } catch {
+            return Self.badRequest(error.message)
         }
         var cursor: JobFailures.Cursor?
         if let text = request.query["cursor"] {
@@ -82,12 +90,32 @@ struct APIEndpoints: Sendable {
         return encode(page)
     }
 
-    /// GET /api/v1/alerts: pending and firing alerts of the built-in rules.
-    static func alerts(_ engine: AlertEngine) -> HTTPResponse {
-        guard let body = alertsJSON(engine.activeAlerts()) else {
-            return .json(#"{"error":"could not encode the answer"}"#, status: 500)
+    /// GET /api/v1/alerts: pending and firing alerts, by `activeAt` then labels, paged (`limit`,
+    /// `cursor`): `{"alerts": [...], "total", "next_cursor"}`.
+    static func alerts(_ engine: AlertEngine, _ request: HTTPRequest) -> HTTPResponse {
+        let paging: PagedList
+        do { paging = try PagedList(request.query, scope: "alerts") } catch { return badRequest(error.message) }
+        let keyed = engine.activeAlerts().map { (key: alertKey($0), alert: $0) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        let page = paging.page(keyed) { $0.key }
+        struct Alerts: Encodable {
+            let alerts: [AlertJSON]
+            let total: Int
+            let nextCursor: String?
+            enum CodingKeys: String, CodingKey { case alerts, total; case nextCursor = "next_cursor" }
         }
-        return .json(body)
+        return encode(Alerts(alerts: page.items.map { alertJSON($0.alert) }, total: page.total, nextCursor: page.next))
+    }
+
+    /// An alert's place in the list: its `activeAt` (as bytes that sort like the number) and labels.
+    private static func alertKey(_ alert: AlertStateMachine.Active) -> [UInt8] {
+        withUnsafeBytes(of: alert.activeAt.bitPattern.bigEndian) { Array($0) }
+            + Array(alert.condition.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{0}").utf8)
+    }
+
+    private static func alertJSON(_ alert: AlertStateMachine.Active) -> AlertJSON {
+        AlertJSON(labels: alert.condition.labels, annotations: alert.condition.annotations, state: alert.state.rawValue,
+                  activeAt: alert.activeAt, firedAt: alert.firedAt, value: alert.condition.value)
     }
 
     /// One alert as /api/v1/alerts and the stream's `alerts` event show it.
@@ -104,10 +132,7 @@ struct APIEndpoints: Sendable {
     static func alertsJSON(_ active: [AlertStateMachine.Active], limit: Int? = nil) -> [UInt8]? {
         struct Alerts: Encodable { let alerts: [AlertJSON]; let total: Int? }
         let shown = limit.map { Array(active.prefix($0)) } ?? active
-        let alerts = shown.map { alert in
-            AlertJSON(labels: alert.condition.labels, annotations: alert.condition.annotations, state: alert.state.rawValue,
-                      activeAt: alert.activeAt, firedAt: alert.firedAt, value: alert.condition.value)
-        }
+        let alerts = shown.map(alertJSON)
         let total = shown.count < active.count ? active.count : nil
         return try? Array(JSONEncoder.api.encode(Alerts(alerts: alerts, total: total)))
     }

@@ -14,11 +14,11 @@ enum AgentListQuery {
     }
 
     static func parse(_ parameters: [String: String]) throws(Invalid) -> AgentQuery {
-        var limit = defaultLimit
-        if let text = parameters["limit"] {
-            guard let value = Int(text), value >= 1 else { throw Invalid(message: "limit must be a whole number from 1 to \(maxLimit), not \"\(text.prefix(40))\"") }
-            guard value <= maxLimit else { throw Invalid(message: "limit \(value) is over the maximum of \(maxLimit)") }
-            limit = value
+        let limit: Int
+        do {
+            limit = try PagedList.limit(parameters, defaultLimit: defaultLimit, maxLimit: maxLimit)
+        } catch {
+            throw Invalid(message: error.message)
         }
         var sort = AgentQuery.SortKey.agent
         var descending = false
@@ -51,16 +51,13 @@ enum AgentListQuery {
     /// An opaque cursor: base64url of `1|<sort>|<a or d>|<value's bits, hex>|<agent>`.
     static func encode(_ cursor: AgentCursor, for query: AgentQuery) -> String {
         let text = "1|\(query.sort.rawValue)|\(query.descending ? "d" : "a")|\(String(cursor.value.bitPattern, radix: 16))|\(cursor.agent)"
-        return Data(text.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return PagedList.base64URLEncode(Array(text.utf8))
     }
 
     private static func cursor(_ text: String, for query: AgentQuery) throws(Invalid) -> AgentCursor {
         let bad = Invalid(message: "cursor is not one this server gave for this sort (take next_cursor from the previous answer, with the same sort)")
         guard text.count <= 8192 else { throw bad }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { throw bad }
+        guard let bytes = PagedList.base64URLDecode(text), let decoded = String(validating: bytes, as: UTF8.self) else { throw bad }
         let parts = decoded.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "1", parts[1] == query.sort.rawValue, parts[2] == (query.descending ? "d" : "a"),
               let bits = UInt64(parts[3], radix: 16) else { throw bad }

@@ -172,7 +172,7 @@ public final class Exporter: Sendable {
             }
             return .text("Configuration reloaded.\n")
         }
-        router.route("GET", "/api/v1/alerts") { _ in APIEndpoints.alerts(engine) }
+        router.route("GET", "/api/v1/alerts") { request in APIEndpoints.alerts(engine, request) }
         router.route("GET", "/api/v1/stream", liveStream.handle)
         router.route("GET", "/") { _ in LivePage.page() }
         router.route("GET", "/static/live.js") { _ in LivePage.script() }

@@ -41,13 +41,13 @@ struct Top: ParsableCommand {
         struct Agents: Decodable { var agents: [TopAgent] }
         let now = Date().timeIntervalSince1970
         do {
-            let jobs = try JSONDecoder().decode(Jobs.self, from: TopClient.get(TopClient.url(url, "/api/v1/jobs")))
+            let jobs = try JSONDecoder().decode(Jobs.self, from: TopClient.get(TopClient.url(url, "/api/v1/jobs") + "?limit=5000"))
             var state = TopState()
             state.applyJobs(jobs.jobs)
             var out = ""
             for job in TopRender.orderedJobs(state) { out += TopRender.summaryLine(job, now: now) + "\n" }
             if let job {
-                let agents = try JSONDecoder().decode(Agents.self, from: TopClient.get(TopClient.url(url, "/api/v1/jobs/{job}/agents", job: job)))
+                let agents = try JSONDecoder().decode(Agents.self, from: TopClient.get(TopClient.url(url, "/api/v1/jobs/{job}/agents", job: job) + "?limit=5000"))
                 state.agentJob = job
                 for agent in agents.agents { state.agents[agent.agent] = agent }
                 for (agent, flag) in TopRender.troubledAgents(state, now: now) {

@@ -74,15 +74,27 @@ public struct JobExport: Sendable, Equatable {
             throw Failure("--url must be an http(s) URL of the exporter, e.g. http://localhost:9465, not \(base)")
         }
         if root.path.hasSuffix("/") { root = URL(string: String(base.dropLast()))! }
-        struct Jobs: Decodable { let jobs: [JobSummary] }
+        struct Jobs: Decodable {
+            let jobs: [JobSummary]
+            let nextCursor: String?
+            enum CodingKeys: String, CodingKey { case jobs; case nextCursor = "next_cursor" }
+        }
         struct Agents: Decodable {
             let agents: [AgentSummary]
             let nextCursor: String?
             enum CodingKeys: String, CodingKey { case agents; case nextCursor = "next_cursor" }
         }
-        guard let jobs = try APIClient.get(root.absoluteString + "/api/v1/jobs", as: Jobs.self, timeout: timeout).value?.jobs else {
-            throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
-        }
+        // Page by page (at most 5,000 jobs an answer).
+        var jobs: [JobSummary] = []
+        var jobsCursor: String?
+        repeat {
+            let query = "?limit=5000" + (jobsCursor.map { "&cursor=" + $0 } ?? "")
+            guard let page = try APIClient.get(root.absoluteString + "/api/v1/jobs" + query, as: Jobs.self, timeout: timeout).value else {
+                throw Failure("\(root.absoluteString)/api/v1/jobs answered 404: not a progress-exporter")
+            }
+            jobs += page.jobs
+            jobsCursor = page.nextCursor
+        } while jobsCursor != nil
         func segment(_ id: String) -> String {
             id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? id
         }
