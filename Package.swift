@@ -147,7 +147,7 @@ for target in package.targets where ["Tracking", "Exposition"].contains(target.n
 // never sees them.
 if Context.environment["PROGRESS_EXPORTER_FUZZ"] == "1" {
     package.targets += [
-        .target(name: "FuzzCommon", dependencies: ["Tracking", "Exposition"], path: "Fuzz/Sources/FuzzCommon"),
+        .target(name: "FuzzCommon", dependencies: ["Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
         .target(name: "CFuzzDriver", path: "Fuzz/Sources/CFuzzDriver"),
     ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { name in
         .executableTarget(

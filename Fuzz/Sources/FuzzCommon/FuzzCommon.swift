@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Exposition
 import Tracking
@@ -43,7 +44,7 @@ public func checkSnapshotRoundTrip(_ store: ProgressStore, options: StoreOptions
     let (_, bytes) = store.snapshot()
     let copy = ProgressStore(options: options, clock: clock)
     do {
-        try copy.restore(from: bytes)
+        try Ingestor(store: copy, limits: DecoderLimits()).restore(from: bytes)
     } catch {
         fatalError("a snapshot of the store does not restore: \(error)")
     }
