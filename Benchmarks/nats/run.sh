@@ -15,7 +15,7 @@ MESSAGES=${1:-2000}
 PER_MESSAGE=${2:-500}
 EVENTS=$((MESSAGES * PER_MESSAGE))
 command -v wrk >/dev/null || { echo "installing wrk"; ${SUDO:-$([ "$(id -u)" -ne 0 ] && echo sudo)} apt-get install -y -qq wrk >/dev/null; }
-[ -n "${NATS_BENCH_NO_BUILD:-}" ] || swift build -c release --product progress-exporter >/dev/null && swift build -c release --product progress-bench >/dev/null
+[ -n "${NATS_BENCH_NO_BUILD:-}" ] || { swift build -c release --product progress-exporter >/dev/null && swift build -c release --product progress-bench >/dev/null; }
 BIN=.build/release/progress-exporter
 BENCH=.build/release/progress-bench
 WORK=$(mktemp -d /tmp/nats-bench.XXXXXX)

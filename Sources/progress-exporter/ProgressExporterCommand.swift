@@ -27,17 +27,17 @@ struct ProgressExporterCommand: ParsableCommand {
             var command = try parseAsRoot(arguments)
             try command.run()
         } catch {
-            var message = fullMessage(for: error)
-            if let range = message.range(of: #"Unknown option '(--[^']+)'"#, options: .regularExpression) {
-                let typed = String(message[range].dropFirst("Unknown option '".count).dropLast())
-                let name = String(typed.prefix { $0 != "=" })
-                let help = helpMessage(for: subcommand(of: arguments))
-                let flags = Set(help.matches(of: /--[a-z][a-z0-9.-]*/).map { String($0.output) })
-                let suggestion = NearestNames.suggestion(for: name, among: flags)
-                if !suggestion.isEmpty { message = message.replacingCharacters(in: range, with: String(message[range]) + suggestion) }
-            }
-            if message.isEmpty { exit(withError: error) }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            // Only an unknown flag's message is changed; help, version and every other error go
+            // through ArgumentParser as they are (help and version to standard output).
+            let message = fullMessage(for: error)
+            guard let range = message.range(of: #"Unknown option '(--[^']+)'"#, options: .regularExpression) else { exit(withError: error) }
+            let typed = String(message[range].dropFirst("Unknown option '".count).dropLast())
+            let name = String(typed.prefix { $0 != "=" })
+            let help = helpMessage(for: subcommand(of: arguments))
+            let flags = Set(help.matches(of: /--[a-z][a-z0-9.-]*/).map { String($0.output) })
+            let suggestion = NearestNames.suggestion(for: name, among: flags)
+            guard !suggestion.isEmpty else { exit(withError: error) }
+            FileHandle.standardError.write(Data((message.replacingCharacters(in: range, with: String(message[range]) + suggestion) + "\n").utf8))
             exit(withError: ExitCode(exitCode(for: error).rawValue))
         }
     }

@@ -28,6 +28,28 @@ import TestSupport
         #expect(output.contains("swift version: 6.") && output.contains("platform: linux/"))
     }
 
+    /// Version and help go to standard output (scripts read them there); errors to standard error.
+    @Test func versionGoesToStandardOutputAndAMistypedFlagNamesTheNearest() throws {
+        func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = try ExporterProcess.binary
+            process.arguments = arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stdout, stderr)
+        }
+        let version = try run(["--version"])
+        #expect(version.status == 0 && version.out.hasPrefix("progress-exporter, version 0.") && version.err.isEmpty)
+        let mistyped = try run(["serve", "--web.listen", ":1"])
+        #expect(mistyped.status == 64)
+        #expect(mistyped.err.hasPrefix("Error: Unknown option '--web.listen' (did you mean --web.listen-address?)"), "\(mistyped.err)")
+    }
+
     @Test func aBadDurationSaysTheSyntax() throws {
         let (status, output) = try ExporterProcess.runToExit(["--jobs.retention", "5 minutes"])
         #expect(status == 64)
