@@ -69,47 +69,49 @@ let package = Package(
             pkgConfig: "libcrypt",
             providers: [.apt(["libcrypt-dev"])]
         ),
-        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
+        // The wall clock and the one monotonic clock: every other target reads time through these.
+        .target(name: "Clocks"),
+        .target(name: "MicroHTTP", dependencies: ["Clocks", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources", dependencies: ["CCurl", "CNats"]),
+        .target(name: "EventSources", dependencies: ["Clocks", "CCurl", "CNats"]),
         .target(
             name: "Tracking",
             dependencies: [
-                "Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections"),
+                "Clocks", "Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .target(
             name: "Alerting",
             dependencies: [
-                "Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams"),
+                "Clocks", "Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "ExporterApp",
             dependencies: [
-                "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                "Clocks", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
-                "ExporterApp", "Events", "EventSources", "Tracking", "CCurl",
+                "Clocks", "ExporterApp", "Events", "EventSources", "Tracking", "CCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "progress-bench",
-            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
+            dependencies: ["Clocks", "ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
             path: "Benchmarks/progress-bench"
         ),
         // What tests share: the manual clock, `eventually`, free ports.
-        .target(name: "TestSupport", dependencies: ["Tracking", "CNats"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Clocks", "Tracking", "CNats"], path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["TestSupport", "EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
@@ -147,7 +149,7 @@ for target in package.targets where ["Tracking", "Exposition"].contains(target.n
 // never sees them.
 if Context.environment["PROGRESS_EXPORTER_FUZZ"] == "1" {
     package.targets += [
-        .target(name: "FuzzCommon", dependencies: ["Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
+        .target(name: "FuzzCommon", dependencies: ["Clocks", "Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
         .target(name: "CFuzzDriver", path: "Fuzz/Sources/CFuzzDriver"),
     ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { name in
         .executableTarget(

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Clocks
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -50,11 +51,7 @@ final class ServerContext: Sendable {
     }
 
     /// Seconds on the monotonic clock.
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    static func now() -> Double { MonotonicClock().now() }
 
     func requestStarted() {
         live.withLock { $0.requestsInFlight += 1 }

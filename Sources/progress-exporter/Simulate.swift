@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clocks
 import ExporterApp
 import Foundation
 #if canImport(FoundationNetworking)
@@ -42,7 +43,8 @@ struct Simulate: ParsableCommand {
         options.failureRate = failureRate
         options.seed = seed
         var simulation = Simulation(options: options)
-        let wallStart = Date().timeIntervalSince1970
+        let wallStart = WallClock().now()
+        let pacingStart = MonotonicClock().now()
         let step = 0.25
         // As fast as possible, the simulated time ends now (its events lie in the past, as a replay's
         // do); paced, it starts now and follows the clock at `speed`.
@@ -58,8 +60,8 @@ struct Simulate: ParsableCommand {
             }
             simulated += step
             if speed > 0 {
-                let due = wallStart + (simulated - simulatedStart) / speed
-                let wait = due - Date().timeIntervalSince1970
+                let due = pacingStart + (simulated - simulatedStart) / speed
+                let wait = due - MonotonicClock().now()
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
         }

@@ -1,4 +1,5 @@
 import Alerting
+import Clocks
 import Dispatch
 import Exposition
 import Foundation
@@ -165,15 +166,15 @@ final class SnapshotWriter: Sendable {
             // Journal segments closed before the capture hold only batches the snapshot includes.
             let journal = journal.withLock { $0 }
             let boundary = journal?.rotate()
-            let captureStart = DispatchTime.now().uptimeNanoseconds
+            let captureStart = MonotonicClock.nanoseconds()
             let (sequence, storeBytes) = store.snapshot()
             let alertBytes = alerts.snapshot()
-            let captured = DispatchTime.now().uptimeNanoseconds
+            let captured = MonotonicClock.nanoseconds()
             let bytes = SnapshotFile(sequence: sequence, takenAt: clock.now(), store: storeBytes, alerts: alertBytes).encoded()
             do {
                 try SnapshotFile.write(bytes, folder: folder)
                 journal?.snapshotWritten(boundary: boundary)
-                let done = DispatchTime.now().uptimeNanoseconds
+                let done = MonotonicClock.nanoseconds()
                 stats.withLock {
                     $0.lastSuccess = clock.now()
                     $0.lastCaptureSeconds = Double(captured - captureStart) / 1e9

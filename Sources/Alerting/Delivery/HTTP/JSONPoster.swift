@@ -1,4 +1,5 @@
 import CCurl
+import Clocks
 import Foundation
 import Synchronization
 
@@ -19,12 +20,18 @@ final class JSONPoster: Sendable {
     /// Seconds the TCP (and TLS) connection may take; at most `timeout`.
     let connectTimeout: Double
     private let authorization: HTTPAuthorization?
+    /// Unix seconds, to read a `Retry-After` date.
+    private let now: @Sendable () -> Double
     /// Whether `cancel()` was called, and the multi handle of the transfer under way (its address, for
     /// `curl_multi_wakeup`, which libcurl allows from any thread). The worker clears the address under this
     /// lock before it frees the handle, so a wakeup never reaches a freed one.
     private let state = Mutex<(cancelled: Bool, active: UInt?)>((false, nil))
 
-    init(timeout: Double, connectTimeout: Double = 10, authorization: HTTPAuthorization? = nil) {
+    init(
+        timeout: Double, connectTimeout: Double = 10, authorization: HTTPAuthorization? = nil,
+        now: @escaping @Sendable () -> Double = { WallClock().now() }
+    ) {
+        self.now = now
         _ = Self.globalInit
         self.timeout = timeout
         self.connectTimeout = min(timeout, connectTimeout)
@@ -92,7 +99,7 @@ final class JSONPoster: Sendable {
                 guard message.pointee.msg == CURLMSG_DONE,
                       let transfer = transfers.first(where: { $0.easy == message.pointee.easy_handle })
                 else { continue }
-                outcomes[transfer.index] = .some(transfer.outcome(pe_curl_message_result(message), timeout: timeout))
+                outcomes[transfer.index] = .some(transfer.outcome(pe_curl_message_result(message), timeout: timeout, now: now()))
             }
             if running == 0 { break }
             if isCancelled {
@@ -173,7 +180,7 @@ final class JSONPoster: Sendable {
             return .success(transfer)
         }
 
-        func outcome(_ result: CURLcode, timeout: Double) -> DeliveryError? {
+        func outcome(_ result: CURLcode, timeout: Double, now: Double) -> DeliveryError? {
             guard result == CURLE_OK else {
                 if result == CURLE_OPERATION_TIMEDOUT {
                     return DeliveryError(retryable: true, "\(endpoint): timed out after \(timeout) s")
@@ -187,7 +194,7 @@ final class JSONPoster: Sendable {
             let body = withUnsafeBytes(of: excerpt.pointee.bytes) { Data($0.prefix(excerpt.pointee.length)) }
             var failure = DeliveryClassification.httpStatus(pe_curl_response_code(easy), body: body, endpoint: endpoint)
             if failure?.retryable == true {
-                failure?.retryAfter = DeliveryClassification.retryAfter(answer.retryAfter, now: Date().timeIntervalSince1970)
+                failure?.retryAfter = DeliveryClassification.retryAfter(answer.retryAfter, now: now)
             }
             return failure
         }
