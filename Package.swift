@@ -71,11 +71,13 @@ let package = Package(
         ),
         // The wall clock and the one monotonic clock: every other target reads time through these.
         .target(name: "Clocks"),
+        // The one HTTP client (libcurl's multi interface): alert delivery, the SSE source, top, export, simulate.
+        .target(name: "HTTPClient", dependencies: ["Clocks", "CCurl"]),
         .target(name: "MicroHTTP", dependencies: ["Clocks", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources", dependencies: ["Clocks", "CCurl", "CNats"]),
+        .target(name: "EventSources", dependencies: ["Clocks", "HTTPClient", "CNats"]),
         .target(
             name: "Tracking",
             dependencies: [
@@ -86,21 +88,21 @@ let package = Package(
         .target(
             name: "Alerting",
             dependencies: [
-                "Clocks", "Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams"),
+                "Clocks", "Tracking", "Events", "Exposition", "HTTPClient", .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "ExporterApp",
             dependencies: [
-                "Clocks", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                "Clocks", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
-                "Clocks", "ExporterApp", "Events", "EventSources", "Tracking", "CCurl",
+                "Clocks", "ExporterApp", "Events", "EventSources", "HTTPClient", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -116,7 +118,7 @@ let package = Package(
         .testTarget(name: "EventSourcesTests", dependencies: ["TestSupport", "EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["TestSupport", "Exposition"]),
-        .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
+        .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "HTTPClient", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["TestSupport", "MicroHTTP", "CCrypt"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
         .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", "MicroHTTP", .product(name: "Logging", package: "swift-log")]),

@@ -2,9 +2,7 @@ import ArgumentParser
 import Clocks
 import ExporterApp
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
 
 /// `progress-exporter simulate`: generate a realistic event stream to stdout or into a running exporter.
 struct Simulate: ParsableCommand {
@@ -68,9 +66,10 @@ struct Simulate: ParsableCommand {
     }
 }
 
-/// Sends NDJSON batches to an exporter with URLSession, one request at a time.
+/// Sends NDJSON batches to an exporter through the one HTTP client, one request at a time.
 struct EventPoster {
     let url: URL
+    private let client = HTTPClient()
 
     init(url: String) throws {
         guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
@@ -80,22 +79,15 @@ struct EventPoster {
     }
 
     func post(_ body: [UInt8]) throws {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: String?
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                failure = error.localizedDescription
-            } else if let http = response as? HTTPURLResponse, http.statusCode != 202 {
-                failure = "HTTP \(http.statusCode): \(String(decoding: data ?? Data(), as: UTF8.self))"
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        if let failure { throw PostFailure(url: url, reason: failure) }
+        let request = HTTPClientRequest(.post, url: url.absoluteString, headers: ["Content-Type: application/x-ndjson"], body: body, timeout: 60)
+        let (response, end) = client.fetch(request, limit: 64 << 10)
+        switch end {
+        case .completed(202): return
+        case .completed(let status):
+            throw PostFailure(url: url, reason: "HTTP \(status): \(String(decoding: response.body.prefix(1000), as: UTF8.self))")
+        default:
+            throw PostFailure(url: url, reason: end.reason)
+        }
     }
 }
 
