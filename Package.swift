@@ -71,13 +71,15 @@ let package = Package(
         ),
         // The wall clock and the one monotonic clock: every other target reads time through these.
         .target(name: "Clocks"),
+        // What config readers share: the one ConfigError (file, line, reason) and YAML parsing.
+        .target(name: "ConfigFiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The one HTTP client (libcurl's multi interface): alert delivery, the SSE source, top, export, simulate.
         .target(name: "HTTPClient", dependencies: ["Clocks", "CCurl"]),
-        .target(name: "MicroHTTP", dependencies: ["Clocks", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
+        .target(name: "MicroHTTP", dependencies: ["Clocks", "ConfigFiles", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources", dependencies: ["Clocks", "HTTPClient", "CNats"]),
+        .target(name: "EventSources", dependencies: ["Clocks", "Events", "HTTPClient", "CNats"]),
         .target(
             name: "Tracking",
             dependencies: [
@@ -88,21 +90,21 @@ let package = Package(
         .target(
             name: "Alerting",
             dependencies: [
-                "Clocks", "Tracking", "Events", "Exposition", "HTTPClient", .product(name: "Yams", package: "Yams"),
+                "Clocks", "ConfigFiles", "Tracking", "Events", "Exposition", "HTTPClient", .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "ExporterApp",
             dependencies: [
-                "Clocks", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                "Clocks", "ConfigFiles", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
-                "Clocks", "ExporterApp", "Events", "EventSources", "HTTPClient", "Tracking",
+                "Clocks", "ConfigFiles", "ExporterApp", "Events", "EventSources", "HTTPClient", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

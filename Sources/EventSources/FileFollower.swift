@@ -1,3 +1,4 @@
+import Events
 import Glibc
 
 /// The tailer's state and one poll cycle: scan, notice rotations, read what is new.
@@ -37,14 +38,14 @@ final class FileFollower {
     /// The file last seen at each candidate path, so a different one there counts as a rotation.
     private var identityAtPath: [String: FileIdentity] = [:]
     /// Saved points (sequence nil) and points of files let go during this run (numbered, oldest first out).
-    private var resumePoints: [FileIdentity: (point: ResumePoint, sequence: Int?)] = [:]
+    private var resumePoints: [FileIdentity: (point: SourcePosition, sequence: Int?)] = [:]
     private var letGoOrder: [(identity: FileIdentity, sequence: Int)] = []
     private var nextSequence = 0
     private var everOpened: [Bool]
     private var openErrors: [Int32?]
     /// Per pattern index, what the latest scan could not read (a folder without permission).
     private var scanProblems: [Int: String] = [:]
-    private var lastSaved: [FileIdentity: ResumePoint]?
+    private var lastSaved: [FileIdentity: SourcePosition]?
     /// Files restored with the exporter's state, looked for once after the first scan: one that left
     /// its path while the exporter was down is still read to its end (see `recoverMovedWhileDown`).
     private var restoredToCheck: [FileIdentity]
@@ -52,12 +53,12 @@ final class FileFollower {
 
     init(
         patterns: [String], maxLineBytes: Int, offsetsFile: String?, resumeFromOffsets: Bool = true,
-        resumeAt: [FileResumePoint] = [],
+        resumeAt: [SourcePosition] = [],
         onLines: @escaping LineBatchHandler, onOversizedLine: @escaping OversizedLineHandler,
         stats: SharedStats, board: PatternBoard, stop: StopSignal, onNotice: @escaping FileNoticeHandler = { _ in }
     ) {
         self.onNotice = onNotice
-        restoredToCheck = resumeAt.map { FileIdentity(device: $0.device, inode: $0.inode) }
+        restoredToCheck = resumeAt.map(\.identity)
         scanner = FilePatternScanner(patterns: patterns)
         self.maxLineBytes = maxLineBytes
         offsetStore = offsetsFile.map(OffsetStore.init(path:))
@@ -70,8 +71,7 @@ final class FileFollower {
         everOpened = Array(repeating: false, count: patterns.count)
         openErrors = Array(repeating: nil, count: patterns.count)
         for seed in resumeAt {
-            let fingerprint = seed.fingerprintLength > 0 ? Fingerprint(length: seed.fingerprintLength, hash: seed.fingerprintHash) : nil
-            resumePoints[FileIdentity(device: seed.device, inode: seed.inode)] = (ResumePoint(path: seed.path, offset: seed.offset, fingerprint: fingerprint), nil)
+            resumePoints[seed.identity] = (seed, nil)
         }
         do {
             for (identity, point) in try (resumeFromOffsets ? offsetStore?.load() : nil) ?? [:] {
@@ -104,10 +104,10 @@ final class FileFollower {
     /// Writes the offsets file if anything moved since the last save.
     func saveOffsets() {
         guard let offsetStore, hasScanned else { return }
-        var points: [FileIdentity: ResumePoint] = [:]
+        var points: [FileIdentity: SourcePosition] = [:]
         for (identity, file) in files {
             file.refreshFingerprint()
-            points[identity] = file.resumePoint
+            points[identity] = file.position
         }
         // A saved file not opened yet (unreadable for now) keeps its point while its path is still matched.
         for (identity, entry) in resumePoints where entry.sequence == nil && candidates[entry.point.path] != nil {
@@ -303,7 +303,7 @@ final class FileFollower {
         }
         file.close()
         files[file.identity] = nil
-        resumePoints[file.identity] = (file.resumePoint, nextSequence)
+        resumePoints[file.identity] = (file.position, nextSequence)
         letGoOrder.append((file.identity, nextSequence))
         nextSequence += 1
         while letGoOrder.count > limits.rememberedFiles {
@@ -341,11 +341,7 @@ final class FileFollower {
             let output = file.splitter.split(chunk)
             file.refreshFingerprint()
             var position = origin
-            position.device = file.identity.device
-            position.inode = file.identity.inode
-            position.offset = file.committedOffset
-            position.fingerprintLength = file.fingerprint?.length ?? 0
-            position.fingerprintHash = file.fingerprint?.hash ?? 0
+            position.position = file.position
             deliver(output, bytes: count, origin: position)
             // A short read is the end of the file for now; no need to ask again.
             if count < buffer.count { break }

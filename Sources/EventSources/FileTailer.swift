@@ -1,3 +1,4 @@
+import Events
 /// Follows the files named by `--events.file` patterns and hands their complete lines to a handler.
 ///
 /// A pattern is a path, a glob(3) pattern, or a folder (every `*.jsonl` below it, at any depth).
@@ -27,7 +28,7 @@ public final class FileTailer: Sendable {
         var offsetsFile: String?
         var offsetsSaveInterval: Duration
         var resumeFromOffsets: Bool
-        var resumeAt: [FileResumePoint]
+        var resumeAt: [SourcePosition]
     }
 
     /// - Parameters:
@@ -51,7 +52,7 @@ public final class FileTailer: Sendable {
         offsetsFile: String? = nil,
         offsetsSaveInterval: Duration = .seconds(5),
         resumeFromOffsets: Bool = true,
-        resumeAt: [FileResumePoint] = [],
+        resumeAt: [SourcePosition] = [],
         onLines: @escaping LineBatchHandler,
         onOversizedLine: @escaping OversizedLineHandler,
         onNotice: @escaping FileNoticeHandler = { _ in }

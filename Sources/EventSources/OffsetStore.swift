@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// The tailer's saved offsets file: JSON, replaced atomically (temporary file, fsync, rename).
@@ -22,23 +23,23 @@ struct OffsetStore {
     let path: String
 
     /// The saved points; empty when the file does not exist yet.
-    func load() throws -> [FileIdentity: ResumePoint] {
+    func load() throws -> [FileIdentity: SourcePosition] {
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let document = try JSONDecoder().decode(Document.self, from: data)
-        var points: [FileIdentity: ResumePoint] = [:]
+        var points: [FileIdentity: SourcePosition] = [:]
         for entry in document.files {
             var fingerprint: Fingerprint?
             if let length = entry.fingerprintLength, let hex = entry.fingerprint, let hash = UInt64(hex, radix: 16) {
                 fingerprint = Fingerprint(length: length, hash: hash)
             }
             let identity = FileIdentity(device: entry.device, inode: entry.inode)
-            points[identity] = ResumePoint(path: entry.path, offset: entry.offset, fingerprint: fingerprint)
+            points[identity] = .file(identity, path: entry.path, offset: entry.offset, fingerprint: fingerprint)
         }
         return points
     }
 
-    func save(_ points: [FileIdentity: ResumePoint]) throws {
+    func save(_ points: [FileIdentity: SourcePosition]) throws {
         let files = points.map { identity, point in
             Entry(
                 path: point.path, device: identity.device, inode: identity.inode, offset: point.offset,

@@ -1,4 +1,5 @@
 import Clocks
+import Events
 import Glibc
 import HTTPClient
 import Synchronization
@@ -184,8 +185,7 @@ final class StreamLoop: HTTPResponseReceiver {
         eventsThisConnection += events
         let lastEventID = parser.lastEventID.isEmpty ? nil : String(decoding: parser.lastEventID, as: UTF8.self)
         var origin = LineOrigin(source: LineOrigin.serverSentEventsSource)
-        origin.stream = label
-        origin.lastEventID = lastEventID
+        origin.position = lastEventID.map { SourcePosition.stream(source: LineOrigin.serverSentEventsSource, url: label, eventID: $0) }
         if !lines.isEmpty { onLines(lines, origin) }
         for length in oversized { onOversizedLine(origin, length) }
         stats.update {

@@ -1,3 +1,4 @@
+import Events
 import Glibc
 
 /// One followed file: its descriptor, how far it has been read, and the line being assembled.
@@ -62,7 +63,7 @@ final class TailedFile {
         fingerprint = Fingerprint.of(descriptor: descriptor, limit: wanted)
     }
 
-    var resumePoint: ResumePoint {
-        ResumePoint(path: path, offset: committedOffset, fingerprint: fingerprint)
+    var position: SourcePosition {
+        .file(identity, path: path, offset: committedOffset, fingerprint: fingerprint)
     }
 }

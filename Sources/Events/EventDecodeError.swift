@@ -29,7 +29,7 @@ public struct DecoderLimits: Sendable, Equatable {
     /// The most bytes an id (`job`, `agent`, `item`, `id`) may have.
     public var maxIdBytes: Int
 
-    public init(maxLineBytes: Int = 1 << 20, maxIdBytes: Int = 1024) {
+    public init(maxLineBytes: Int = 1 << 20, maxIdBytes: Int = 256) {
         self.maxLineBytes = maxLineBytes
         self.maxIdBytes = maxIdBytes
     }

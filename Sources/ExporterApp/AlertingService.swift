@@ -1,5 +1,6 @@
 import Alerting
 import Clocks
+import ConfigFiles
 import Exposition
 import Foundation
 import MicroHTTP

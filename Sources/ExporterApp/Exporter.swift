@@ -1,4 +1,5 @@
 import Clocks
+import ConfigFiles
 import EventSources
 import Events
 import Exposition
@@ -33,7 +34,7 @@ public final class Exporter: Sendable {
         // token, POST /events takes that token instead of basic auth (both would need the one
         // Authorization header); every other request needs basic auth when users are listed.
         let bearerTokenSet = options.eventsBearerToken != nil
-        let security = try options.webConfigFile.map { file throws(WebConfigError) in
+        let security = try options.webConfigFile.map { file throws(ConfigError) in
             try WebSecurity(file: file) { method, path in bearerTokenSet && method == "POST" && path == "/events" }
         }
         self.security = security
@@ -85,10 +86,7 @@ public final class Exporter: Sendable {
         // would lose running jobs' planned totals and counts, so without one files are read from
         // their start again (the offsets file is still written).
         let resumeFromOffsets = false
-        let resumeAt = (restored?.positions ?? []).filter(\.isFile).map {
-            FileResumePoint(path: $0.path, device: $0.device, inode: $0.inode, offset: $0.offset,
-                            fingerprintLength: $0.fingerprintLength, fingerprintHash: $0.fingerprintHash)
-        }
+        let resumeAt = (restored?.positions ?? []).filter(\.isFile)
         if options.offsetsFile != nil && !filePatterns.isEmpty && restored == nil {
             Log.warn("followed files are read from their start: no saved state to resume with", [
                 "offsets_file": options.offsetsFile ?? "",
@@ -179,12 +177,14 @@ public final class Exporter: Sendable {
         router.route("GET", "/") { _ in LivePage.page() }
         router.route("GET", "/static/live.js") { _ in LivePage.script() }
         router.route("GET", "/static/live.css") { _ in LivePage.stylesheet() }
+        var serverOptions = HTTPServerOptions(
+            listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
+            connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
+            maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
+            requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes)
+        serverOptions.handlerThreads = options.handlerThreads
         server = HTTPServer(
-            options: HTTPServerOptions(
-                listenAddress: options.listenAddress, threadPoolSize: options.threadPoolSize,
-                connectionTimeoutSeconds: options.connectionTimeoutSeconds, maxBodyBytes: options.maxBodyBytes,
-                maxConnections: options.maxConnections, maxConnectionsPerIP: options.maxConnectionsPerIP,
-                requestTimeoutSeconds: options.requestTimeoutSeconds, maxBodyBufferBytes: options.maxBodyBufferBytes),
+            options: serverOptions,
             security: security,
             gate: Self.eventsGate(options.eventsBearerToken),
             handler: router.handle)
@@ -261,7 +261,7 @@ public final class Exporter: Sendable {
     /// Re-reads `--web.config.file`: its users apply at once, changed TLS settings a moment later
     /// (a new listener daemon; see `HTTPServer.restart(tls:)`); a bad file keeps the old config.
     @discardableResult
-    static func reloadWebConfig(_ security: WebSecurity, server: HTTPServer?) -> Result<WebSecurity.ReloadOutcome, WebConfigError> {
+    static func reloadWebConfig(_ security: WebSecurity, server: HTTPServer?) -> Result<WebSecurity.ReloadOutcome, ConfigError> {
         let result = security.reload()
         switch result {
         case .success(.applied):
@@ -359,16 +359,8 @@ public final class Exporter: Sendable {
         return "\(tls ? "https" : "http")://\(ProcessInfo.processInfo.hostName):\(port)"
     }
 
-    /// Where a followed file stood after a batch; nil for streams.
-    static func position(of origin: LineOrigin) -> SourcePosition? {
-        if let stream = origin.stream {
-            return origin.lastEventID.map { SourcePosition.stream(source: origin.source, url: stream, eventID: $0) }
-        }
-        guard let path = origin.path, let device = origin.device, let inode = origin.inode, let offset = origin.offset else { return nil }
-        return SourcePosition(
-            source: origin.source, path: path, device: device, inode: inode, offset: offset,
-            fingerprintLength: origin.fingerprintLength ?? 0, fingerprintHash: origin.fingerprintHash ?? 0)
-    }
+    /// Where the source stood after a batch (a followed file's offset, a stream's last event id).
+    static func position(of origin: LineOrigin) -> SourcePosition? { origin.position }
 
     /// A prodigy run is keyed by its folder: `<repo>/<run id>` of `<home>/<repo>/<run id>/events-*.jsonl`.
     static func prodigyRun(of path: String?) -> String {

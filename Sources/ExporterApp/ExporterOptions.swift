@@ -10,6 +10,8 @@ public struct ExporterOptions: Sendable {
 
     public var listenAddress = ":9465"
     public var threadPoolSize = 4
+    /// `--web.handler-threads`: threads running handlers and password checks off the poll threads.
+    public var handlerThreads = 8
     public var connectionTimeoutSeconds = 30
     public var maxBodyBytes = 16 << 20
     /// `--web.max-connections`: open HTTP connections in all; further ones are closed on arrival.

@@ -1,4 +1,5 @@
 import EventSources
+import Events
 import Exposition
 import Synchronization
 import Tracking

@@ -1,3 +1,5 @@
+import Events
+
 /// The change feed's bookkeeping: every applied batch gets the next sequence number, and each job
 /// and agent remembers the number of the last batch that touched it. Live views read what changed
 /// after a position with `jobChanges(after:limit:)` and `agentChanges(job:after:limit:)` (LiveFeed.swift).

@@ -11,7 +11,7 @@ public struct StoreOptions: Sendable {
     /// How long an ended job's series stay after it ended.
     public var jobRetention: Double = 3600
     /// Jobs tracked at all; events of further jobs are counted and dropped (`--jobs.max-tracked`).
-    public var maxTrackedJobs: Int = 10_000
+    public var maxTrackedJobs: Int = 2_000
     /// A job of any status with no event for this long is forgotten (`--jobs.silent-retention`).
     public var silentJobRetention: Double = 86_400
     /// How long an agent stays after its last event.

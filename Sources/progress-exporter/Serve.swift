@@ -24,8 +24,10 @@ struct ServeOptions: ParsableArguments {
     var externalURL: String?
     @Option(name: .customLong("web.max-body-bytes"), help: "Largest POST /events body; larger ones get 413 before they are read.")
     var maxBodyBytes = 16 << 20
-    @Option(name: .customLong("web.threads"), help: "HTTP worker threads.")
+    @Option(name: .customLong("web.threads"), help: "HTTP poll threads (libmicrohttpd's): they read requests and send answers.")
     var threads = 4
+    @Option(name: .customLong("web.handler-threads"), help: "Threads that run request handlers and password checks while the connection waits, so a slow one stalls only its own request.")
+    var handlerThreads = 8
     @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long. (default: 30s)", transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; when every one is taken, the connection of the busiest address that has waited longest for its request is closed to let a new client in. (default: the open-files limit, raised to its hard limit at start, less 1024)")
@@ -86,8 +88,8 @@ struct ServeOptions: ParsableArguments {
     var journal = false
     @Option(name: .customLong("events.max-line-bytes"), help: "Longer event lines are rejected (too_long).")
     var maxLineBytes = 1 << 20
-    @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent or item id.")
-    var maxIDBytes = 1024
+    @Option(name: .customLong("events.max-id-bytes"), help: "Longest job, agent, item or event id. Ids are label values of every series of their job: 256 keeps a scrape of --jobs.max-tracked jobs under about 40 MB.")
+    var maxIDBytes = 256
     @Option(name: .customLong("events.dedup-window"), help: "An event id seen again within this window is ignored. (default: 10m)", transform: DurationArgument.parse)
     var dedupWindow = DurationArgument(seconds: 600)
     @Option(name: .customLong("events.dedup-max-bytes"), help: "Memory the remembered event ids may take (their bytes plus 64 each); the oldest are forgotten first.")
@@ -107,8 +109,8 @@ struct ServeOptions: ParsableArguments {
     var jobRetention = DurationArgument(seconds: 3600)
     @Option(name: .customLong("jobs.silent-retention"), help: "A job of any status with no event for this long is forgotten, so abandoned jobs do not hold memory.")
     var silentJobRetention = DurationArgument(seconds: 86_400)
-    @Option(name: .customLong("jobs.max-tracked"), help: "Jobs tracked at all; events of further jobs are dropped and counted (progress_exporter_untracked_job_events_total).")
-    var maxTrackedJobs = 10_000
+    @Option(name: .customLong("jobs.max-tracked"), help: "Jobs tracked at all; events of further jobs are dropped and counted (progress_exporter_untracked_job_events_total). Each job exports about 45 series.")
+    var maxTrackedJobs = 2_000
     @Option(name: .customLong("jobs.failure-reasons"), help: "Failure reasons of a job with a series of their own in progress_job_failures_by_reason_total (the first to come); the rest count as reason=\"other\".")
     var failureReasons = 5
 
@@ -140,7 +142,7 @@ struct ServeOptions: ParsableArguments {
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
         let counts: [(flag: String, value: Int, least: Int)] = [
-            ("--web.threads", threads, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
+            ("--web.threads", threads, 1), ("--web.handler-threads", handlerThreads, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
             ("--events.max-line-bytes", maxLineBytes, 1), ("--events.max-id-bytes", maxIDBytes, 1),
             ("--agents.max-series", maxAgentSeries, 0), ("--agents.max-tracked", maxTrackedAgents, 0),
             ("--demo.jobs", demoJobs, 1), ("--demo.agents", demoAgents, 1), ("--demo.items", demoItems, 1),
@@ -170,6 +172,7 @@ struct ServeOptions: ParsableArguments {
         o.maxBodyBytes = maxBodyBytes
         o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
+        o.handlerThreads = handlerThreads
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         o.enableLifecycle = enableLifecycle
         o.webConfigFile = webConfigFile

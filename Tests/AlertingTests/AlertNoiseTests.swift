@@ -1,3 +1,4 @@
+import ConfigFiles
 import Events
 import Testing
 import Tracking

@@ -18,8 +18,8 @@ struct FileTailerTests {
         #expect(await eventually { collector.lines == ["one", "two"] })
         #expect(collector.origins.allSatisfy { $0.source == "file" && $0.path == path })
         // Each batch says where the file stood after it: past its last complete line.
-        #expect(collector.origins.last?.offset == 8)
-        #expect(collector.origins.last?.inode != nil && collector.origins.last?.device != nil)
+        let position = try #require(collector.origins.last?.position)
+        #expect(position.offset == 8 && position.isFile && position.path == path)
         #expect(tailer.stats.linesDelivered == 2)
         #expect(tailer.stats.bytesRead == 8)
     }

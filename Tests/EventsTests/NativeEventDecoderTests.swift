@@ -140,7 +140,7 @@ import Testing
         (#"{"type":"job_started","job":42}"#, .invalidValue, "job: not a string"),
         (#"{"type":"job_started","job":"a\u0000b"}"#, .invalidValue, "job: contains NUL"),
         (#"{"type":"agent_heartbeat","job":"j","agent":"\#(String(repeating: "a", count: 1025))"}"#,
-         .invalidValue, "agent: longer than 1024 bytes"),
+         .invalidValue, "agent: longer than 256 bytes"),
         (#"{"type":"agent_state","job":"j","agent":"a","state":"sleeping"}"#,
          .invalidValue, #"state: "sleeping" is not an agent state"#),
         (#"{"type":"job_items_added","job":"j","count":-1}"#, .invalidValue, "count: negative"),

@@ -1,4 +1,5 @@
 import Clocks
+import ConfigFiles
 import Yams
 
 /// The alerting part of `--config.file`: rules, receivers and routes (SPEC section 6).
@@ -30,15 +31,7 @@ public struct AlertingConfig: Sendable {
 
     /// Reads a YAML config; every problem names its line.
     public init(yaml: String) throws(ConfigError) {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else { return }
-            root = node
-        } catch let error as YamlError {
-            throw ConfigError(line: Self.line(of: error), "not valid YAML: \(Self.problem(of: error))")
-        } catch {
-            throw ConfigError(line: nil, "not valid YAML: \(error)")
-        }
+        guard let root = try YAMLText.compose(yaml) else { return }
         let fields = try YAMLReader(node: root, path: "").mapping(allowed: ["evaluation_interval", "rules", "receivers", "routes"])
         if let value = fields["evaluation_interval"] {
             evaluationInterval = try value.duration()
@@ -108,20 +101,5 @@ public struct AlertingConfig: Sendable {
             }
         }
         return out
-    }
-
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        default: return nil
-        }
-    }
-
-    private static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
-            return [context.map { "\($0.text)" }, problem].compactMap { $0 }.joined(separator: ": ")
-        default: return "\(error)"
-        }
     }
 }

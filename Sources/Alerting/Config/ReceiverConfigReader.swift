@@ -1,3 +1,5 @@
+import ConfigFiles
+
 /// Reads one entry of `receivers:`: `name` and exactly one of alertmanager, webhook, command, log.
 enum ReceiverConfigReader {
     static func read(_ reader: YAMLReader) throws(ConfigError) -> AlertingConfig.Receiver {

@@ -1,3 +1,4 @@
+import ConfigFiles
 import Tracking
 
 /// Reads one entry of `rules:` into an `AlertRule`, starting from the kind's defaults.

@@ -1,4 +1,5 @@
 import Dispatch
+import Events
 import Exposition
 import Foundation
 import Glibc

@@ -1,3 +1,4 @@
+import Events
 import Tracking
 
 /// One record of the write-ahead journal, framed so a reader can find the next good record after

@@ -1,6 +1,7 @@
 import Alerting
 import Clocks
 import Dispatch
+import Events
 import Exposition
 import Foundation
 import Synchronization

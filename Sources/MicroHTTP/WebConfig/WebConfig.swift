@@ -1,4 +1,5 @@
 import CGnuTLS
+import ConfigFiles
 import Yams
 #if canImport(Glibc)
 import Glibc
@@ -40,10 +41,10 @@ public struct WebConfig: Sendable, Equatable {
 
     /// Reads and checks `path`; relative file names in it are taken from the config file's folder,
     /// as the exporter-toolkit does.
-    public static func load(file path: String) throws(WebConfigError) -> WebConfig {
+    public static func load(file path: String) throws(ConfigError) -> WebConfig {
         let bytes: [UInt8]
-        do { bytes = try FileBytes.read(path, limit: maxFileBytes) } catch { throw WebConfigError(file: path, line: nil, "cannot read: \(error.reason)") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw WebConfigError(file: path, line: nil, "not UTF-8 text") }
+        do { bytes = try FileBytes.read(path, limit: maxFileBytes) } catch { throw ConfigError(file: path, line: nil, "cannot read: \(error.reason)") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw ConfigError(file: path, line: nil, "not UTF-8 text") }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         do {
             return try WebConfig(yaml: text, folder: folder.isEmpty ? "/" : folder)
@@ -55,16 +56,8 @@ public struct WebConfig: Sendable, Equatable {
     }
 
     /// Parses YAML text; `folder` is where relative file names point.
-    public init(yaml: String, folder: String = ".") throws(WebConfigError) {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else { self.init(); return }
-            root = node
-        } catch let error as YamlError {
-            throw WebConfigError(line: Self.line(of: error), "not valid YAML")
-        } catch {
-            throw WebConfigError(line: nil, "not valid YAML")
-        }
+    public init(yaml: String, folder: String = ".") throws(ConfigError) {
+        guard let root = try YAMLText.compose(yaml) else { self.init(); return }
         if root.isNull { self.init(); return }
         let fields = try WebYAML(node: root, path: "").mapping(allowed: ["tls_server_config", "basic_auth_users"], unsupported: Self.unsupported)
         var config = WebConfig()
@@ -77,7 +70,7 @@ public struct WebConfig: Sendable, Equatable {
         self = config
     }
 
-    private static func readTLS(_ reader: WebYAML, folder: String) throws(WebConfigError) -> TLSSettings? {
+    private static func readTLS(_ reader: WebYAML, folder: String) throws(ConfigError) -> TLSSettings? {
         let fields = try reader.mapping(
             allowed: ["cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version"], unsupported: unsupported)
         let clientAuth: TLSSettings.ClientAuth
@@ -105,9 +98,9 @@ public struct WebConfig: Sendable, Equatable {
         } else {
             minVersion = .tls12
         }
-        let certFile = try fields["cert_file"].map { value throws(WebConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
-        let keyFile = try fields["key_file"].map { value throws(WebConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
-        let caFile = try fields["client_ca_file"].map { value throws(WebConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
+        let certFile = try fields["cert_file"].map { value throws(ConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
+        let keyFile = try fields["key_file"].map { value throws(ConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
+        let caFile = try fields["client_ca_file"].map { value throws(ConfigError) in try value.string() }.flatMap { $0.isEmpty ? nil : $0 }
         // As the exporter-toolkit: a tls_server_config with nothing set serves plain HTTP.
         if certFile == nil && keyFile == nil && caFile == nil && fields["client_auth_type"] == nil && fields["min_version"] == nil { return nil }
         guard let certFile else { throw reader.fail("cert_file is required for TLS") }
@@ -165,7 +158,7 @@ public struct WebConfig: Sendable, Equatable {
         return nil
     }
 
-    private static func read(_ node: WebYAML, _ name: String, folder: String, what: String) throws(WebConfigError) -> [UInt8] {
+    private static func read(_ node: WebYAML, _ name: String, folder: String, what: String) throws(ConfigError) -> [UInt8] {
         let path = name.hasPrefix("/") ? name : folder + "/" + name
         let bytes: [UInt8]
         do { bytes = try FileBytes.read(path, limit: maxFileBytes) } catch { throw node.fail("cannot read the \(what) file \(path): \(error.reason)") }
@@ -174,17 +167,17 @@ public struct WebConfig: Sendable, Equatable {
         return bytes
     }
 
-    private static func readUsers(_ reader: WebYAML) throws(WebConfigError) -> BasicAuthUsers {
+    private static func readUsers(_ reader: WebYAML) throws(ConfigError) -> BasicAuthUsers {
         guard case .mapping(let mapping) = reader.node else { throw reader.fail("expected a mapping of user names to bcrypt hashes") }
         var hashes: [[UInt8]: [UInt8]] = [:]
         for (keyNode, valueNode) in mapping {
             let line = keyNode.mark?.line
-            guard case .scalar(let key) = keyNode else { throw WebConfigError(line: line, "basic_auth_users: user names must be strings") }
+            guard case .scalar(let key) = keyNode else { throw ConfigError(line: line, "basic_auth_users: user names must be strings") }
             let user = key.string
             // RFC 7617: the user-id cannot hold a colon (it ends at the first one).
-            guard !user.contains(":") else { throw WebConfigError(line: line, "basic_auth_users: user \"\(user)\" holds ':', which Basic auth cannot carry in a user name") }
+            guard !user.contains(":") else { throw ConfigError(line: line, "basic_auth_users: user \"\(user)\" holds ':', which Basic auth cannot carry in a user name") }
             guard !user.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
-                throw WebConfigError(line: line, "basic_auth_users: a user name holds a control character")
+                throw ConfigError(line: line, "basic_auth_users: a user name holds a control character")
             }
             let value = WebYAML(node: valueNode, path: "basic_auth_users.\(user)")
             guard case .scalar(let scalar) = valueNode else { throw value.fail("expected a bcrypt hash") }
@@ -193,17 +186,10 @@ public struct WebConfig: Sendable, Equatable {
             guard BasicAuthUsers.isBcryptHash(hash) else {
                 throw value.fail("not a bcrypt hash ($2a$, $2b$ or $2y$, a cost of 04 to 31, then 53 characters of salt and hash; the value is not shown)")
             }
-            guard hashes[Array(user.utf8)] == nil else { throw WebConfigError(line: line, "basic_auth_users: user \"\(user)\" is listed twice") }
+            guard hashes[Array(user.utf8)] == nil else { throw ConfigError(line: line, "basic_auth_users: user \"\(user)\" is listed twice") }
             hashes[Array(user.utf8)] = hash
         }
         return BasicAuthUsers(hashes: hashes)
-    }
-
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        default: return nil
-        }
     }
 }
 
@@ -212,27 +198,27 @@ struct WebYAML {
     let node: Node
     let path: String
 
-    func fail(_ message: String) -> WebConfigError { WebConfigError(line: node.mark?.line, path.isEmpty ? message : "\(path): \(message)") }
+    func fail(_ message: String) -> ConfigError { ConfigError(line: node.mark?.line, path.isEmpty ? message : "\(path): \(message)") }
 
     /// The entries of a mapping; a key not in `allowed` is an error (with why, when `unsupported` knows it).
-    func mapping(allowed: Set<String>, unsupported: [String: String]) throws(WebConfigError) -> [String: WebYAML] {
+    func mapping(allowed: Set<String>, unsupported: [String: String]) throws(ConfigError) -> [String: WebYAML] {
         guard case .mapping(let mapping) = node else { throw fail("expected a mapping") }
         var out: [String: WebYAML] = [:]
         let prefix = path.isEmpty ? "" : "\(path): "
         for (keyNode, valueNode) in mapping {
-            guard case .scalar(let scalar) = keyNode else { throw WebConfigError(line: keyNode.mark?.line, "\(prefix)keys must be strings") }
+            guard case .scalar(let scalar) = keyNode else { throw ConfigError(line: keyNode.mark?.line, "\(prefix)keys must be strings") }
             let key = scalar.string
             guard allowed.contains(key) else {
                 let why = unsupported[key].map { ": \($0)" } ?? " (known: \(allowed.sorted().joined(separator: ", ")))"
-                throw WebConfigError(line: keyNode.mark?.line, "\(prefix)unknown field \"\(key)\"\(why)")
+                throw ConfigError(line: keyNode.mark?.line, "\(prefix)unknown field \"\(key)\"\(why)")
             }
-            guard out[key] == nil else { throw WebConfigError(line: keyNode.mark?.line, "\(prefix)field \"\(key)\" is set twice") }
+            guard out[key] == nil else { throw ConfigError(line: keyNode.mark?.line, "\(prefix)field \"\(key)\" is set twice") }
             out[key] = WebYAML(node: valueNode, path: path.isEmpty ? key : "\(path).\(key)")
         }
         return out
     }
 
-    func string() throws(WebConfigError) -> String {
+    func string() throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw fail("expected a string") }
         return scalar.string
     }

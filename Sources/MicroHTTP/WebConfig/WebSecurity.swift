@@ -1,5 +1,6 @@
 import CGnuTLS
 import CMicroHTTPD
+import ConfigFiles
 
 /// What `--web.config.file` asks of every request: basic auth against `basic_auth_users` and, under
 /// TLS, the client certificate its `client_auth_type` wants. Shared by the server's threads; a
@@ -44,7 +45,7 @@ public final class WebSecurity: Sendable {
     }
 
     /// Loads `file` (refusing a bad one with its line and reason).
-    public convenience init(file: String, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) throws(WebConfigError) {
+    public convenience init(file: String, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) throws(ConfigError) {
         self.init(config: try WebConfig.load(file: file), file: file, skipsBasicAuth: skipsBasicAuth)
     }
 
@@ -58,7 +59,7 @@ public final class WebSecurity: Sendable {
     public var currentUsers: BasicAuthUsers { users.withLock { $0 } }
 
     /// Reads the file again; a bad file changes nothing and is returned as the failure.
-    public func reload() -> Result<ReloadOutcome, WebConfigError> {
+    public func reload() -> Result<ReloadOutcome, ConfigError> {
         guard let file else { return .success(.applied) }
         let config: WebConfig
         do { config = try WebConfig.load(file: file) } catch { return .failure(error) }

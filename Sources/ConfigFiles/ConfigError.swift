@@ -1,7 +1,6 @@
-/// A web config file problem, with the line it is on, e.g.
-/// `web.yml: line 3: tls_server_config.min_version: "TLS10" is not supported (TLS12, TLS13)`.
-/// Never holds a password hash or a key.
-public struct WebConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+/// A config file problem (the alerting config, the web config), with the file and line it is on, e.g.
+/// `config.yml: line 12: rules[1].after: "5 minutes" is not a duration`. Never holds a password hash or a key.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String?
     public var line: Int?
     public var message: String

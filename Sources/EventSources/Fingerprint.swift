@@ -1,3 +1,4 @@
+import Events
 import Glibc
 
 /// A hash of a file's first bytes, so a new file that reuses an old inode number is not mistaken for it,
@@ -34,15 +35,21 @@ struct Fingerprint: Equatable, Sendable {
     }
 }
 
-/// Where to continue a file seen before: from the offsets file, or one let go during this run.
-struct ResumePoint: Equatable, Sendable {
-    /// The path it was last seen at; kept so the offsets file can be read by people.
-    var path: String
-    /// The end of the last complete line delivered.
-    var offset: Int64
-    var fingerprint: Fingerprint?
+extension SourcePosition {
+    /// A followed file's position: `offset` is the end of the last complete line delivered.
+    static func file(_ identity: FileIdentity, path: String, offset: Int64, fingerprint: Fingerprint?) -> SourcePosition {
+        SourcePosition(
+            source: LineOrigin.fileSource, path: path, device: identity.device, inode: identity.inode, offset: offset,
+            fingerprintLength: fingerprint?.length ?? 0, fingerprintHash: fingerprint?.hash ?? 0)
+    }
 
-    /// Whether the open file is the one this point was taken from.
+    var identity: FileIdentity { FileIdentity(device: device, inode: inode) }
+
+    var fingerprint: Fingerprint? {
+        fingerprintLength > 0 ? Fingerprint(length: fingerprintLength, hash: fingerprintHash) : nil
+    }
+
+    /// Whether the open file is the one this position was taken from.
     func matches(descriptor: Int32, size: Int64) -> Bool {
         guard size >= offset else { return false }
         guard let fingerprint else { return offset == 0 }

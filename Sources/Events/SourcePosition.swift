@@ -1,7 +1,9 @@
 /// Where a source stood after a batch it delivered: for a followed file, which file (device and
-/// inode, with the path it was read at) and the offset past the batch's last complete line. The
-/// store records it with the batch's sequence number, so "state at N" and "where each source was
-/// at N" are one fact.
+/// inode, with the path it was read at) and the offset past the batch's last complete line; for an
+/// event stream its last event id; for the journal or a bus consumer a sequence number. The one type
+/// for a position: sources attach it to the lines they deliver (`LineOrigin.position`), the store
+/// records it with the batch's sequence number (so "state at N" and "where each source was at N" are
+/// one fact), the tailer resumes from it, and the offsets file holds it.
 public struct SourcePosition: Sendable, Hashable, Codable {
     public var source: String
     public var path: String
@@ -43,5 +45,5 @@ public struct SourcePosition: Sendable, Hashable, Codable {
     public var isFile: Bool { !isStream && !(device == 0 && inode == 0) }
 
     /// Positions are kept per file, per stream, and per named sequence.
-    var key: String { isStream ? "stream:\(path)" : isFile ? "\(device):\(inode)" : "sequence:\(path)" }
+    public var key: String { isStream ? "stream:\(path)" : isFile ? "\(device):\(inode)" : "sequence:\(path)" }
 }
