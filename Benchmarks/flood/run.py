@@ -4,7 +4,8 @@
 Starts the exporter (TLS off, basic auth with a cost-12 bcrypt user, an events bearer token) and, all at
 once, from many loopback addresses:
   - 3,000 connections from 30 addresses trickling request headers a byte at a time;
-  - 2,000 idle readers of /api/v1/stream (right password, cached after the first check);
+  - 2,000 idle readers of /api/v1/stream (right password, cached after the first check; at most
+    --web.max-stream-clients, 1,000, are admitted, the rest get 503);
   - 64 keep-alive connections sending new wrong passwords as fast as they are answered (bcrypt flood);
   - 16 POST /events announcing a 16 MiB body and sending nothing, without a token.
 Meanwhile a scraper (its own address, right password) GETs /metrics twice a second and a tracker POSTs
@@ -255,7 +256,7 @@ def main():
     print(f"| tracker (POST /events, token) | {posts.count(202)}/{len(posts)} 202; others: {sorted(set(posts) - {202})} |")
     print(f"| tricklers | {counts['trickle_open']} connected, {counts['trickle_refused']} refused at connect, {counts['trickle_cut']} cut later |")
     streams = {k: v for k, v in counts.items() if k.startswith("stream_")}
-    print(f"| stream readers | {streams} |")
+    print(f"| stream readers (1,000 admitted at most) | {streams} |")
     flood = {k: v for k, v in counts.items() if k.startswith("bcrypt_")}
     print(f"| bcrypt flooders | {flood} |")
     uploads = {k: v for k, v in counts.items() if k.startswith("upload_")}

@@ -49,7 +49,9 @@ public final class Exporter: Sendable {
             configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace,
             clock: clock)
         self.alerting = alerting
-        let liveStream = LiveStream(store: store, alerts: alerting.engine, clock: clock)
+        var streamLimits = LiveStream.Limits()
+        streamLimits.maxClients = options.maxStreamClients
+        let liveStream = LiveStream(store: store, alerts: alerting.engine, limits: streamLimits, clock: clock)
         let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) {
             alerting.eventsApplied()
             liveStream.eventsApplied()

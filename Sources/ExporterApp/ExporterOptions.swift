@@ -12,6 +12,8 @@ public struct ExporterOptions: Sendable {
     public var threadPoolSize = 4
     /// `--web.handler-threads`: threads running handlers and password checks off the poll threads.
     public var handlerThreads = 8
+    /// `--web.max-stream-clients`: readers of /api/v1/stream at once; more get 503.
+    public var maxStreamClients = 1000
     public var connectionTimeoutSeconds = 30
     public var maxBodyBytes = 16 << 20
     /// `--web.max-connections`: open HTTP connections in all; further ones are closed on arrival.

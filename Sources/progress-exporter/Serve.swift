@@ -28,6 +28,8 @@ struct ServeOptions: ParsableArguments {
     var threads = 4
     @Option(name: .customLong("web.handler-threads"), help: "Threads that run request handlers and password checks while the connection waits, so a slow one stalls only its own request.")
     var handlerThreads = 8
+    @Option(name: .customLong("web.max-stream-clients"), help: "Readers of /api/v1/stream (the page, top) at once; more get 503 with Retry-After (progress_exporter_stream_clients).")
+    var maxStreamClients = 1000
     @Option(name: .customLong("web.connection-timeout"), help: "Idle HTTP connections are closed after this long. (default: 30s)", transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(seconds: 30)
     @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections in all; when every one is taken, the connection of the busiest address that has waited longest for its request is closed to let a new client in. (default: the open-files limit, raised to its hard limit at start, less 1024)")
@@ -142,7 +144,7 @@ struct ServeOptions: ParsableArguments {
         if eventFiles.filter({ $0 == "-" }).count > 1 { throw ValidationError("--events.file - may be given once") }
         guard (0...9).contains(gzipLevel) else { throw ValidationError("--web.gzip-level must be 0 (off) to 9, not \(gzipLevel)") }
         let counts: [(flag: String, value: Int, least: Int)] = [
-            ("--web.threads", threads, 1), ("--web.handler-threads", handlerThreads, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
+            ("--web.threads", threads, 1), ("--web.handler-threads", handlerThreads, 1), ("--web.max-stream-clients", maxStreamClients, 1), ("--web.max-body-bytes", maxBodyBytes, 1),
             ("--events.max-line-bytes", maxLineBytes, 1), ("--events.max-id-bytes", maxIDBytes, 1),
             ("--agents.max-series", maxAgentSeries, 0), ("--agents.max-tracked", maxTrackedAgents, 0),
             ("--demo.jobs", demoJobs, 1), ("--demo.agents", demoAgents, 1), ("--demo.items", demoItems, 1),
@@ -173,6 +175,7 @@ struct ServeOptions: ParsableArguments {
         o.gzipLevel = gzipLevel
         o.threadPoolSize = threads
         o.handlerThreads = handlerThreads
+        o.maxStreamClients = maxStreamClients
         o.connectionTimeoutSeconds = Int(connectionTimeout.seconds)
         o.enableLifecycle = enableLifecycle
         o.webConfigFile = webConfigFile
