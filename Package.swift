@@ -155,13 +155,13 @@ if Context.environment["PROGRESS_EXPORTER_FUZZ"] == "1" {
     package.targets += [
         .target(name: "FuzzCommon", dependencies: ["Clocks", "Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
         .target(name: "CFuzzDriver", path: "Fuzz/Sources/CFuzzDriver"),
-    ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { name in
+    ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot", "fuzz-http"].map { name in
         .executableTarget(
             name: name, dependencies: ["FuzzCommon", "CFuzzDriver", "ExporterApp", "Events", "Tracking"],
             path: "Fuzz/Sources/\(name)",
             swiftSettings: [.swiftLanguageMode(.v6)]
         )
     }
-    package.products += ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { .executable(name: $0, targets: [$0]) }
+    package.products += ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot", "fuzz-http"].map { .executable(name: $0, targets: [$0]) }
     if let common = package.targets.first(where: { $0.name == "FuzzCommon" }) { common.swiftSettings = [.swiftLanguageMode(.v6)] }
 }

@@ -5,7 +5,8 @@
 #   FUZZ_SEED=N                        libFuzzer's random seed (default 1, so a CI run repeats itself;
 #                                      0 lets libFuzzer pick one, for longer exploring runs)
 #
-# FUZZ_TARGETS picks targets (default "fuzz-native fuzz-prodigy fuzz-snapshot"). Each target starts
+# FUZZ_TARGETS picks targets (default "fuzz-native fuzz-prodigy fuzz-snapshot fuzz-http"; fuzz-http sends raw
+# requests to a running exporter's HTTP server). Each target starts
 # from the committed seeds (Fuzz/corpus/native, prodigy, snapshot) plus what earlier runs found (.build-fuzz/corpus,
 # not committed) and uses Fuzz/json.dict (Fuzz/snapshot.dict for snapshots). A crash, sanitizer report, timeout or out-of-memory makes
 # the script exit 1 after all targets ran; the input is kept as Fuzz/crashes/<target>-crash-<sha1>
@@ -21,7 +22,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 export SWIFT_BACKTRACE=enable=no
 
 total=${1:-60}
-targets=(${FUZZ_TARGETS:-fuzz-native fuzz-prodigy fuzz-snapshot})
+targets=(${FUZZ_TARGETS:-fuzz-native fuzz-prodigy fuzz-snapshot fuzz-http})
 per_target=$(( total / ${#targets[@]} ))
 (( per_target >= 1 )) || per_target=1
 scratch=.build-fuzz
@@ -51,6 +52,8 @@ for target in "${targets[@]}"; do
     # Bodies and lines up to 16 KiB; snapshots of a few jobs are larger.
     max_len=16384 dict=Fuzz/json.dict
     if [[ $target == fuzz-snapshot ]]; then max_len=65536 dict=Fuzz/snapshot.dict; fi
+    # Raw requests to the running server: a few KiB reach every framing edge (the body limit is 4 KiB).
+    if [[ $target == fuzz-http ]]; then max_len=8192 dict=Fuzz/http.dict; fi
     echo "== fuzzing $target for ${per_target}s (log: $log)"
     # Leaks are checked too (LeakSanitizer): a store that leaks per event would show here.
     set +e

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -11,6 +12,9 @@ final class ExporterProcess {
     let startupLog: String
     private let stderr = Pipe()
     let stdin = Pipe()
+    /// Standard error after the startup lines, read as it comes by a thread of its own: a chatty run
+    /// (thousands of alert lines) must never fill the pipe and block the exporter's logging.
+    private let drained = DrainedOutput()
 
     static var binary: URL {
         get throws {
@@ -59,11 +63,25 @@ final class ExporterProcess {
         }
         port = found
         startupLog = log
+        let reading = stderr.fileHandleForReading
+        let drained = drained
+        Thread.detachNewThread {
+            while true {
+                let chunk = reading.availableData
+                if chunk.isEmpty { break }
+                drained.append(chunk)
+            }
+            drained.ended.signal()
+        }
     }
 
-    /// Everything the exporter wrote to standard error; call after `stop` (it reads to the end).
+    /// What the exporter wrote to standard error so far.
+    func logSoFar() -> String { startupLog + drained.text }
+
+    /// Everything the exporter wrote to standard error; call after `stop` (waits up to 10 s for the end).
     func fullLog() -> String {
-        startupLog + String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if drained.ended.wait(timeout: .now() + 10) == .success { drained.ended.signal() }
+        return logSoFar()
     }
 
     /// Runs the binary with `arguments` and waits at most `seconds` for it to exit by itself
@@ -77,13 +95,23 @@ final class ExporterProcess {
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        // Read while it runs: output past the pipe's buffer would otherwise block it until killed.
+        let collected = Mutex<Data>(Data())
+        let done = DispatchSemaphore(value: 0)
+        let reading = output.fileHandleForReading
+        Thread.detachNewThread {
+            let all = reading.readDataToEndOfFile()
+            collected.withLock { $0 = all }
+            done.signal()
+        }
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         let killed = process.isRunning
         if killed { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        _ = done.wait(timeout: .now() + 10)
         let status = killed || process.terminationReason != .exit ? nil : process.terminationStatus
-        return (status, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return (status, String(decoding: collected.withLock { $0 }, as: UTF8.self))
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
@@ -154,4 +182,14 @@ func promtoolComplaints(_ exposition: String) throws -> String {
     let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     return process.terminationStatus == 0 ? report : "exit \(process.terminationStatus): \(report)"
+}
+
+/// Output read from a child as it comes, by a thread of its own.
+final class DrainedOutput: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    /// Signalled when the output ended (the child closed it).
+    let ended = DispatchSemaphore(value: 0)
+
+    func append(_ data: Data) { bytes.withLock { $0.append(contentsOf: data) } }
+    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }
