@@ -93,7 +93,10 @@ let package = Package(
             dependencies: [
                 "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The live page's HTML, CSS and script as files (a linter reads them), in the resource
+            // bundle beside the executable: progress-exporter_ExporterApp.resources.
+            resources: [.copy("LivePage/Resources/index.html"), .copy("LivePage/Resources/live.css"), .copy("LivePage/Resources/live.js")]
         ),
         .executableTarget(
             name: "progress-exporter",

@@ -174,6 +174,7 @@ public final class Exporter: Sendable {
         }
         router.route("GET", "/api/v1/alerts") { request in APIEndpoints.alerts(engine, request) }
         router.route("GET", "/api/v1/stream", liveStream.handle)
+        _ = LivePage.files  // read now: a missing resource bundle stops the start, not the first page view
         router.route("GET", "/") { _ in LivePage.page() }
         router.route("GET", "/static/live.js") { _ in LivePage.script() }
         router.route("GET", "/static/live.css") { _ in LivePage.stylesheet() }

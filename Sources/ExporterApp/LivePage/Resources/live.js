@@ -1,8 +1,3 @@
-extension LivePage {
-    /// /static/live.js: the live page's script. Data from the exporter (job, agent, item and step
-    /// ids are the trackers' input, so hostile) only ever reaches the page as `textContent`,
-    /// attribute values or canvas text; nothing is parsed as markup.
-    static let scriptSource = #"""
 "use strict";
 (function () {
   const params = new URLSearchParams(location.search);
@@ -537,5 +532,3 @@ extension LivePage {
   connect();
   render();
 })();
-"""#
-}
