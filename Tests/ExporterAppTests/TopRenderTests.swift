@@ -179,6 +179,20 @@ import Testing
         #expect(!garbage)
     }
 
+    /// The end of a healthy job waits on its last items too: how long without progress is said only
+    /// when an item is stalled or quiet for a minute or more.
+    @Test func waitingOnAHealthyItemSaysNoQuietTime() throws {
+        let json = { (seconds: Double, stalled: Bool) in
+            #"{"job":"j","finished":9,"planned":10,"waiting_on":[{"agent":"a0","item":"last","no_progress_seconds":\#(seconds),"stalled":\#(stalled)}]}"#
+        }
+        let healthy = try JSONDecoder().decode(TopJob.self, from: Data(json(0.4, false).utf8))
+        #expect(TopRender.waiting(healthy) == "waiting on a0 (last)")
+        let quiet = try JSONDecoder().decode(TopJob.self, from: Data(json(75, false).utf8))
+        #expect(TopRender.waiting(quiet) == "waiting on a0 (last, no progress for 1m15s)")
+        let stalled = try JSONDecoder().decode(TopJob.self, from: Data(json(20, true).utf8))
+        #expect(TopRender.waiting(stalled) == "waiting on a0 (last, no progress for 20s)")
+    }
+
     @Test func durations() {
         #expect(TopRender.duration(45) == "45s")
         #expect(TopRender.duration(80) == "1m20s")

@@ -88,7 +88,9 @@ public enum TopRender {
     public static func waiting(_ job: TopJob) -> String? {
         guard job.status == "running", !job.waitingOn.isEmpty else { return nil }
         return "waiting on " + job.waitingOn.map { w in
-            sanitize(w.agent) + " (" + (w.item.map { sanitize($0) + ", " } ?? "") + "no progress for " + duration(w.noProgressSeconds) + ")"
+            // How long without progress when stalled or a minute or more (the end of a healthy job waits on its last items too).
+            let parts = (w.item.map { [sanitize($0)] } ?? []) + (w.stalled || w.noProgressSeconds >= 60 ? ["no progress for " + duration(w.noProgressSeconds)] : [])
+            return sanitize(w.agent) + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
         }.joined(separator: ", ")
     }
 
