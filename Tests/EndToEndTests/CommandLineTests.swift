@@ -97,6 +97,14 @@ import TestSupport
         #expect(output.contains(":9465") && !output.contains("9464"), "\(output)")
     }
 
+    @Test func aPortInUseNamesTheFlag() throws {
+        let first = try ExporterProcess([])
+        defer { first.stop() }
+        let (status, output) = try ExporterProcess.runToExit(["--web.listen-address", "127.0.0.1:\(first.port)"])
+        #expect(status == 1)
+        #expect(output.contains(#"err="http: listen 127.0.0.1:\#(first.port): address already in use (--web.listen-address: another process listens there, perhaps another exporter; stop it or give another address, e.g. --web.listen-address=:9466)""#), "\(output)")
+    }
+
     @Test func simulateToADeadPortSaysItCouldNotConnectWithoutTheUsage() throws {
         let port = try freePort()
         let (status, output) = try ExporterProcess.runToExit(["simulate", "--url", "http://127.0.0.1:\(port)/events", "--duration", "1m"])
