@@ -14,6 +14,25 @@ import TestSupport
         #expect(output.contains("(default: 1h)"), "duration defaults are shown")
     }
 
+    /// replay's help: its own flags first, then only the exporter's flags a replay takes; the ones it
+    /// refuses (sources, storage, demo) are not listed and are refused when given.
+    @Test func replayHelpShowsItsOwnFlagsFirstAndNoneItRefuses() throws {
+        let (status, help) = try ExporterProcess.runToExit(["replay", "--help"])
+        #expect(status == 0)
+        let sections = help.split(separator: "\n").filter { $0.hasSuffix(":") && $0.uppercased() == $0 }.map(String.init)
+        #expect(sections == ["ARGUMENTS:", "REPLAY OPTIONS:", "INGEST AND TRACKING OPTIONS:", "WEB OPTIONS (WITH --SERVE):",
+                             "ALERTING OPTIONS (WITH --SERVE):", "LOG OPTIONS:", "OPTIONS:"], "\(sections)")
+        for refused in ["--events.file", "--events.sse-url", "--demo", "--storage.path", "--storage.journal"] {
+            #expect(!help.split(separator: "\n").contains { $0.hasPrefix("  " + refused + " ") || $0 == "  " + refused }, "\(refused) in replay --help")
+        }
+        let (refusedStatus, message) = try ExporterProcess.runToExit(["replay", "--storage.path", "/tmp/x", "a.jsonl"])
+        #expect(refusedStatus == 64)
+        #expect(message.hasPrefix("Error: replay keeps its state in memory: --storage.path and --storage.journal are for the live exporter\n"), "\(message)")
+        let (_, simulate) = try ExporterProcess.runToExit(["simulate", "--help"])
+        #expect(simulate.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
+            .contains("Jobs running at once; each starts its next run (NAME-run2, -run3, ...) 30 s of simulated time after a run ends"), "\(simulate)")
+    }
+
     @Test(arguments: ["bash", "zsh", "fish"])
     func completionScriptsKnowTheFlagsAndSubcommands(shell: String) throws {
         let (status, output) = try ExporterProcess.runToExit(["--generate-completion-script", shell])
