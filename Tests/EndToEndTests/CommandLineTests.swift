@@ -172,6 +172,32 @@ import TestSupport
 }
 
 @Suite struct ManualPageTests {
+    /// `man` reads the page without a warning at 80 columns (no "can't break line"), each flag is
+    /// listed once, and it has examples.
+    @Test func theManPageReadsCleanlyAndListsEachFlagOnce() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = root.appendingPathComponent("docs/progress-exporter.1").path
+        #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/man"), "man is missing: run scripts/install-deps.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/man")
+        process.arguments = ["-l", page]
+        process.environment = ["MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let warnings = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(warnings.isEmpty, "\(warnings)")
+        #expect(text.contains("EXAMPLES") && text.contains("progress-exporter --demo"))
+        let source = try String(contentsOfFile: page, encoding: .utf8)
+        for flag in ["web.listen-address", "events.file", "storage.path", "log.level", "events.format"] {
+            #expect(source.components(separatedBy: ".It Fl -\(flag) ").count == 2, "--\(flag) listed once")
+        }
+    }
+
     @Test func theManPageNamesEveryFlagHelpLists() throws {
         let page = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
