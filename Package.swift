@@ -69,6 +69,9 @@ let package = Package(
             pkgConfig: "libcrypt",
             providers: [.apt(["libcrypt-dev"])]
         ),
+        // The git commit being built, for build_info and --version (Plugins/GitRevision).
+        .plugin(name: "GitRevision", capability: .buildTool()),
+        .target(name: "BuildRevision", plugins: ["GitRevision"]),
         .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
@@ -91,7 +94,7 @@ let package = Package(
         .target(
             name: "ExporterApp",
             dependencies: [
-                "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting", "BuildRevision",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The live page's HTML, CSS and script as files (a linter reads them), in the resource
@@ -127,7 +130,7 @@ let package = Package(
 )
 
 // Strict settings for every Swift target, applied once.
-for target in package.targets where target.type != .system && !["CSimdJSON", "CRE2"].contains(target.name) {
+for target in package.targets where target.type != .system && target.type != .plugin && !["CSimdJSON", "CRE2"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     target.swiftSettings = settings

@@ -40,11 +40,18 @@ import TestSupport
         #expect(output.contains("log.level") && output.contains("events.file") && output.contains("simulate") && output.contains("check-config"))
     }
 
-    @Test func versionPrintsTheVersionAndBuildInfo() throws {
+    @Test func versionPrintsTheVersionAndBuildInfo() async throws {
         let (status, output) = try ExporterProcess.runToExit(["--version"])
         #expect(status == 0)
         #expect(output.hasPrefix("progress-exporter, version 0."))
         #expect(output.contains("swift version: 6.") && output.contains("platform: linux/"))
+        // The commit it was built from: this checkout is a git checkout, so not "unknown".
+        let revision = try #require(output.firstMatch(of: /\(revision: ([0-9a-f]{12})\)/)?.output.1, "\(output)")
+        // build_info carries the same revision.
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let metrics = try await exporter.metrics()
+        #expect(metrics.contains(#"progress_exporter_build_info{version="0.1.0",revision="\#(revision)",swiftversion="6."#), "\(metrics.split(separator: "\n").filter { $0.contains("build_info") })")
     }
 
     /// Version and help go to standard output (scripts read them there); errors to standard error.
