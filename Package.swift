@@ -72,29 +72,33 @@ let package = Package(
         // The git commit being built, for build_info and --version (Plugins/GitRevision).
         .plugin(name: "GitRevision", capability: .buildTool()),
         .target(name: "BuildRevision", plugins: ["GitRevision"]),
-        .target(name: "MicroHTTP", dependencies: ["CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
+        // The wall clock and the one monotonic clock: every other target reads time through these.
+        .target(name: "Clocks"),
+        // The one HTTP client (libcurl's multi interface): alert delivery, the SSE source, top, export, simulate.
+        .target(name: "HTTPClient", dependencies: ["Clocks", "CCurl"]),
+        .target(name: "MicroHTTP", dependencies: ["Clocks", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),
-        .target(name: "EventSources", dependencies: ["CCurl", "CNats"]),
+        .target(name: "EventSources", dependencies: ["Clocks", "HTTPClient", "CNats"]),
         .target(
             name: "Tracking",
             dependencies: [
-                "Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections"),
+                "Clocks", "Events", "Exposition", "CRE2", .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .target(
             name: "Alerting",
             dependencies: [
-                "Tracking", "Events", "Exposition", "CCurl", .product(name: "Yams", package: "Yams"),
+                "Clocks", "Tracking", "Events", "Exposition", "HTTPClient", .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "ExporterApp",
             dependencies: [
-                "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting", "BuildRevision",
+                "Clocks", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting", "BuildRevision",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The live page's HTML, CSS and script as files (a linter reads them), in the resource
@@ -104,23 +108,23 @@ let package = Package(
         .executableTarget(
             name: "progress-exporter",
             dependencies: [
-                "ExporterApp", "Events", "EventSources", "Tracking", "CCurl",
+                "Clocks", "ExporterApp", "Events", "EventSources", "HTTPClient", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "progress-bench",
-            dependencies: ["ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
+            dependencies: ["Clocks", "ExporterApp", "Alerting", "Events", "Exposition", "Tracking", "TestSupport"],
             path: "Benchmarks/progress-bench"
         ),
         // What tests share: the manual clock, `eventually`, free ports.
-        .target(name: "TestSupport", dependencies: ["Tracking", "CNats"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Clocks", "Tracking", "CNats"], path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EventSourcesTests", dependencies: ["TestSupport", "EventSources"]),
         .testTarget(name: "TrackingTests", dependencies: ["TestSupport", "Tracking", "Events", "Exposition", "CRE2"], exclude: ["Golden"]),
         .testTarget(name: "ExpositionTests", dependencies: ["TestSupport", "Exposition"]),
-        .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "Tracking", "Events"]),
+        .testTarget(name: "AlertingTests", dependencies: ["TestSupport", "Alerting", "HTTPClient", "Tracking", "Events"]),
         .testTarget(name: "MicroHTTPTests", dependencies: ["TestSupport", "MicroHTTP", "CCrypt"]),
         .testTarget(name: "HTTPCompressionTests", dependencies: ["HTTPCompression", "CZlib"]),
         .testTarget(name: "ExporterAppTests", dependencies: ["TestSupport", "ExporterApp", "Alerting", "MicroHTTP", .product(name: "Logging", package: "swift-log")]),
@@ -153,7 +157,7 @@ for target in package.targets where ["Tracking", "Exposition"].contains(target.n
 // never sees them.
 if Context.environment["PROGRESS_EXPORTER_FUZZ"] == "1" {
     package.targets += [
-        .target(name: "FuzzCommon", dependencies: ["Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
+        .target(name: "FuzzCommon", dependencies: ["Clocks", "Tracking", "Exposition", "Events"], path: "Fuzz/Sources/FuzzCommon"),
         .target(name: "CFuzzDriver", path: "Fuzz/Sources/CFuzzDriver"),
     ] + ["fuzz-native", "fuzz-prodigy", "fuzz-snapshot"].map { name in
         .executableTarget(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds (warnings in our code fail the build), runs
+# Runs every test: installs what is missing, checks the structure (scripts/check-structure.sh), builds (warnings in our code fail the build), runs
 # swift test (unit, golden, end-to-end with the real binary, promtool), the browser test, the JSON
 # API against docs/openapi.yaml, the Python client's tests, then the monitoring-file checks, the
 # documentation's links and its coverage of the man page's flags.
@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="/opt/swift/usr/bin:$PATH"
+
+# One clock, one HTTP client, one writer: seconds, before the build.
+bash scripts/check-structure.sh
 
 build_log=$(mktemp)
 swift build --build-tests 2>&1 | tee "$build_log"

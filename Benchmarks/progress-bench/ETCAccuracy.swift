@@ -1,6 +1,7 @@
 // `progress-bench etc`: the ETC's accuracy on synthetic traces with a known true end, beside the
 // estimators users have today, all computed from the same events at the same instants. Simulated
 // time: the store reads a manual clock, so a 4-hour trace runs in a second.
+import Clocks
 import Events
 import Foundation
 import Synchronization

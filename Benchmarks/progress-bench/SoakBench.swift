@@ -2,6 +2,7 @@
 // agents, one agent_started and one item_completed each), ends them, and moves a simulated clock
 // past --jobs.retention; over 10 rounds a million agents and 2,000 jobs pass through. RSS and the
 // snapshot size must stay flat: what ended is forgotten.
+import Clocks
 import Events
 import ExporterApp
 import Foundation

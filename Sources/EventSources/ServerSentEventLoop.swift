@@ -1,5 +1,6 @@
-import CCurl
+import Clocks
 import Glibc
+import HTTPClient
 import Synchronization
 
 /// A stream's status, written by its thread and read by scrapes and readiness.
@@ -15,10 +16,9 @@ final class SharedStreamStatus: Sendable {
 
 /// The connection thread of one `ServerSentEventSource`: connects, reads, reconnects until stopped.
 ///
-/// Made and used on that thread only (not Sendable); libcurl's callbacks, which run inside
-/// `curl_multi_perform` on the same thread, reach it through an unretained pointer while `run()`
-/// holds it.
-final class StreamLoop {
+/// Made and used on that thread only (not Sendable); the HTTP client calls it back (as the answer's
+/// receiver) on the same thread.
+final class StreamLoop: HTTPResponseReceiver {
     private let settings: ServerSentEventSource.Settings
     private let label: String
     private let onLines: LineBatchHandler
@@ -28,17 +28,16 @@ final class StreamLoop {
     private let status: SharedStreamStatus
     private let stop: StopSignal
     private let clock = ContinuousClock()
+    private let client = HTTPClient()
 
     /// Keeps the last event id and the server's `retry` across connections.
     private var parser: ServerSentEventParser
     // The connection under way.
-    private var easy: UnsafeMutableRawPointer?
     private var accepted = false
     private var failure: String?
     /// The connection was cut on a line over the limit: it does not count as a good one.
     private var cutOnOverlongLine = false
     private var contentType = ""
-    private var lastActivity = ContinuousClock.now
     private var eventsThisConnection = 0
 
     init(
@@ -98,99 +97,41 @@ final class StreamLoop {
         cutOnOverlongLine = false
         contentType = ""
         eventsThisConnection = 0
-        lastActivity = clock.now
         parser.endOfStream()
         defer { parser.endOfStream() }
 
-        guard let multi = curl_multi_init() else { return "libcurl could not start a transfer" }
-        defer { curl_multi_cleanup(multi) }
-        guard let easy = curl_easy_init() else { return "libcurl could not start a transfer" }
-        self.easy = easy
-        var headers: UnsafeMutablePointer<curl_slist>?
-        defer {
-            self.easy = nil
-            curl_easy_cleanup(easy)
-            curl_slist_free_all(headers)
-        }
-        var lines = ["Accept: text/event-stream", "Cache-Control: no-cache"]
+        var headers = ["Accept: text/event-stream", "Cache-Control: no-cache"]
         if !parser.lastEventID.isEmpty {
             // As the standard says: the id's UTF-8 (bytes that are not UTF-8 become U+FFFD); it holds no CR, LF or NUL.
-            lines.append("Last-Event-ID: " + String(decoding: parser.lastEventID, as: UTF8.self))
+            headers.append("Last-Event-ID: " + String(decoding: parser.lastEventID, as: UTF8.self))
         }
-        if let authorization = settings.authorization { lines.append("Authorization: " + authorization) }
-        for line in lines { headers = curl_slist_append(headers, line) }
-
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        var code = pe_curl_setopt_string(easy, CURLOPT_URL, settings.url)
-        let options: [(CURLoption, Int)] = [
-            // No signals from libcurl's resolver or timeouts: this is a multi-threaded process.
-            (CURLOPT_NOSIGNAL, 1),
-            (CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(settings.connectTimeout * 1000))),
-            (CURLOPT_FOLLOWLOCATION, 0),
-            (CURLOPT_TCP_KEEPALIVE, 1),
-        ]
-        for (option, value) in options where code == CURLE_OK { code = pe_curl_setopt_long(easy, option, value) }
-        if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https") }
-        if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_USERAGENT, "progress-exporter") }
-        if code == CURLE_OK { code = pe_curl_setopt_headers(easy, headers) }
-        if code == CURLE_OK { code = pe_curl_set_write_callback(easy, Self.bodyCallback, context) }
-        if code == CURLE_OK { code = pe_curl_set_header_callback(easy, Self.headerCallback, context) }
-        guard code == CURLE_OK else { return "libcurl refused the request: " + String(cString: curl_easy_strerror(code)) }
-
-        curl_multi_add_handle(multi, easy)
-        defer { curl_multi_remove_handle(multi, easy) }
-        var running: Int32 = 1
-        var result: CURLcode?
-        let readTimeout = Duration.milliseconds(Int64(settings.readTimeout * 1000))
-        while true {
-            curl_multi_perform(multi, &running)
-            var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
-                if message.pointee.msg == CURLMSG_DONE { result = pe_curl_message_result(message) }
-            }
-            if stop.isFired { return nil }
-            if result != nil || running == 0 { break }
-            let silent = clock.now - lastActivity
-            if silent >= readTimeout {
-                return accepted
-                    ? "no bytes for \(settings.readTimeout) s (not even a keep-alive comment)"
-                    : "no answer within \(settings.readTimeout) s"
-            }
-            // Sleeps until the socket is ready, libcurl's next timer, stop() (the stop pipe) or the
-            // read timeout; one second at most.
-            var extra = curl_waitfd(fd: stop.descriptor, events: Int16(CURL_WAIT_POLLIN), revents: 0)
-            let remaining = readTimeout - silent
-            let milliseconds = min(1000, max(1, Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
-            curl_multi_poll(multi, &extra, 1, milliseconds, nil)
-            status.update { $0.wakeups += 1 }
-        }
+        if let authorization = settings.authorization { headers.append("Authorization: " + authorization) }
+        var request = HTTPClientRequest(.get, url: settings.url, headers: headers, timeout: nil)
+        request.connectTimeout = settings.connectTimeout
+        // A connection silent for the read timeout (not even a keep-alive comment) is dropped and made again.
+        request.idleTimeout = settings.readTimeout
+        request.tcpKeepAlive = true
+        let stop = stop
+        let status = status
+        let end = client.perform(
+            [(request, self)], stopDescriptor: stop.descriptor, shouldStop: { stop.isFired },
+            onWake: { status.update { $0.wakeups += 1 } })[0]
+        if stop.isFired { return nil }
         if let failure { return failure }
-        let outcome = result ?? CURLE_OK
-        if outcome == CURLE_OK { return accepted ? "the server ended the stream" : "the server sent no stream" }
-        return String(cString: curl_easy_strerror(outcome))
-    }
-
-    private static let bodyCallback: pe_curl_data_callback = { data, size, count, context in
-        let loop = Unmanaged<StreamLoop>.fromOpaque(context!).takeUnretainedValue()
-        let total = size * count
-        guard let data, total > 0 else { return total }
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: total)
-        // Returning less than `total` makes libcurl end the transfer.
-        return loop.receive(bytes) ? total : 0
-    }
-
-    private static let headerCallback: pe_curl_data_callback = { data, size, count, context in
-        let loop = Unmanaged<StreamLoop>.fromOpaque(context!).takeUnretainedValue()
-        let total = size * count
-        guard let data else { return total }
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(data).assumingMemoryBound(to: UInt8.self), count: total)
-        return loop.header(bytes) ? total : 0
+        switch end {
+        case .completed: return accepted ? "the server ended the stream" : "the server sent no stream"
+        case .idle:
+            return accepted
+                ? "no bytes for \(settings.readTimeout) s (not even a keep-alive comment)"
+                : "no answer within \(settings.readTimeout) s"
+        case .cancelled: return nil
+        default: return end.reason
+        }
     }
 
     /// One header line of the answer; at its end, the status and content type decide whether to read on.
-    private func header(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        lastActivity = clock.now
-        let text = String(decoding: line, as: UTF8.self)
+    func headerLine(_ line: UnsafeRawBufferPointer, status code: Int) -> Bool {
+        let text = String(decoding: line.prefix(8192), as: UTF8.self)
         let trimmed = text.trimmingWhitespace()
         if trimmed.hasPrefix("HTTP/") {
             contentType = ""
@@ -200,8 +141,7 @@ final class StreamLoop {
             contentType = String(trimmed[trimmed.index(after: colon)...]).trimmingWhitespace().lowercased()
             return true
         }
-        guard trimmed.isEmpty, let easy else { return true }
-        let code = pe_curl_response_code(easy)
+        guard trimmed.isEmpty else { return true }
         if (100..<200).contains(code) { return true }
         guard code == 200 else {
             failure = "HTTP status \(code), not 200"
@@ -223,9 +163,9 @@ final class StreamLoop {
     }
 
     /// Bytes of the stream: parsed, and the events they complete delivered as one batch.
-    private func receive(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    func body(_ raw: UnsafeRawBufferPointer) -> Bool {
         guard accepted else { return false }
-        lastActivity = clock.now
+        let bytes = raw.assumingMemoryBound(to: UInt8.self)
         var lines: [UInt8] = []
         var lineCount = 0
         var events = 0
@@ -269,14 +209,5 @@ final class StreamLoop {
             return false
         }
         return !stop.isFired
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces, tabs, CR and LF.
-    func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

@@ -1,9 +1,9 @@
-import CCurl
 import Glibc
+import HTTPClient
 import Synchronization
 
 /// Subscribes to a Server-Sent Events stream (`--events.sse-url`) whose events carry native NDJSON
-/// event lines in their `data` fields, on its own thread, through libcurl's multi interface.
+/// event lines in their `data` fields, on its own thread, through the one HTTP client (libcurl's multi interface).
 ///
 /// Each event's data (its `data` lines joined with LF, so it may hold several event lines) is
 /// delivered as lines with `LineOrigin.serverSentEventsSource`, in batches that carry the stream and
@@ -84,15 +84,11 @@ public final class ServerSentEventSource: Sendable {
     private let sharedStats = SharedStats(source: LineOrigin.serverSentEventsSource)
     private let sharedStatus = SharedStreamStatus()
 
-    /// `curl_global_init` once per process, before the first handle (a Swift `static let` runs once, thread-safely).
-    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-
     public init(
         settings: Settings, onLines: @escaping LineBatchHandler, onOversizedLine: @escaping OversizedLineHandler,
         onChange: @escaping @Sendable (Change) -> Void = { _ in }
     ) {
         precondition(settings.maxLineBytes > 0, "maxLineBytes must be positive")
-        _ = Self.globalInit
         self.settings = settings
         label = Self.redacted(settings.url)
         self.onLines = onLines
@@ -144,15 +140,6 @@ public final class ServerSentEventSource: Sendable {
     }
 
     /// `url` without user info, query and fragment, which may carry credentials.
-    public static func redacted(_ url: String) -> String {
-        var text = Substring(url)
-        if let cut = text.firstIndex(where: { $0 == "?" || $0 == "#" }) { text = text[..<cut] }
-        guard let scheme = text.range(of: "://") else { return String(text) }
-        let authorityEnd = text[scheme.upperBound...].firstIndex(of: "/") ?? text.endIndex
-        if let at = text[scheme.upperBound..<authorityEnd].lastIndex(of: "@") {
-            return String(text[..<scheme.upperBound] + text[text.index(after: at)...])
-        }
-        return String(text)
-    }
+    public static func redacted(_ url: String) -> String { HTTPClient.redacted(url) }
 }
 

@@ -1,4 +1,5 @@
 import Alerting
+import Clocks
 import Exposition
 import Foundation
 import MicroHTTP
@@ -24,7 +25,9 @@ final class AlertingService: Sendable {
     private let loop: UpkeepLoop
     /// Whether the last load succeeded, and when the last successful one was (a failed reload leaves
     /// that time alone, as Prometheus's `..._last_reload_success_timestamp_seconds`).
-    private let reloads = Mutex<(successful: Bool, lastSuccessAt: Double)>((true, Date().timeIntervalSince1970))
+    private let reloads: Mutex<(successful: Bool, lastSuccessAt: Double)>
+    /// The exporter's wall clock: reload times, and what receivers stamp.
+    private let clock: any TimeSource
 
     /// `--storage.path`: fires and resolves on disk before they are sent (`AlertStateJournal`).
     private let journal = Mutex<AlertStateJournal?>(nil)
@@ -34,12 +37,14 @@ final class AlertingService: Sendable {
 
     /// Reads the config file (or takes the built-in rules without one); throws with the line and reason.
     /// `shutdownGrace`: seconds `stop()` (and a reload, for the old receivers) waits for deliveries in flight.
-    init(configFile: String?, externalURL: String, store: ProgressStore, shutdownGrace: Double = 5) throws {
+    init(configFile: String?, externalURL: String, store: ProgressStore, shutdownGrace: Double = 5, clock: any TimeSource = WallClock()) throws {
+        self.clock = clock
+        reloads = Mutex((true, clock.now()))
         self.configFile = configFile
         self.externalURL = externalURL
         self.shutdownGrace = shutdownGrace
         let config = try Self.load(configFile)
-        let dispatcher = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace)
+        let dispatcher = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace, clock: clock)
         current = CurrentDispatcher(dispatcher)
         let engine = AlertEngine(store: store, setup: config.setup(externalURL: externalURL), sink: current)
         self.engine = engine
@@ -71,8 +76,10 @@ final class AlertingService: Sendable {
         }
     }
 
-    private static func dispatcher(for config: AlertingConfig, externalURL: String, shutdownGrace: Double) throws -> NotificationDispatcher {
-        let receivers = try config.makeReceivers(externalURL: externalURL)
+    private static func dispatcher(
+        for config: AlertingConfig, externalURL: String, shutdownGrace: Double, clock: any TimeSource
+    ) throws -> NotificationDispatcher {
+        let receivers = try config.makeReceivers(externalURL: externalURL, clock: clock)
         return NotificationDispatcher(receivers: receivers, options: DispatcherOptions(stopGrace: shutdownGrace, onFailure: { receiver, error, willRetry in
             Log.warn("alert delivery failed", ["receiver": receiver, "err": error.message, "retry": "\(willRetry)"])
         }))
@@ -117,7 +124,7 @@ final class AlertingService: Sendable {
         let result: Result<Void, ConfigError>
         do {
             let config = try Self.load(configFile)
-            let fresh = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace)
+            let fresh = try Self.dispatcher(for: config, externalURL: externalURL, shutdownGrace: shutdownGrace, clock: clock)
             fresh.start()
             let old = current.dispatcher.withLock { dispatcher in
                 defer { dispatcher = fresh }
@@ -133,7 +140,7 @@ final class AlertingService: Sendable {
             result = .failure(ConfigError(line: nil, "\(error)"))
         }
         if case .failure(let error) = result { Log.error("configuration not reloaded; the old one keeps running", ["err": error.description]) }
-        let now = Date().timeIntervalSince1970
+        let now = clock.now()
         reloads.withLock { reload in
             reload.successful = result.isSuccess
             if result.isSuccess { reload.lastSuccessAt = now }

@@ -1,3 +1,4 @@
+import Clocks
 import EventSources
 import Events
 import Exposition
@@ -18,7 +19,7 @@ public final class Exporter: Sendable {
     let forgotten = ForgottenJobs()
     private let server: HTTPServer
     private let tailer: FileTailer?
-    private let alerting: AlertingService
+    let alerting: AlertingService
     /// `--web.config.file`: TLS, client certificates and basic auth; nil without one.
     private let security: WebSecurity?
     /// Everything that runs, in start order: sources, upkeep, alerting, then HTTP (stopped in reverse).
@@ -44,9 +45,10 @@ public final class Exporter: Sendable {
         }
         let externalURL = options.externalURL ?? Self.defaultExternalURL(listenAddress: options.listenAddress, tls: security?.tls != nil)
         let alerting = try AlertingService(
-            configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace)
+            configFile: options.configFile, externalURL: externalURL, store: store, shutdownGrace: options.alertingShutdownGrace,
+            clock: clock)
         self.alerting = alerting
-        let liveStream = LiveStream(store: store, alerts: alerting.engine)
+        let liveStream = LiveStream(store: store, alerts: alerting.engine, clock: clock)
         let ingestor = Ingestor(store: store, limits: options.decoderLimits, shard: options.shard) {
             alerting.eventsApplied()
             liveStream.eventsApplied()

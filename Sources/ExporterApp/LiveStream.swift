@@ -1,4 +1,5 @@
 import Alerting
+import Clocks
 import Dispatch
 import Exposition
 import Foundation
@@ -71,11 +72,11 @@ final class LiveStream: Sendable {
     let instance: String
     private let loopHolder = Mutex<UpkeepLoop?>(nil)
 
-    init(store: ProgressStore, alerts: AlertEngine?, limits: Limits = Limits()) {
+    init(store: ProgressStore, alerts: AlertEngine?, limits: Limits = Limits(), clock: any TimeSource = WallClock()) {
         self.store = store
         self.alerts = alerts
         self.limits = limits
-        instance = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36) + "-" + String(UInt32.random(in: 0 ... .max), radix: 36)
+        instance = String(UInt64(max(0, clock.now()) * 1000), radix: 36) + "-" + String(UInt32.random(in: 0 ... .max), radix: 36)
     }
 
     // MARK: - Service
@@ -296,7 +297,7 @@ final class LiveStream: Sendable {
         return (items, next)
     }
 
-    static func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    static func monotonic() -> Double { MonotonicClock().now() }
 }
 
 extension LiveStream: SelfMetricsCollector {

@@ -1,3 +1,4 @@
+import Clocks
 import Events
 import Foundation
 import Logging
@@ -48,7 +49,7 @@ public struct ExporterLogHandler: LogHandler {
     /// `now` gives Unix seconds for `ts`; `sink` takes each line without its newline.
     public init(
         level: Logger.Level = .info, format: LogFormat = .logfmt,
-        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        now: @escaping @Sendable () -> Double = { WallClock().now() },
         sink: @escaping @Sendable (String) -> Void = ExporterLogHandler.standardError
     ) {
         self.logLevel = level

@@ -1,3 +1,4 @@
+import Clocks
 import Exposition
 import Foundation
 import HTTPCompression
@@ -54,7 +55,7 @@ final class MetricsEndpoint: Sendable {
     }
 
     func render(format: ExpositionFormat) -> RenderedMetrics {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = MonotonicClock.nanoseconds()
         let previousSeconds = lastSeconds.withLock { $0 }
         let reused = buffers.take()
         var writer = ExpositionWriter(format: format, reusing: reused.own)
@@ -76,7 +77,7 @@ final class MetricsEndpoint: Sendable {
         }
         process.collect(into: &writer)
         let rendered = RenderedMetrics(pieces: writer.finishPieces(), buffers: reused, pool: buffers)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let seconds = Double(MonotonicClock.nanoseconds() &- started) / 1e9
         lastSeconds.withLock { $0 = seconds }
         return rendered
     }

@@ -1,15 +1,23 @@
+import Clocks
+import Dispatch
 import Foundation
 import Synchronization
 
 /// Runs an action every `interval` seconds on its own thread until stopped, and sooner when woken,
 /// but never more often than every `minimumGap` seconds.
+///
+/// Intervals are measured on the monotonic clock and waited with relative timeouts, so setting the
+/// wall clock (backwards by an hour, or forwards) neither stalls the loop nor makes it race: expiry,
+/// alert evaluation and the stream keep their pace.
 final class UpkeepLoop: Sendable {
     private let interval: Double
     private let minimumGap: Double
     private let action: @Sendable () -> Void
     private let state = Mutex<(running: Bool, woken: Bool)>((false, false))
-    private let condition = NSCondition()
+    /// Signalled by `wake()` (once per run at most) and by `stop()`.
+    private let bell = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    private let clock = MonotonicClock()
 
     /// The thread's name (as `top -H` and /proc/PID/task/*/comm show it).
     private let name: String
@@ -28,9 +36,7 @@ final class UpkeepLoop: Sendable {
             return state.woken
         }
         guard !wasWoken else { return }
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        bell.signal()
     }
 
     func start() {
@@ -45,20 +51,31 @@ final class UpkeepLoop: Sendable {
             // /proc/PID/task/*/comm show) is set through /proc.
             try? Data(name.prefix(15).utf8).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
             while isRunning {
-                let started = Date()
+                let started = clock.now()
                 state.withLock { $0.woken = false }
                 action()
-                if minimumGap > 0 { Thread.sleep(until: started.addingTimeInterval(minimumGap)) }
-                condition.lock()
-                if isRunning && !state.withLock({ $0.woken }) {
-                    _ = condition.wait(until: started.addingTimeInterval(interval))
-                }
-                condition.unlock()
+                // Rings that came while the action ran are for this run: the next waits again.
+                while bell.wait(timeout: .now()) == .success {}
+                if minimumGap > 0 { pause(until: started + minimumGap, wakeable: false) }
+                if isRunning && !state.withLock({ $0.woken }) { pause(until: started + interval, wakeable: true) }
             }
             finished.signal()
         }
         thread.name = name
         thread.start()
+    }
+
+    /// Waits until `deadline` on the monotonic clock; a wake ends the wait early when `wakeable`, a
+    /// stop always does.
+    private func pause(until deadline: Double, wakeable: Bool) {
+        while isRunning {
+            let remaining = deadline - clock.now()
+            guard remaining > 0 else { return }
+            let nanoseconds = Int(min(remaining, 3600) * 1e9)
+            guard bell.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return }
+            if wakeable { return }
+            // Woken during the minimum gap: keep the wake for after it (the flag stays set).
+        }
     }
 
     private var isRunning: Bool { state.withLock { $0.running } }
@@ -69,9 +86,7 @@ final class UpkeepLoop: Sendable {
             return state.running
         }
         guard wasRunning else { return }
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        bell.signal()
         finished.wait()
     }
 }

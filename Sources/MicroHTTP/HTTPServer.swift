@@ -5,10 +5,11 @@ import Glibc
 import Darwin
 #endif
 
-/// An HTTP/1.1 server over libmicrohttpd that calls one handler, synchronously, on its worker threads.
+/// An HTTP/1.1 server over libmicrohttpd that calls one handler for each request.
 ///
-/// The handler runs concurrently on up to `threadPoolSize` threads and must not block
-/// for long: a blocked handler stalls every connection of its thread.
+/// libmicrohttpd's `threadPoolSize` poll threads read requests and send answers; the handler runs on
+/// `handlerThreads` worker threads while the connection is suspended, so a slow handler (a large render,
+/// an fsync) stalls only its own request, never the other connections of a poll thread.
 public final class HTTPServer: Sendable {
     private struct Running: Sendable {
         let daemon: DaemonHandle
@@ -16,6 +17,7 @@ public final class HTTPServer: Sendable {
         let context: ServerContext
         let port: Int
         let sweeper: Sweeper
+        let workers: HandlerWorkers
         /// C copies of the TLS strings given to MHD, freed after it stops (it keeps the pointers).
         let tlsStrings: TLSStrings?
     }
@@ -141,9 +143,11 @@ public final class HTTPServer: Sendable {
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
             let tls = security?.tls
-            let context = makeContext(tls)
+            let workers = HandlerWorkers(count: options.handlerThreads)
+            let context = makeContext(tls, workers: workers)
             let tlsStrings = tls.map(TLSStrings.init)
             guard let daemon = Self.startDaemon(options, socket.descriptor, context, tlsStrings) else {
+                workers.stop()
                 let reason = tlsStrings != nil
                     ? "libmicrohttpd could not start TLS with this certificate, key and client CA file (its message is on standard error)"
                     : ListenSocket.message(for: errno)
@@ -161,15 +165,15 @@ public final class HTTPServer: Sendable {
             running.withLock {
                 $0 = Running(
                     daemon: daemon, listenDescriptor: socket.descriptor, context: context, port: socket.port, sweeper: sweeper,
-                    tlsStrings: tlsStrings)
+                    workers: workers, tlsStrings: tlsStrings)
             }
         }
     }
 
-    private func makeContext(_ tls: TLSSettings?) -> ServerContext {
+    private func makeContext(_ tls: TLSSettings?, workers: HandlerWorkers) -> ServerContext {
         ServerContext(
             handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
-            security: security, clientAuth: tls?.clientAuth ?? .noClientCert, gate: gate
+            security: security, clientAuth: tls?.clientAuth ?? .noClientCert, gate: gate, workers: workers
         ) { [refusedBodies] in
             refusedBodies.withLock { $0 += 1 }
         }
@@ -183,6 +187,7 @@ public final class HTTPServer: Sendable {
             current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
             retire(current, quiesced: quiesced)
+            current.workers.stop()
             running.withLock { $0 = nil }
         }
     }
@@ -193,6 +198,13 @@ public final class HTTPServer: Sendable {
         old.context.closeStreams()
         let deadline = ServerContext.now() + options.shutdownTimeoutSeconds
         while old.context.requestsInFlight > 0 && ServerContext.now() < deadline {
+            usleep(5_000)
+        }
+        // Handlers still running past the grace: their requests get 503 and their connections resume; a
+        // moment (a second at most) lets the poll threads send those answers before the daemon closes all.
+        old.context.answerEveryPending()
+        let answered = ServerContext.now() + 1
+        while old.context.requestsInFlight > 0 && ServerContext.now() < answered {
             usleep(5_000)
         }
         MHD_stop_daemon(old.daemon.pointer)
@@ -216,7 +228,7 @@ public final class HTTPServer: Sendable {
             // The new daemon gets its own descriptor of the socket: MHD closes the old one's.
             let descriptor = dup(current.listenDescriptor)
             guard descriptor >= 0 else { throw .daemon(options.listenAddress, reason: ListenSocket.message(for: errno)) }
-            let context = makeContext(tls)
+            let context = makeContext(tls, workers: current.workers)
             let tlsStrings = tls.map(TLSStrings.init)
             guard let daemon = Self.startDaemon(options, descriptor, context, tlsStrings) else {
                 tlsStrings?.free()
@@ -229,7 +241,7 @@ public final class HTTPServer: Sendable {
             running.withLock {
                 $0 = Running(
                     daemon: daemon, listenDescriptor: descriptor, context: context, port: current.port, sweeper: current.sweeper,
-                    tlsStrings: tlsStrings)
+                    workers: current.workers, tlsStrings: tlsStrings)
             }
             retire(current, quiesced: quiesced)
         }

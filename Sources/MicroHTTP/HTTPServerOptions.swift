@@ -4,6 +4,9 @@ public struct HTTPServerOptions: Sendable, Equatable {
     public var listenAddress: String
     /// MHD worker threads, each running its own epoll loop.
     public var threadPoolSize: Int
+    /// Threads that run the handler while the request's connection is suspended (renders, journal
+    /// fsyncs): how many requests are handled at once. At least 1.
+    public var handlerThreads = 8
     /// An idle connection is closed after this many seconds; 0 never closes it.
     public var connectionTimeoutSeconds: Int
     /// A larger request body is refused with 413.

@@ -8,6 +8,9 @@ final class RequestState {
     var overBudget = false
     /// Bytes of the body budget this request holds.
     var reserved = 0
+    /// Set while a worker runs the handler or the password check (the connection is suspended); holds
+    /// its outcome after.
+    var pending: PendingAnswer?
 }
 
 extension ServerContext {
@@ -24,51 +27,42 @@ extension ServerContext {
     ) -> MHD_Result {
         guard let slot = requestSlot.pointee else {
             // Before anything else, and before a body is read: who may ask at all.
-            if let security, let refusal = security.refusal(
-                method: String(cString: method), path: String(cString: url),
-                authorization: MHDRequestReader.all("Authorization", connection: connection), connection: connection,
-                clientAuth: clientAuth) {
-                return queue(refusal, on: connection)
+            if let security {
+                switch security.decide(
+                    method: String(cString: method), path: String(cString: url),
+                    authorization: MHDRequestReader.all("Authorization", connection: connection), connection: connection,
+                    clientAuth: clientAuth) {
+                case .allowed: break
+                case .refused(let response): return queue(response, on: connection)
+                case .slowCheck(let check):
+                    // New credentials: bcrypt runs on a worker while the connection waits suspended, so a flood of
+                    // wrong passwords never stalls the other connections of this poll thread.
+                    let state = RequestState()
+                    let pending = PendingAnswer(connection: ConnectionHandle(pointer: connection))
+                    state.pending = pending
+                    requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
+                    requestStarted()
+                    if handOff(pending: pending, work: { check().map { .respond($0) } ?? .proceed }) { return .YES }
+                    state.pending = nil
+                    if let refusal = check() { return queue(refusal, on: connection) }
+                    return admit(connection, version: version, method: method, url: url, state: state)
+                }
             }
-            if let problem = MHDRequestReader.malformedHeader(connection: connection) {
-                return queue(Self.badFraming(problem), on: connection)
-            }
-            if let version, strcmp(version, "HTTP/1.1") == 0, MHDRequestReader.all("Host", connection: connection).count != 1 {
-                return queue(Self.badFraming("an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)"), on: connection)
-            }
-            // The application's own check (a bearer token), before any body byte is read or reserved.
-            if let gate, let refusal = gate(String(cString: method), String(cString: url), MHDRequestReader.all("Authorization", connection: connection).first) {
-                return queue(refusal.adding(header: "Connection", "close"), on: connection)
-            }
-            let declared: UInt64?
-            switch RequestFraming.check(
-                contentLengths: MHDRequestReader.all("Content-Length", connection: connection),
-                transferEncodings: MHDRequestReader.all("Transfer-Encoding", connection: connection)) {
-            case .refused(let reason): return queue(Self.badFraming(reason), on: connection)
-            case .unsupported(let reason):
-                return queue(HTTPResponse.text("not implemented: \(reason)\n", status: 501).adding(header: "Connection", "close"), on: connection)
-            case .length(let length): declared = length
-            }
-            // Refusing here, before MHD sends "100 Continue", means the body is never read.
-            if let declared, declared > UInt64(maxBodyBytes) {
-                return queue(tooLarge(declared: declared), on: connection)
-            }
-            // Likewise a body that does not fit in the memory budget is refused before it is read.
-            if let declared, declared > 0 {
-                guard bodies.reserve(Int(declared)) else { return queue(overBudget(), on: connection) }
-            }
-            // Answering on this first call would make MHD close a keep-alive connection,
-            // so only remember the request here and answer on a later call.
             let state = RequestState()
-            if let declared, declared > 0 {
-                state.reserved = Int(declared)
-                state.body.reserveCapacity(Int(declared))
-            }
             requestSlot.pointee = Unmanaged.passRetained(state).toOpaque()
             requestStarted()
-            return .YES
+            return admit(connection, version: version, method: method, url: url, state: state)
         }
         let state = Unmanaged<RequestState>.fromOpaque(slot).takeUnretainedValue()
+        // Called again after a worker resumed the connection: its answer (or the password check's) is ready.
+        if let pending = state.pending {
+            guard let outcome = pending.take() else { return .YES }
+            state.pending = nil
+            switch outcome {
+            case .respond(let response): return queue(response, on: connection)
+            case .proceed: return admit(connection, version: version, method: method, url: url, state: state)
+            }
+        }
         let size = uploadDataSize.pointee
         if size > 0 {
             // MHD cannot queue a response while body data is arriving, so an oversized
@@ -103,12 +97,67 @@ extension ServerContext {
         request.remoteAddress = MHDRequestReader.remoteAddress(connection)
         request.body = state.body
         state.body = []
-        let response = handler(request)
-        // The handler is done with the body: its buffer goes back to malloc, its bytes to the budget.
-        request.body = []
-        bodies.release(state.reserved)
+        // The body's bytes go back to the budget once the handler is done with them.
+        let reserved = state.reserved
         state.reserved = 0
+        // The request is in: the deadline for reading it no longer applies while the handler runs.
+        connections.received(connection)
+        let pending = PendingAnswer(connection: ConnectionHandle(pointer: connection))
+        state.pending = pending
+        let handler = handler
+        let handled = handOff(pending: pending) { [bodies, request] in
+            let response = handler(request)
+            bodies.release(reserved)
+            return .respond(response)
+        }
+        if handled { return .YES }
+        // No workers (or stopping): on this thread.
+        state.pending = nil
+        let response = handler(request)
+        request.body = []
+        bodies.release(reserved)
         return queue(response, on: connection)
+    }
+
+    /// The checks of a new request after its credentials: framing, `Host`, the application's gate and the
+    /// body budget, all before a body byte is read: either a refusal is queued or the request goes on to
+    /// its body.
+    private func admit(
+        _ connection: OpaquePointer, version: UnsafePointer<CChar>?, method: UnsafePointer<CChar>, url: UnsafePointer<CChar>,
+        state: RequestState
+    ) -> MHD_Result {
+        if let problem = MHDRequestReader.malformedHeader(connection: connection) {
+            return queue(Self.badFraming(problem), on: connection)
+        }
+        if let version, strcmp(version, "HTTP/1.1") == 0, MHDRequestReader.all("Host", connection: connection).count != 1 {
+            return queue(Self.badFraming("an HTTP/1.1 request needs exactly one Host header (RFC 9112 section 3.2)"), on: connection)
+        }
+        // The application's own check (a bearer token), before any body byte is read or reserved.
+        if let gate, let refusal = gate(String(cString: method), String(cString: url), MHDRequestReader.all("Authorization", connection: connection).first) {
+            return queue(refusal.adding(header: "Connection", "close"), on: connection)
+        }
+        let declared: UInt64?
+        switch RequestFraming.check(
+            contentLengths: MHDRequestReader.all("Content-Length", connection: connection),
+            transferEncodings: MHDRequestReader.all("Transfer-Encoding", connection: connection)) {
+        case .refused(let reason): return queue(Self.badFraming(reason), on: connection)
+        case .unsupported(let reason):
+            return queue(HTTPResponse.text("not implemented: \(reason)\n", status: 501).adding(header: "Connection", "close"), on: connection)
+        case .length(let length): declared = length
+        }
+        // Refusing here, before MHD sends "100 Continue", means the body is never read.
+        if let declared, declared > UInt64(maxBodyBytes) {
+            return queue(tooLarge(declared: declared), on: connection)
+        }
+        // Likewise a body that does not fit in the memory budget is refused before it is read.
+        if let declared, declared > 0 {
+            guard bodies.reserve(Int(declared)) else { return queue(overBudget(), on: connection) }
+            state.reserved = Int(declared)
+            state.body.reserveCapacity(Int(declared))
+        }
+        // Answering on this first call would make MHD close a keep-alive connection, so the request is
+        // only remembered here and answered on a later call.
+        return .YES
     }
 
     /// Makes room for `count` body bytes, reserving any growth of the buffer in the budget first.

@@ -1,3 +1,6 @@
+import CMicroHTTPD
+import Clocks
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,6 +13,8 @@ final class ServerContext: Sendable {
         var streams: [ObjectIdentifier: HTTPStream] = [:]
         var stopping = false
         var requestsInFlight = 0
+        /// Connections suspended while a worker runs their handler.
+        var handling: [ObjectIdentifier: PendingAnswer] = [:]
     }
 
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
@@ -27,6 +32,8 @@ final class ServerContext: Sendable {
     /// The application's check of a request's method, path and `Authorization` header, run before
     /// its body is read or any of the body budget reserved: a refusal is answered at once.
     let gate: HTTPServer.Gate?
+    /// Where handlers run; nil: on the poll thread that read the request (tests of the request reader).
+    let workers: HandlerWorkers?
     private let live = Locked(Live())
 
     init(
@@ -37,9 +44,11 @@ final class ServerContext: Sendable {
         security: WebSecurity? = nil,
         clientAuth: TLSSettings.ClientAuth = .noClientCert,
         gate: HTTPServer.Gate? = nil,
+        workers: HandlerWorkers? = nil,
         bodyRefused: @escaping @Sendable () -> Void = {}
     ) {
         self.gate = gate
+        self.workers = workers
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.connections = connections
@@ -50,11 +59,7 @@ final class ServerContext: Sendable {
     }
 
     /// Seconds on the monotonic clock.
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    static func now() -> Double { MonotonicClock().now() }
 
     func requestStarted() {
         live.withLock { $0.requestsInFlight += 1 }
@@ -90,4 +95,71 @@ final class ServerContext: Sendable {
         }
         open.forEach { $0.close() }
     }
+
+    // MARK: - Handlers on the workers
+
+    /// Runs `work` (the handler, or a password check) on a worker while the connection is suspended; its
+    /// outcome is stored in `pending` and the connection resumed, and MHD then calls the access handler
+    /// again to act on it. False when there is no worker to take it (stopping): the caller does the work
+    /// on the poll thread instead.
+    func handOff(pending: PendingAnswer, work: @escaping @Sendable () -> PendingAnswer.Outcome) -> Bool {
+        guard let workers else { return false }
+        // Suspended under the lock that resumes it, so shutdown can never resume a connection that is not
+        // suspended yet (MHD forbids that).
+        let admitted = live.withLock { live -> Bool in
+            guard !live.stopping else { return false }
+            live.handling[ObjectIdentifier(pending)] = pending
+            MHD_suspend_connection(pending.connection.pointer)
+            return true
+        }
+        guard admitted else { return false }
+        let queued = workers.submit { [self] in answer(pending, with: work()) }
+        if !queued { answer(pending, with: .respond(Self.stopping)) }
+        return true
+    }
+
+    /// Stores the answer and resumes the connection, unless shutdown already answered it.
+    private func answer(_ pending: PendingAnswer, with outcome: PendingAnswer.Outcome) {
+        live.withLock { live in
+            // Resuming under the lock: `answerEveryPending` (shutdown) cannot run between the check and the
+            // resume, so a connection is resumed once, and never after MHD stopped.
+            guard live.handling.removeValue(forKey: ObjectIdentifier(pending)) != nil else { return }
+            pending.set(outcome)
+            MHD_resume_connection(pending.connection.pointer)
+        }
+    }
+
+    /// Shutdown: requests whose handler is still running past the grace get 503 now, and their
+    /// connections are resumed: MHD must not be stopped while any connection is suspended.
+    func answerEveryPending() {
+        live.withLock { live in
+            live.stopping = true
+            for pending in live.handling.values {
+                pending.set(.respond(Self.stopping))
+                MHD_resume_connection(pending.connection.pointer)
+            }
+            live.handling = [:]
+        }
+    }
+
+    static let stopping = HTTPResponse.text("the server is stopping\n", status: 503).adding(header: "Connection", "close")
+}
+
+/// The answer a worker computed for a suspended connection, taken by the access handler when MHD calls it
+/// again after the resume.
+final class PendingAnswer: Sendable {
+    enum Outcome: Sendable {
+        /// Send this answer.
+        case respond(HTTPResponse)
+        /// The password check passed: go on with the request.
+        case proceed
+    }
+
+    let connection: ConnectionHandle
+    private let outcome = Mutex<Outcome?>(nil)
+
+    init(connection: ConnectionHandle) { self.connection = connection }
+
+    func set(_ value: Outcome) { outcome.withLock { $0 = value } }
+    func take() -> Outcome? { outcome.withLock { value in defer { value = nil }; return value } }
 }

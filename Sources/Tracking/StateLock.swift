@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 import Synchronization
 
@@ -25,9 +26,9 @@ final class StateLock<Value>: @unchecked Sendable {
         turns.wrappingAdd(1, ordering: .relaxed)
         defer { lock.unlock() }
         guard holds != nil else { return try body(&value) }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = MonotonicClock.nanoseconds()
         defer {
-            let held = DispatchTime.now().uptimeNanoseconds - start
+            let held = MonotonicClock.nanoseconds() &- start
             let thread = StateLock.currentThread
             if var measured = holds {
                 holds = nil   // keeps the dictionary uniquely referenced: no copy
@@ -46,9 +47,9 @@ final class StateLock<Value>: @unchecked Sendable {
         guard waiting.load(ordering: .relaxed) > 0 else { return }
         let seen = turns.load(ordering: .relaxed)
         // Bounded (a millisecond), in case the waiter is not scheduled soon: then this thread goes on.
-        let giveUp = DispatchTime.now().uptimeNanoseconds + 1_000_000
+        let giveUp = MonotonicClock.nanoseconds() + 1_000_000
         while waiting.load(ordering: .relaxed) > 0, turns.load(ordering: .relaxed) == seen {
-            guard DispatchTime.now().uptimeNanoseconds < giveUp else { return }
+            guard MonotonicClock.nanoseconds() < giveUp else { return }
             sched_yield()
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clocks
 import ExporterApp
 import Foundation
 import Tracking
@@ -153,7 +154,7 @@ final class ProgressReporter {
     func report(_ progress: Replayer.Progress) {
         last = progress
         lastShown = false
-        let now = Date().timeIntervalSince1970
+        let now = WallClock().now()
         guard now - lastDraw >= interval else { return }
         lastDraw = now
         lastShown = true

@@ -1,9 +1,8 @@
 import ArgumentParser
+import Clocks
 import ExporterApp
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
 
 /// `progress-exporter simulate`: generate a realistic event stream to stdout or into a running exporter.
 struct Simulate: ParsableCommand {
@@ -42,7 +41,8 @@ struct Simulate: ParsableCommand {
         options.failureRate = failureRate
         options.seed = seed
         var simulation = Simulation(options: options)
-        let wallStart = Date().timeIntervalSince1970
+        let wallStart = WallClock().now()
+        let pacingStart = MonotonicClock().now()
         let step = 0.25
         // As fast as possible, the simulated time ends now (its events lie in the past, as a replay's
         // do); paced, it starts now and follows the clock at `speed`.
@@ -58,17 +58,18 @@ struct Simulate: ParsableCommand {
             }
             simulated += step
             if speed > 0 {
-                let due = wallStart + (simulated - simulatedStart) / speed
-                let wait = due - Date().timeIntervalSince1970
+                let due = pacingStart + (simulated - simulatedStart) / speed
+                let wait = due - MonotonicClock().now()
                 if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             }
         }
     }
 }
 
-/// Sends NDJSON batches to an exporter with URLSession, one request at a time.
+/// Sends NDJSON batches to an exporter through the one HTTP client, one request at a time.
 struct EventPoster {
     let url: URL
+    private let client = HTTPClient()
 
     init(url: String) throws {
         guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else {
@@ -78,22 +79,15 @@ struct EventPoster {
     }
 
     func post(_ body: [UInt8]) throws {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: String?
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                failure = error.localizedDescription
-            } else if let http = response as? HTTPURLResponse, http.statusCode != 202 {
-                failure = "HTTP \(http.statusCode): \(String(decoding: data ?? Data(), as: UTF8.self))"
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        if let failure { throw PostFailure(url: url, reason: failure) }
+        let request = HTTPClientRequest(.post, url: url.absoluteString, headers: ["Content-Type: application/x-ndjson"], body: body, timeout: 60)
+        let (response, end) = client.fetch(request, limit: 64 << 10)
+        switch end {
+        case .completed(202): return
+        case .completed(let status):
+            throw PostFailure(url: url, reason: "HTTP \(status): \(String(decoding: response.body.prefix(1000), as: UTF8.self))")
+        default:
+            throw PostFailure(url: url, reason: end.reason)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clocks
 import ExporterApp
 import Foundation
 import Synchronization
@@ -39,7 +40,7 @@ struct Top: ParsableCommand {
     private func printOnce() throws {
         struct Jobs: Decodable { var jobs: [TopJob] }
         struct Agents: Decodable { var agents: [TopAgent] }
-        let now = Date().timeIntervalSince1970
+        let now = WallClock().now()
         do {
             let jobs = try JSONDecoder().decode(Jobs.self, from: TopClient.get(TopClient.url(url, "/api/v1/jobs") + "?limit=5000"))
             var state = TopState()
@@ -191,7 +192,7 @@ struct TopViewer {
     }
 
     private func draw(size: (width: Int, height: Int)) {
-        let now = Date().timeIntervalSince1970
+        let now = WallClock().now()
         let (state, notice) = shared.data.withLock { data -> (TopState, String?) in
             let copy = data.state
             defer { data.dirty = false; data.state.changedJobs = []; data.disconnectNotice = nil }
@@ -250,5 +251,5 @@ struct TopViewer {
         if var settings = savedTermios { tcsetattr(STDIN_FILENO, TCSAFLUSH, &settings) }
     }
 
-    private func monotonic() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    private func monotonic() -> Double { MonotonicClock().now() }
 }

@@ -123,6 +123,12 @@ final class RawConnection {
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// Whether bytes (or the end of the stream) are waiting to be read now, without reading them.
+    func hasData() -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
+    }
+
     /// Whether the peer closes (end of file or reset) within `seconds`; data it sends is skipped.
     func closedByPeer(within seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

@@ -1,3 +1,4 @@
+import Clocks
 import Yams
 
 /// The alerting part of `--config.file`: rules, receivers and routes (SPEC section 6).
@@ -91,17 +92,19 @@ public struct AlertingConfig: Sendable {
         return AlertingSetup(rules: rules, routes: routes, receivers: receivers.map(\.name), resendIntervals: resend, externalURL: externalURL)
     }
 
-    /// Builds the receivers; fails on settings only a receiver can judge (URLs, timeouts).
-    public func makeReceivers(externalURL: String) throws(ReceiverConfigError) -> [any AlertReceiver] {
+    /// Builds the receivers; fails on settings only a receiver can judge (URLs, timeouts). `clock` stamps
+    /// what they send (`endsAt`, log lines) and reads `Retry-After` dates.
+    public func makeReceivers(externalURL: String, clock: any TimeSource = WallClock()) throws(ReceiverConfigError) -> [any AlertReceiver] {
+        let now: @Sendable () -> Double = { clock.now() }
         var out: [any AlertReceiver] = []
         for receiver in receivers {
             switch receiver {
-            case .alertmanager(let name, let config): out.append(try AlertmanagerReceiver(name: name, config: config))
+            case .alertmanager(let name, let config): out.append(try AlertmanagerReceiver(name: name, config: config, now: now))
             case .webhook(let name, var config):
                 config.externalURL = externalURL
-                out.append(try WebhookReceiver(name: name, config: config))
+                out.append(try WebhookReceiver(name: name, config: config, now: now))
             case .command(let name, let config): out.append(try CommandReceiver(name: name, config: config))
-            case .log(let name): out.append(LogReceiver(name: name))
+            case .log(let name): out.append(LogReceiver(name: name, now: now))
             }
         }
         return out

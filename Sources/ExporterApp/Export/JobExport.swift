@@ -1,10 +1,7 @@
 import Events
 import Foundation
-import Synchronization
+import HTTPClient
 import Tracking
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What `progress-exporter export` writes: jobs, or the agents of jobs, as read from a running
 /// exporter's /api/v1 or from a snapshot folder.
@@ -274,31 +271,17 @@ public enum CSV {
     }
 }
 
-/// GET of a JSON answer with URLSession, waited for.
+/// GET of a JSON answer through the one HTTP client, waited for.
 enum APIClient {
     /// The decoded answer; nil value for 404 (an unknown job).
     static func get<T: Decodable>(_ url: String, as type: T.Type, timeout: Double) throws(JobExport.Failure) -> (value: T?, status: Int) {
-        guard let target = URL(string: url) else { throw JobExport.Failure("not a URL: \(url)") }
-        var request = URLRequest(url: target)
-        request.timeoutInterval = timeout
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        let answer = Mutex<Result<(Data, Int), JobExport.Failure>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            let result: Result<(Data, Int), JobExport.Failure>
-            if let error {
-                result = .failure(JobExport.Failure("could not read \(url): \(error.localizedDescription)"))
-            } else if let http = response as? HTTPURLResponse {
-                result = .success((data ?? Data(), http.statusCode))
-            } else {
-                result = .failure(JobExport.Failure("could not read \(url): no HTTP answer"))
-            }
-            answer.withLock { $0 = result }
-            done.signal()
-        }.resume()
-        done.wait()
-        guard let result = answer.withLock({ $0 }) else { throw JobExport.Failure("could not read \(url)") }
-        let (data, status) = try result.get()
+        let request = HTTPClientRequest(.get, url: url, headers: ["Accept: application/json"], timeout: timeout)
+        // A whole job's agents, one page of the API, fits well within this.
+        let (response, end) = HTTPClient().fetch(request, limit: 256 << 20)
+        guard case .completed(let status) = end else {
+            throw JobExport.Failure("could not read \(url): \(response.tooLarge ? "the answer is over 256 MiB" : end.reason)")
+        }
+        let data = Data(response.body)
         if status == 404 { return (nil, status) }
         guard status == 200 else {
             throw JobExport.Failure("\(url) answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")

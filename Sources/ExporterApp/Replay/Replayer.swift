@@ -1,3 +1,4 @@
+import Clocks
 import Events
 import Foundation
 import Tracking
@@ -18,8 +19,8 @@ public final class Replayer {
     public let speed: Double
     /// How pacing waits (tests pass one that records instead of sleeping).
     public var sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
-    /// Real time, for pacing only; the store never reads it.
-    public var realTime: () -> Double = { Date().timeIntervalSince1970 }
+    /// Real time, for pacing only (monotonic: a clock step does not stall or rush it); the store never reads it.
+    public var realTime: () -> Double = { MonotonicClock().now() }
     /// Lines per batch at most.
     public var batchLines = 4096
     /// Progress ratios at which each job's ETC is recorded for its history.
@@ -31,12 +32,16 @@ public final class Replayer {
     /// such a time as the arrival time): it does not move the replay clock.
     private let ceiling: Double
 
-    public init(ingestor: Ingestor, clock: ReplayClock, format: ExporterOptions.EventFormat = .native, speed: Double = 0) {
+    /// `wallClock` bounds how far ahead of today an event time may be.
+    public init(
+        ingestor: Ingestor, clock: ReplayClock, format: ExporterOptions.EventFormat = .native, speed: Double = 0,
+        wallClock: any TimeSource = WallClock()
+    ) {
         self.ingestor = ingestor
         self.clock = clock
         self.format = format
         self.speed = speed
-        ceiling = Date().timeIntervalSince1970 + StoreOptions().maxFutureSkew
+        ceiling = wallClock.now() + StoreOptions().maxFutureSkew
     }
 
     /// Where the replay stands, reported after every batch.

@@ -1,4 +1,5 @@
 import Alerting
+import Clocks
 import Dispatch
 import Exposition
 import Foundation
@@ -60,7 +61,7 @@ final class Snapshotter: Service, SelfMetricsCollector {
     /// A snapshot refused for any reason (torn, corrupted, future format) is logged and counted,
     /// and the previous one is tried; the state is replaced whole or not at all.
     func restore() -> Restored? {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = MonotonicClock.nanoseconds()
         var refusals = 0
         let file = SnapshotFile.newest(in: folder) { path, reason in
             refusals += 1
@@ -106,7 +107,7 @@ final class Snapshotter: Service, SelfMetricsCollector {
     /// now), and says so: what it holds and how long it took, so a shutdown shows that nothing is lost.
     func stop() {
         loop.stop()
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = MonotonicClock.nanoseconds()
         guard let written = writer.writeSnapshot() else { return }
         let jobs = store.jobSummaries()
         Log.info("snapshot written", [
@@ -118,7 +119,7 @@ final class Snapshotter: Service, SelfMetricsCollector {
     private static func agents(in jobs: [JobSummary]) -> Int { jobs.reduce(0) { $0 + $1.agents.values.reduce(0, +) } }
 
     private static func milliseconds(since start: UInt64) -> String {
-        String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        String(format: "%.1f", Double(MonotonicClock.nanoseconds() - start) / 1e6)
     }
 
     static let lastSuccess = MetricFamily("progress_exporter_storage_last_success_timestamp_seconds", .gauge, help: "Unix time of the last snapshot written.")
@@ -185,15 +186,15 @@ final class SnapshotWriter: Sendable {
             // Journal segments closed before the capture hold only batches the snapshot includes.
             let journal = journal.withLock { $0 }
             let boundary = journal?.rotate()
-            let captureStart = DispatchTime.now().uptimeNanoseconds
+            let captureStart = MonotonicClock.nanoseconds()
             let (sequence, storeBytes) = store.snapshot()
             let alertBytes = alerts.snapshot()
-            let captured = DispatchTime.now().uptimeNanoseconds
+            let captured = MonotonicClock.nanoseconds()
             let bytes = SnapshotFile(sequence: sequence, takenAt: clock.now(), store: storeBytes, alerts: alertBytes).encoded()
             do {
                 try SnapshotFile.write(bytes, folder: folder)
                 journal?.snapshotWritten(boundary: boundary)
-                let done = DispatchTime.now().uptimeNanoseconds
+                let done = MonotonicClock.nanoseconds()
                 stats.withLock {
                     $0.lastSuccess = clock.now()
                     $0.lastCaptureSeconds = Double(captured - captureStart) / 1e9

@@ -66,7 +66,12 @@ final class BasicAuthChecker: Sendable {
     private let runs = Locked(0)
     var bcryptRuns: Int { runs.withLock { $0 } }
 
-    init() {}
+    /// bcrypt itself: `bcryptMatches`, or in tests a stand-in that blocks until told.
+    private let matches: @Sendable (_ password: [UInt8], _ hash: [UInt8]) -> Bool
+
+    init(matches: @escaping @Sendable (_ password: [UInt8], _ hash: [UInt8]) -> Bool = BasicAuthChecker.bcryptMatches) {
+        self.matches = matches
+    }
 
     /// What a check found.
     enum Verdict: Equatable {
@@ -94,21 +99,36 @@ final class BasicAuthChecker: Sendable {
     /// stays on); new ones run bcrypt only when no other request is (else `.busy`), and an address
     /// with too many recent failures gets `.busy` without bcrypt.
     func check(_ authorization: String, users: BasicAuthUsers, client: ClientKey? = nil, now: Double = ServerContext.now()) -> Verdict {
+        if let quick = quickVerdict(authorization, users: users, client: client, now: now) { return quick }
+        return bcryptVerdict(authorization, users: users, client: client, now: now)
+    }
+
+    /// The verdict when it needs no bcrypt (unreadable credentials, cached ones, an address over its
+    /// failures); nil when only bcrypt can tell.
+    func quickVerdict(_ authorization: String, users: BasicAuthUsers, client: ClientKey?, now: Double) -> Verdict? {
         guard let (user, password) = Self.credentials(authorization) else { return .denied }
         // crypt takes C strings: a password with a NUL could never be the one hashed.
         guard !password.contains(0) else { return .denied }
         let known = users.hashes[user]
         let hash = known ?? users.decoyHash
-        let key = Self.cacheKey(user, hash, password)
-        if let key, let cached = cache.withLock({ $0.outcomes[key] }) {
+        if let key = Self.cacheKey(user, hash, password), let cached = cache.withLock({ $0.outcomes[key] }) {
             return cached && known != nil ? .allowed : .denied
         }
         if let client, let recent = failures.withLock({ $0.byClient[client] }), now - recent.since < Self.failureWindow, recent.count >= Self.failuresAllowed {
             return .busy
         }
+        return nil
+    }
+
+    /// Runs bcrypt (when no other request is: else `.busy`) and caches the outcome.
+    func bcryptVerdict(_ authorization: String, users: BasicAuthUsers, client: ClientKey?, now: Double) -> Verdict {
+        guard let (user, password) = Self.credentials(authorization), !password.contains(0) else { return .denied }
+        let known = users.hashes[user]
+        let hash = known ?? users.decoyHash
+        let key = Self.cacheKey(user, hash, password)
         let ran = bcrypt.withLockIfAvailable { _ in
             runs.withLock { $0 += 1 }
-            return Self.bcryptMatches(password: password, hash: hash)
+            return matches(password, hash)
         }
         guard let matches = ran else { return .busy }
         let outcome = matches && known != nil

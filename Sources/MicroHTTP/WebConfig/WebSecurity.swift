@@ -20,14 +20,23 @@ public final class WebSecurity: Sendable {
     public let file: String?
     private let currentTLS: Locked<TLSSettings?>
     private let users: Locked<BasicAuthUsers>
-    private let checker = BasicAuthChecker()
+    private let checker: BasicAuthChecker
     /// Requests that skip basic auth, e.g. POST /events when it has its own bearer token.
     private let skipsBasicAuth: @Sendable (_ method: String, _ path: String) -> Bool
 
     /// The realm in `WWW-Authenticate`.
     public static let realm = "progress-exporter"
 
-    public init(config: WebConfig, file: String? = nil, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) {
+    public convenience init(config: WebConfig, file: String? = nil, skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }) {
+        self.init(config: config, file: file, checker: BasicAuthChecker(), skipsBasicAuth: skipsBasicAuth)
+    }
+
+    /// With a given password checker (tests pass one whose bcrypt blocks until told).
+    init(
+        config: WebConfig, file: String? = nil, checker: BasicAuthChecker,
+        skipsBasicAuth: @escaping @Sendable (_ method: String, _ path: String) -> Bool = { _, _ in false }
+    ) {
+        self.checker = checker
         self.file = file
         currentTLS = Locked(config.tls)
         users = Locked(config.users)
@@ -64,18 +73,48 @@ public final class WebSecurity: Sendable {
     /// Authorization header of the request.
     /// `clientAuth`: the mode of the daemon the connection belongs to.
     func refusal(method: String, path: String, authorization: [String], connection: OpaquePointer?, clientAuth: TLSSettings.ClientAuth) -> HTTPResponse? {
+        switch decide(method: method, path: path, authorization: authorization, connection: connection, clientAuth: clientAuth) {
+        case .allowed: return nil
+        case .refused(let response): return response
+        case .slowCheck(let check): return check()
+        }
+    }
+
+    /// What `decide` found: the slow part (bcrypt of new credentials) is left to the caller to run
+    /// where it stalls nobody else.
+    enum Decision {
+        case allowed
+        case refused(HTTPResponse)
+        /// Only bcrypt can tell: run it (on a worker) for nil (go on) or the refusal.
+        case slowCheck(@Sendable () -> HTTPResponse?)
+    }
+
+    func decide(method: String, path: String, authorization: [String], connection: OpaquePointer?, clientAuth: TLSSettings.ClientAuth) -> Decision {
         if clientAuth != .noClientCert, let connection, let refused = Self.clientCertificateRefusal(clientAuth, connection) {
-            return refused
+            return .refused(refused)
         }
         let users = users.withLock { $0 }
-        guard !users.isEmpty, !skipsBasicAuth(method, path) else { return nil }
+        guard !users.isEmpty, !skipsBasicAuth(method, path) else { return .allowed }
         // Two Authorization headers are ambiguous: refused rather than guessed.
-        guard authorization.count == 1 else { return Self.unauthorized }
+        guard authorization.count == 1 else { return .refused(Self.unauthorized) }
         let client = connection.flatMap { pe_mhd_client_address($0) }.flatMap(ClientKey.init)
-        switch checker.check(authorization[0], users: users, client: client) {
+        let now = ServerContext.now()
+        if let quick = checker.quickVerdict(authorization[0], users: users, client: client, now: now) {
+            return quick == .allowed ? .allowed : .refused(Self.answer(quick) ?? Self.unauthorized)
+        }
+        let checker = checker
+        let credentials = authorization[0]
+        return .slowCheck {
+            Self.answer(checker.bcryptVerdict(credentials, users: users, client: client, now: ServerContext.now()))
+        }
+    }
+
+    /// nil for `.allowed`, else the refusal.
+    private static func answer(_ verdict: BasicAuthChecker.Verdict) -> HTTPResponse? {
+        switch verdict {
         case .allowed: return nil
-        case .denied: return Self.unauthorized
-        case .busy: return Self.tooManyAttempts
+        case .denied: return unauthorized
+        case .busy: return tooManyAttempts
         }
     }
 

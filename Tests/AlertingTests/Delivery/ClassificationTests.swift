@@ -1,5 +1,5 @@
-import CCurl
 import Foundation
+import HTTPClient
 import Testing
 @testable import Alerting
 
@@ -30,13 +30,20 @@ extension DeliveryTests {
             #expect(error.message.count < 300)
         }
 
+        /// Through the real client, so libcurl's own codes decide: refused, not resolved and timed out may
+        /// pass; a URL libcurl cannot use (malformed, another scheme) never will.
         @Test(arguments: [
-            (CURLE_COULDNT_CONNECT, true), (CURLE_OPERATION_TIMEDOUT, true), (CURLE_RECV_ERROR, true),
-            (CURLE_COULDNT_RESOLVE_HOST, true), (CURLE_GOT_NOTHING, true), (CURLE_URL_MALFORMAT, false),
-            (CURLE_UNSUPPORTED_PROTOCOL, false),
+            ("http://127.0.0.1:1/", true), ("http://no-such-host.invalid/", true), ("http://[::1/", false),
+            ("ftp://127.0.0.1/", false), ("gopher://127.0.0.1/", false),
         ])
-        func transportFailuresAreRetriedUnlessTheURLIsUnusable(code: CURLcode, retryable: Bool) {
-            #expect(DeliveryClassification.transportFailure(code, endpoint: "x").retryable == retryable)
+        func transportFailuresAreRetriedUnlessTheURLIsUnusable(url: String, retryable: Bool) {
+            let end = HTTPClient().fetch(HTTPClientRequest(url: url, timeout: 5), limit: 0).end
+            #expect(DeliveryClassification.transportFailure(end, endpoint: "x", timeout: 5).retryable == retryable, "\(end)")
+        }
+
+        @Test func timeoutsAndShutdownAreRetried() {
+            #expect(DeliveryClassification.transportFailure(.timedOut, endpoint: "x", timeout: 2).message == "x: timed out after 2.0 s")
+            #expect(DeliveryClassification.transportFailure(.cancelled, endpoint: "x", timeout: 2).retryable)
         }
 
         @Test func endpointsInMessagesCarryNoCredentials() {

@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 
 /// Sends alerts to one or more Alertmanagers through their API v2 (`POST /api/v2/alerts`).
@@ -10,7 +11,7 @@ public struct AlertmanagerReceiver: AlertReceiver {
 
     /// `now` gives Unix seconds; it sets a firing alert's `endsAt`.
     public init(
-        name: String, config: AlertmanagerConfig, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        name: String, config: AlertmanagerConfig, now: @escaping @Sendable () -> Double = { WallClock().now() }
     ) throws(ReceiverConfigError) {
         self.name = name
         self.config = config
@@ -25,7 +26,7 @@ public struct AlertmanagerReceiver: AlertReceiver {
             endpoints.append(try ReceiverURL.parse(text, receiver: name).appendingPathComponent("api/v2/alerts"))
         }
         self.endpoints = endpoints
-        poster = JSONPoster(timeout: config.timeout)
+        poster = JSONPoster(timeout: config.timeout, now: now)
     }
 
     /// Delivered when at least one Alertmanager took the batch: they share alerts among themselves through

@@ -1,10 +1,11 @@
+import Clocks
 import Foundation
 import Tracking
 
 /// One receiver's queue, counters and worker thread.
 ///
 /// `@unchecked Sendable`: every mutable property is read and written only with `condition` locked; the worker
-/// releases it while a delivery runs, so `enqueue` only ever waits for a few queue operations. (`NSCondition` is
+/// releases it while a delivery runs, so `enqueue` only ever waits for a few queue operations. (`MonotonicCondition` is
 /// the one lock here that a thread can sleep on with a deadline; `Mutex` has no condition variable.)
 ///
 /// Every time comes from `options.clock`, so a test can drive backoff, retry limits and the stop deadline with a
@@ -20,7 +21,7 @@ final class DeliveryLane: @unchecked Sendable {
 
     let receiver: any AlertReceiver
     private let options: DispatcherOptions
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     private var queue: DeliveryQueue
     private var stats: ReceiverDeliveryStats
     private var phase = Phase.idle
@@ -90,8 +91,8 @@ final class DeliveryLane: @unchecked Sendable {
         condition.unlock()
         receiver.cancelDeliveries()
         condition.lock()
-        let giveUp = Date(timeIntervalSinceNow: abandonAfter)
-        while !isFinished, condition.wait(until: giveUp) {}
+        let giveUp = MonotonicClock().now() + abandonAfter
+        while !isFinished, condition.wait(seconds: giveUp - MonotonicClock().now()) {}
         return isFinished
     }
 
@@ -120,7 +121,7 @@ final class DeliveryLane: @unchecked Sendable {
     private func wait(until deadline: Double) -> Bool {
         let remaining = deadline - now
         guard remaining > 0 else { return false }
-        _ = condition.wait(until: Date(timeIntervalSinceNow: remaining))
+        condition.wait(seconds: remaining)
         return true
     }
 

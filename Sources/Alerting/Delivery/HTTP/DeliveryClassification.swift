@@ -1,5 +1,5 @@
-import CCurl
 import Foundation
+import HTTPClient
 
 /// The one place that decides what an HTTP answer means for delivery, as Alertmanager's `notify/util.go` does:
 /// 2xx delivered; 5xx, 429, timeouts and connection errors worth retrying; any other answer final.
@@ -18,17 +18,15 @@ enum DeliveryClassification {
         return DeliveryError(retryable: retryable, message, statusCode: status)
     }
 
-    /// A request that got no HTTP answer (a libcurl error): a malformed URL or a scheme other than http(s) is
-    /// final, anything else (refused, reset, timed out, name not resolved) may pass.
-    static func transportFailure(_ code: CURLcode, endpoint: String) -> DeliveryError {
-        let reason = String(cString: curl_easy_strerror(code))
-        switch code {
-        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
-            return DeliveryError(retryable: false, "\(endpoint): unusable URL (\(reason))")
-        case CURLE_OPERATION_TIMEDOUT:
-            return DeliveryError(retryable: true, "\(endpoint): timed out")
-        default:
-            return DeliveryError(retryable: true, "\(endpoint): \(reason) (curl error \(code.rawValue))")
+    /// A request that got no HTTP answer: a malformed URL or a scheme other than http(s) is final, anything
+    /// else (refused, reset, timed out, name not resolved, cancelled at shutdown) may pass.
+    static func transportFailure(_ end: HTTPTransferEnd, endpoint: String, timeout: Double) -> DeliveryError {
+        if end.urlIsUnusable { return DeliveryError(retryable: false, "\(endpoint): unusable URL (\(end.reason))") }
+        switch end {
+        case .timedOut: return DeliveryError(retryable: true, "\(endpoint): timed out after \(timeout) s")
+        case .cancelled: return DeliveryError(retryable: true, "\(endpoint): cancelled at shutdown")
+        case .failed(let code, let reason): return DeliveryError(retryable: true, "\(endpoint): \(reason) (curl error \(code))")
+        default: return DeliveryError(retryable: true, "\(endpoint): \(end.reason)")
         }
     }
 

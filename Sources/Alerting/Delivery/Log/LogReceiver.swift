@@ -1,3 +1,4 @@
+import Clocks
 import Events
 import Foundation
 import Logging
@@ -15,7 +16,7 @@ public struct LogReceiver: AlertReceiver {
     /// without a sink, lines go to `logger`, by default a swift-log logger made at delivery (so it
     /// has the handler swift-log was bootstrapped with, which stamps the lines).
     public init(
-        name: String = "log", now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        name: String = "log", now: @escaping @Sendable () -> Double = { WallClock().now() },
         sink: (@Sendable (String) -> Void)? = nil, logger: Logger? = nil
     ) {
         self.name = name

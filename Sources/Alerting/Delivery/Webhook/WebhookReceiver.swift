@@ -1,3 +1,4 @@
+import Clocks
 import Foundation
 
 /// Posts alerts to an HTTP endpoint in Alertmanager's webhook format, one POST per group.
@@ -7,12 +8,15 @@ public struct WebhookReceiver: AlertReceiver {
     private let url: URL
     private let poster: JSONPoster
 
-    public init(name: String, config: WebhookConfig) throws(ReceiverConfigError) {
+    /// `now` gives Unix seconds, to read a `Retry-After` date.
+    public init(
+        name: String, config: WebhookConfig, now: @escaping @Sendable () -> Double = { WallClock().now() }
+    ) throws(ReceiverConfigError) {
         self.name = name
         self.config = config
         url = try ReceiverURL.parse(config.url, receiver: name)
         guard config.timeout > 0 else { throw ReceiverConfigError(receiver: name, reason: "timeout must be positive") }
-        poster = JSONPoster(timeout: config.timeout, authorization: config.authorization)
+        poster = JSONPoster(timeout: config.timeout, authorization: config.authorization, now: now)
     }
 
     /// Every group is posted even when one fails; a failure is retryable if any failed group's was, since

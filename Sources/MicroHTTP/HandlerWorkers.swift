@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The threads that run request handlers, off libmicrohttpd's poll threads.
+///
+/// A poll thread serves many connections; a handler that takes long on it (a large render, a journal
+/// fsync, a bcrypt check) would stall every other connection of that thread. Instead the poll thread
+/// suspends the connection, hands the request here, and goes on polling; the worker runs the handler,
+/// stores the answer and resumes the connection, and the poll thread sends it.
+final class HandlerWorkers: Sendable {
+    private struct Queue {
+        /// Taken jobs are set to nil at once: a run job must not keep what it captured (a request body).
+        var jobs: [(@Sendable () -> Void)?] = []
+        var head = 0
+        var stopped = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let ready = DispatchSemaphore(value: 0)
+    let count: Int
+
+    /// Starts `count` threads named `name` (as `top -H` shows them).
+    init(count: Int, name: String = "http-handler") {
+        self.count = max(1, count)
+        for _ in 0..<self.count {
+            let thread = Thread { [self] in
+                try? Data(name.prefix(15).utf8).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
+                while let job = next() { job() }
+            }
+            thread.name = name
+            thread.start()
+        }
+    }
+
+    /// Queues a job; false (and not run) once stopped.
+    @discardableResult
+    func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
+        let queued = queue.withLock { queue -> Bool in
+            guard !queue.stopped else { return false }
+            queue.jobs.append(job)
+            return true
+        }
+        if queued { ready.signal() }
+        return queued
+    }
+
+    /// Jobs already queued still run; then the threads end. Does not wait for them.
+    func stop() {
+        let wasRunning = queue.withLock { queue -> Bool in
+            defer { queue.stopped = true }
+            return !queue.stopped
+        }
+        guard wasRunning else { return }
+        for _ in 0..<count { ready.signal() }
+    }
+
+    /// The next job, waiting for one; nil once stopped and drained.
+    private func next() -> (@Sendable () -> Void)? {
+        while true {
+            ready.wait()
+            let job = queue.withLock { queue -> (@Sendable () -> Void)?? in
+                if queue.head < queue.jobs.count {
+                    let job = queue.jobs[queue.head]
+                    queue.jobs[queue.head] = nil
+                    queue.head += 1
+                    // Drop the run jobs now and then, so the array does not grow for good.
+                    if queue.head == queue.jobs.count {
+                        queue.jobs.removeAll(keepingCapacity: true)
+                        queue.head = 0
+                    } else if queue.head >= 64 && queue.head * 2 >= queue.jobs.count {
+                        queue.jobs.removeFirst(queue.head)
+                        queue.head = 0
+                    }
+                    return job.map { .some($0) }
+                }
+                return queue.stopped ? .some(nil) : nil
+            }
+            if let job { return job }
+        }
+    }
+}
