@@ -251,6 +251,9 @@ def main():
             {"type": "item_completed", "job": "browser-finished", "agent": "w", "item": "i1", "ts": now - 200},
             {"type": "item_completed", "job": "browser-finished", "agent": "w", "item": "i2", "ts": now - 100},
             {"type": "job_completed", "job": "browser-finished", "ts": now - 95},
+            # Every item finished, no job_completed: nothing left to estimate.
+            {"type": "job_started", "job": "browser-all-items", "total_items": 1, "ts": now - 60},
+            {"type": "item_completed", "job": "browser-all-items", "agent": "w", "item": "i0", "ts": now - 20},
         ])
         browser.navigate(exporter.url("/?live=0"))
         check("the once-rendered page (?live=0) says when it is drawn",
@@ -264,6 +267,10 @@ def main():
         check("a finished card says when it finished", stats.get("Finished at", [None])[0] == ended, f"{stats.get('Finished at')} (ended {ended})")
         check("its duration and mean rate", stats.get("Duration", [None])[0] == "3m 32s" and stats.get("Mean rate", [None])[0] == "50.9/h", str(stats))
         check("and no ETC or recent throughput", not ({"ETC", "Throughput", "Finishes at"} & set(stats)), str(sorted(stats)))
+        all_items = browser.evaluate(f"{CARD_STATS}('browser-all-items')")
+        check("a running job with every item finished shows its last item, no ETC",
+              all_items.get("ETC") == ["–", ""] and all_items.get("Last item at", [None])[0] == time.strftime("%H:%M:%S", time.localtime(now - 20)),
+              str(all_items))
         # A running job's finish time lies inside its own band (both from the summary's instant).
         running = browser.evaluate(f"{CARD_STATS}('etl-nightly-run1')")
         finish, band = running["Finishes at"]

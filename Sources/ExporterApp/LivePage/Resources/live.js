@@ -82,6 +82,13 @@
   }
   // The exporter's clock, from the newest summary (estimated completion − ETC), else ours.
   function now() { return Date.now() / 1000 + state.offset; }
+  // Only a job with items left counts: once every item finished, the completion time is the last
+  // item's end, not now + ETC, and would set the page's clock back.
+  function learnOffset(job) {
+    if (job.estimated_completion_timestamp && job.eta_seconds !== undefined && job.remaining !== 0 && !job.all_items_finished) {
+      state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
+    }
+  }
 
   // ---- DOM helpers: text only ----
   function el(tag, cls, text) {
@@ -116,9 +123,7 @@
       const data = JSON.parse(e.data);
       for (const job of data.jobs) {
         state.jobs.set(job.job, job);
-        if (job.estimated_completion_timestamp && job.eta_seconds !== undefined) {
-          state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
-        }
+        learnOffset(job);
       }
       for (const id of data.removed) { state.jobs.delete(id); state.histories.delete(id); }
       changed();
@@ -387,12 +392,14 @@
     setText(f.throughput.label, "Throughput");
     setText(f.throughput.value, rate(windows["1m"]));
     setText(f.throughput.sub, "5m " + rate(windows["5m"]));
+    // Every planned item finished, no job_completed yet: nothing left to estimate.
+    const done = job.all_items_finished === true;
     setText(f.eta.label, "ETC");
-    setText(f.eta.value, duration(job.eta_seconds));
+    setText(f.eta.value, done ? "–" : duration(job.eta_seconds));
     const open = isOpenAbove(job);
     const lower = job.eta_lower_bound_seconds, upper = job.eta_upper_bound_seconds;
-    setText(f.eta.sub, lower !== undefined ? compact(lower) + " – " + (open ? "open" : compact(upper)) : "");
-    setText(f.finish.label, "Finishes at");
+    setText(f.eta.sub, lower !== undefined && !done ? compact(lower) + " – " + (open ? "open" : compact(upper)) : "");
+    setText(f.finish.label, done ? "Last item at" : "Finishes at");
     setText(f.finish.value, clock(job.estimated_completion_timestamp));
     // The band from the same instant as the finish time (the summary's, not the page's now), and
     // around it, so the finish never lies outside its own band.
@@ -611,9 +618,7 @@
       .then(([jobs, alerts, agentList]) => {
         for (const job of jobs) {
           state.jobs.set(job.job, job);
-          if (job.estimated_completion_timestamp && job.eta_seconds !== undefined) {
-            state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
-          }
+          learnOffset(job);
         }
         state.alerts = alerts;
         for (const agent of agentList) state.agents.set(agent.agent, agent);
