@@ -71,6 +71,8 @@ final class LiveStream: Sendable {
     /// Tells a reconnecting page whether it reached the same process.
     let instance: String
     private let loopHolder = Mutex<UpkeepLoop?>(nil)
+    /// When the loop last looked for clients that hung up (monotonic seconds).
+    private let lastHangUpCheck = Mutex<Double>(0)
 
     init(store: ProgressStore, alerts: AlertEngine?, limits: Limits = Limits(), clock: any TimeSource = WallClock()) {
         self.store = store
@@ -151,9 +153,15 @@ final class LiveStream: Sendable {
 
     /// One run: reads what changed once per distinct cursor and writes it to each client.
     func run() {
+        let now = Self.monotonic()
+        // Clients that left while their stream waited: counted out within a second, not at the next write.
+        if now - lastHangUpCheck.withLock({ $0 }) >= 1 {
+            lastHangUpCheck.withLock { $0 = now }
+            let open = state.withLock { $0.clients.values.map(\.stream) }
+            HTTPStream.closeThoseWhoseClientLeft(open)
+        }
         let clients = state.withLock { $0.clients }
         guard !clients.isEmpty else { return }
-        let now = Self.monotonic()
         var jobReads: [FeedCursor: Encoded] = [:]
         var agentReads: [String: [FeedCursor: Encoded?]] = [:]
         var refresh: [UInt8]?

@@ -259,7 +259,11 @@ public final class HTTPServer: Sendable {
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
 
-        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        // With TLS, poll(2) instead of epoll: libmicrohttpd 0.9.75 under epoll keeps a connection whose TLS
+        // handshake stalls half-way (5 bytes of a ClientHello, then nothing) in its ready list and spins a
+        // core on it until the connection times out. poll waits for the socket instead.
+        let loop = tls == nil ? MHD_USE_EPOLL.rawValue : MHD_USE_POLL.rawValue
+        let flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | loop | MHD_ALLOW_SUSPEND_RESUME.rawValue
         // The context outlives the daemon: `Running` holds it until after MHD_stop_daemon.
         let cls = Unmanaged.passUnretained(context).toOpaque()
         // The limits are enforced by `ConnectionGuard.admit`, which counts its refusals. MHD's own

@@ -1,4 +1,7 @@
 import CMicroHTTPD
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A response body written by a producer while the server sends it, e.g. Server-Sent Events.
 ///
@@ -11,6 +14,8 @@ public final class HTTPStream: Sendable {
         var sent = 0
         var closed = false
         var connection: ConnectionHandle?
+        /// The connection's socket while attached, to notice a client that left while nothing was sent.
+        var descriptor: Int32 = -1
         var suspended = false
         var closeActions: [@Sendable () -> Void] = []
     }
@@ -77,6 +82,7 @@ public final class HTTPStream: Sendable {
         state.withLock { state in
             if state.connection != nil { return false }
             state.connection = connection
+            state.descriptor = pe_mhd_connection_fd(connection.pointer)
             return true
         }
     }
@@ -117,7 +123,38 @@ public final class HTTPStream: Sendable {
     /// The response is gone (sent, aborted or never queued): the stream is over.
     func detach() {
         close()
-        state.withLock { $0.connection = nil }
+        state.withLock { state in
+            state.connection = nil
+            state.descriptor = -1
+        }
+    }
+
+    /// Linux's POLLRDHUP (the peer shut its side down), which Glibc's module leaves out (it needs _GNU_SOURCE).
+    private static let pollReadHangUp: Int16 = 0x2000
+
+    /// Closes the streams whose client has gone (its socket hung up), with one poll(2) for all of them.
+    /// A stream waiting for data has its connection suspended, and libmicrohttpd does not watch a
+    /// suspended socket: without this a client that left is noticed only at the next write.
+    /// Returns how many were closed.
+    @discardableResult
+    public static func closeThoseWhoseClientLeft(_ streams: [HTTPStream]) -> Int {
+        var watched: [(stream: HTTPStream, entry: pollfd)] = []
+        watched.reserveCapacity(streams.count)
+        for stream in streams {
+            let descriptor = stream.state.withLock { $0.closed ? -1 : $0.descriptor }
+            guard descriptor >= 0 else { continue }
+            watched.append((stream, pollfd(fd: descriptor, events: pollReadHangUp, revents: 0)))
+        }
+        guard !watched.isEmpty else { return 0 }
+        var entries = watched.map(\.entry)
+        guard poll(&entries, nfds_t(entries.count), 0) > 0 else { return 0 }
+        var closed = 0
+        let gone = pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)
+        for (index, entry) in entries.enumerated() where entry.revents & gone != 0 {
+            watched[index].stream.close()
+            closed += 1
+        }
+        return closed
     }
 
     private static func wake(_ state: inout State) {

@@ -129,6 +129,23 @@ import Testing
         #expect(sample(metrics, "progress_exporter_stream_clients") == 2)
     }
 
+    /// Readers that leave while nothing is sent (their connections wait suspended) are counted out within
+    /// about a second, not at the next keep-alive 15 s later.
+    @Test func readersThatLeaveAreCountedOutAtOnce() async throws {
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        var readers = try (0..<100).map { _ in try StreamClient(port: exporter.port, path: "/api/v1/stream") }
+        for reader in readers { #expect(reader.read { _ in reader.events.contains { $0.name == "hello" } }) }
+        #expect(sample(try await exporter.metrics(), "progress_exporter_stream_clients") == 100)
+        readers.removeAll()  // closes every socket
+        var counted = 100.0
+        for _ in 0..<50 where counted > 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            counted = sample(try await exporter.metrics(), "progress_exporter_stream_clients") ?? -1
+        }
+        #expect(counted == 0, "\(counted) readers still counted 5 s after all 100 left")
+    }
+
     @Test func aClientThatNeverReadsDoesNotGrowTheExportersMemory() async throws {
         let exporter = try ExporterProcess([])
         defer { exporter.stop() }

@@ -278,4 +278,27 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         #expect(try await eventually(within: 30) { try await !query(#"progress_job_progress_ratio{job="secured"}"#).isEmpty })
         #expect(try await eventually(within: 30) { try await query(#"up{job="wrong-password"} == 0"#).count == 1 }, "a wrong password scrapes nothing")
     }
+
+    /// Half-open TLS handshakes (5 bytes of a ClientHello, then nothing) cost no CPU while they wait:
+    /// libmicrohttpd 0.9.75 spun a core on each under epoll (10 of them took both cores), so a TLS
+    /// server runs its connections on poll(2).
+    @Test func halfOpenTLSHandshakesCostNoCPU() async throws {
+        let pki = try TestCertificates()
+        defer { pki.remove() }
+        let config = pki.path("web.yml")
+        try write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n", config)
+        let exporter = try ExporterProcess(["--web.config.file", config])
+        defer { exporter.stop() }
+        let stalled = try (0..<10).map { _ in try Socket(port: exporter.port) }
+        for socket in stalled { socket.trySend([0x16, 0x03, 0x01, 0x02, 0x00]) }
+        let pid = exporter.process.processIdentifier
+        let before = try cpuSeconds(pid)
+        try await Task.sleep(for: .seconds(3))
+        let used = try cpuSeconds(pid) - before
+        print("10 half-open TLS handshakes: exporter CPU \(used) s over 3 s")
+        #expect(used < 0.5, "the exporter used \(used) s of CPU over 3 s with 10 stalled handshakes")
+        // And the server still answers a real TLS client meanwhile.
+        #expect(try curl(["--cacert", pki.caCert, "https://127.0.0.1:\(exporter.port)/-/healthy"]).status == 200)
+        _ = stalled
+    }
 }
