@@ -447,9 +447,12 @@
     g.textAlign = "right"; g.textBaseline = "middle";
     g.fillText(int(maxY), left - 4, y(maxY)); g.fillText("0", left - 4, y(0));
     g.textBaseline = "alphabetic"; g.textAlign = "left";
-    g.fillText(clock(start).replace(/:\d\d$/, ""), left, h - 4);
+    // To the minute, or to the second when both ends fall in the same minute (a short run).
+    let from = clock(start).replace(/:\d\d$/, ""), to = clock(endT).replace(/:\d\d$/, "");
+    if (from === to) { from = clock(start); to = clock(endT); }
+    g.fillText(from, left, h - 4);
     g.textAlign = "right";
-    g.fillText(clock(endT).replace(/:\d\d$/, ""), w - right, h - 4);
+    g.fillText(to, w - right, h - 4);
     // The ETC's band and projection from now.
     const rem = job.remaining;
     if (eta !== undefined && rem !== undefined && rem > 0) {
