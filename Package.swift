@@ -69,6 +69,9 @@ let package = Package(
             pkgConfig: "libcrypt",
             providers: [.apt(["libcrypt-dev"])]
         ),
+        // The git commit being built, for build_info and --version (Plugins/GitRevision).
+        .plugin(name: "GitRevision", capability: .buildTool()),
+        .target(name: "BuildRevision", plugins: ["GitRevision"]),
         // The wall clock and the one monotonic clock: every other target reads time through these.
         .target(name: "Clocks"),
         // What config readers share: the one ConfigError (file, line, reason) and YAML parsing.
@@ -97,9 +100,13 @@ let package = Package(
         .target(
             name: "ExporterApp",
             dependencies: [
-                "Clocks", "ConfigFiles", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking", "Alerting",
+                "Clocks", "ConfigFiles", "HTTPClient", "MicroHTTP", "HTTPCompression", "CZlib", "Exposition", "Events", "EventSources", "Tracking",
+                "Alerting", "BuildRevision",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The live page's HTML, CSS and script as files (a linter reads them), in the resource
+            // bundle beside the executable: progress-exporter_ExporterApp.resources.
+            resources: [.copy("LivePage/Resources/index.html"), .copy("LivePage/Resources/live.css"), .copy("LivePage/Resources/live.js")]
         ),
         .executableTarget(
             name: "progress-exporter",
@@ -130,7 +137,7 @@ let package = Package(
 )
 
 // Strict settings for every Swift target, applied once.
-for target in package.targets where target.type != .system && !["CSimdJSON", "CRE2"].contains(target.name) {
+for target in package.targets where target.type != .system && target.type != .plugin && !["CSimdJSON", "CRE2"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     target.swiftSettings = settings

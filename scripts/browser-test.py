@@ -108,6 +108,14 @@ CARD_FIELD = """((job, field) => {
     if (card.dataset.job === job) { const e = card.querySelector('[data-field="' + field + '"]'); return e ? e.textContent : null; }
   return null; })"""
 
+# {label: [value, sub]} of a job's card.
+CARD_STATS = """((job) => {
+  const out = {};
+  for (const card of document.querySelectorAll('.card'))
+    if (card.dataset.job === job)
+      for (const s of card.querySelectorAll('.stat')) out[s.querySelector('.label').textContent] = [s.querySelector('.value').textContent, s.querySelector('.sub').textContent];
+  return out; })"""
+
 MEASURE = """(async (url, job, agent, rounds) => {
   const times = [];
   const field = () => { for (const c of document.querySelectorAll('.card')) if (c.dataset.job === job) return c.querySelector('[data-field="finished"]'); };
@@ -127,6 +135,17 @@ MEASURE = """(async (url, job, agent, rounds) => {
     await new Promise((r) => setTimeout(r, 150 + Math.random() * 100));
   }
   return times; })"""
+
+
+def within_band(finish, band):
+    """Whether a card's finish (HH:MM:SS today) lies in its band: "HH:MM – HH:MM", "HH:MM:SS – :SS"
+    (the same minute) or "HH:MM:SS – open"."""
+    low, high = band.split(" – ")
+    if high == "open":
+        return low <= finish
+    if high.startswith(":"):
+        high = low[:5] + high
+    return low <= finish[:len(low)] and finish[:len(high)] <= high
 
 
 def main():
@@ -222,6 +241,51 @@ def main():
               "timeout after Ns (2)" in browser.evaluate("document.getElementById('failure-reasons').textContent"))
         check("a hostile error stays text", browser.evaluate(
             "document.querySelectorAll('img').length === 0 && window.__pwned === undefined"))
+
+        # A finished job's card says when it finished (its last item), how long it ran and its mean rate,
+        # in the once-rendered page (?live=0): the state drawn once from the API, no stream held open.
+        now = time.time()
+        exporter.post([
+            {"type": "job_started", "job": "browser-finished", "total_items": 3, "ts": now - 312},
+            {"type": "item_completed", "job": "browser-finished", "agent": "w", "item": "i0", "ts": now - 300},
+            {"type": "item_completed", "job": "browser-finished", "agent": "w", "item": "i1", "ts": now - 200},
+            {"type": "item_completed", "job": "browser-finished", "agent": "w", "item": "i2", "ts": now - 100},
+            {"type": "job_completed", "job": "browser-finished", "ts": now - 95},
+            # Every item finished, no job_completed: nothing left to estimate.
+            {"type": "job_started", "job": "browser-all-items", "total_items": 1, "ts": now - 60},
+            {"type": "item_completed", "job": "browser-all-items", "agent": "w", "item": "i0", "ts": now - 20},
+        ])
+        browser.navigate(exporter.url("/?live=0"))
+        check("the once-rendered page (?live=0) says when it is drawn",
+              browser.wait_for("document.documentElement.dataset.ready === '1'", 20, "the snapshot")
+              and browser.evaluate("document.getElementById('conn').textContent").startswith("snapshot of "))
+        check("and holds no stream", browser.evaluate(
+            "performance.getEntriesByType('resource').every(e => !e.name.includes('/api/v1/stream')) && "
+            "document.querySelectorAll('.card').length >= 4"))
+        stats = browser.evaluate(f"{CARD_STATS}('browser-finished')")
+        ended = time.strftime("%H:%M:%S", time.localtime(now - 100))
+        check("a finished card says when it finished", stats.get("Finished at", [None])[0] == ended, f"{stats.get('Finished at')} (ended {ended})")
+        check("its duration and mean rate", stats.get("Duration", [None])[0] == "3m 32s" and stats.get("Mean rate", [None])[0] == "50.9/h", str(stats))
+        check("and no ETC or recent throughput", not ({"ETC", "Throughput", "Finishes at"} & set(stats)), str(sorted(stats)))
+        all_items = browser.evaluate(f"{CARD_STATS}('browser-all-items')")
+        check("a running job with every item finished shows its last item, no ETC",
+              all_items.get("ETC") == ["–", ""] and all_items.get("Last item at", [None])[0] == time.strftime("%H:%M:%S", time.localtime(now - 20)),
+              str(all_items))
+        # A running job's finish time lies inside its own band (both from the summary's instant).
+        running = browser.evaluate(f"{CARD_STATS}('etl-nightly-run1')")
+        finish, band = running["Finishes at"]
+        check("a running job's finish lies inside its band", within_band(finish, band), f"{finish} in {band}")
+        if screenshots:
+            browser.screenshot(os.path.join(screenshots, "live-page-snapshot.png"))
+        # The headless capture the page's users run: chromium's own --screenshot finishes on ?live=0.
+        shot = os.path.join(folder, "snapshot.png")
+        started = time.time()
+        subprocess.run([cdp.find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--user-data-dir={os.path.join(folder, 'chromium-cli')}", "--virtual-time-budget=8000",
+                        "--window-size=1400,1000", f"--screenshot={shot}", exporter.url("/?live=0")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        check("chromium --headless --virtual-time-budget --screenshot of ?live=0 finishes",
+              os.path.exists(shot) and os.path.getsize(shot) > 10_000, f"{time.time() - started:.1f} s")
 
         # POST to number on the page, at 1,000 agents of one job (the demo keeps running beside it).
         now = time.time()

@@ -22,11 +22,11 @@ MACRO = re.compile(r"^[A-Z][a-z]$")  # mdoc macro names: Ar, Op, Fl, Ns, ...
 def manual_flags(text):
     """(flag, subcommand) pairs in the order the man page lists them.
 
-    mdoc: `.It Fl -config.file Ar config.file` is `--config.file` (Fl adds one dash), `Fl h , -help`
-    is `-h, --help`; `.It Em NAME` opens a subcommand's entry. man(7): `\\-\\-name` in any line."""
+    mdoc: `.It Fl -config.file Ar file` is `--config.file` (Fl adds one dash), `Fl h , Fl -help`
+    is `-h, --help`; `.It Cm NAME` (or `Em`) opens a subcommand's entry. man(7): `\\-\\-name` in any line."""
     found, command = [], "progress-exporter"
     for line in text.splitlines():
-        entry = re.match(r"^\.It Em (\S+)", line)
+        entry = re.match(r"^\.It (?:Em|Cm) (\S+)", line)
         if entry:
             command = entry.group(1)
             continue

@@ -2,7 +2,7 @@
 # Installs the Debian packages the exporter and its tests need, and the pinned Python packages of
 # scripts/monitoring/requirements.txt. Idempotent: installs only what is missing or at another version.
 set -euo pipefail
-packages=(libmicrohttpd-dev libgnutls28-dev libcrypt-dev openssl libcurl4-openssl-dev libsimdjson-dev libre2-dev zlib1g-dev libisal-dev pkg-config prometheus prometheus-alertmanager python3 python3-pip python3-yaml python3-prometheus-client python3-pytest curl chromium tmux libnats-dev nats-server)
+packages=(libmicrohttpd-dev libgnutls28-dev libcrypt-dev openssl libcurl4-openssl-dev libsimdjson-dev libre2-dev zlib1g-dev libisal-dev pkg-config prometheus prometheus-alertmanager python3 python3-pip python3-yaml python3-prometheus-client python3-pytest curl chromium tmux man-db groff-base libnats-dev nats-server)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 missing=()
 for p in "${packages[@]}"; do

@@ -4,7 +4,8 @@
     python3 scripts/screenshots.py .build/debug/progress-exporter docs [SECONDS]
 
 Runs the demo for SECONDS (default 60) so the burn-downs have a history, stalls one agent so an
-alert shows, then writes DIR/live-page-jobs.png and DIR/live-page-job.png."""
+alert shows, then writes DIR/live-page-jobs.png, DIR/live-page-job.png and DIR/live-page-snapshot.png
+(the once-rendered page, /?live=0, with a short job that finished beside the demo's)."""
 import importlib.util
 import os
 import sys
@@ -29,7 +30,14 @@ def main():
     browser = None
     try:
         exporter.start()
-        time.sleep(max(0, seconds - 25))
+        # A short job that starts and finishes beside the demo, for the finished card.
+        started = time.time()
+        exporter.post([{"type": "job_started", "job": "backfill-2026-11", "total_items": 20, "ts": started}])
+        for i in range(20):
+            time.sleep(max(0, min(seconds - 25, 30)) / 20)
+            exporter.post([{"type": "item_completed", "job": "backfill-2026-11", "item": f"i{i}", "ts": time.time()}])
+        exporter.post([{"type": "job_completed", "job": "backfill-2026-11", "ts": time.time()}])
+        time.sleep(max(0, seconds - 25 - (time.time() - started)))
         now = time.time()
         exporter.post([{"type": "agent_started", "job": "etl-nightly-run1", "agent": "agent-stuck", "item": "item-4711", "ts": now}])
         time.sleep(25)
@@ -45,6 +53,9 @@ def main():
             browser.evaluate("document.querySelector('#agents th[data-key=last_progress_timestamp]').click()")
         time.sleep(2)
         browser.screenshot(os.path.join(folder, "live-page-job.png"))
+        browser.navigate(exporter.url("/?live=0"))
+        browser.wait_for("document.documentElement.dataset.ready === '1'", 20)
+        browser.screenshot(os.path.join(folder, "live-page-snapshot.png"))
     finally:
         if browser:
             browser.close()

@@ -386,6 +386,7 @@ final class FileFollower {
         }
         let statuses = scanner.patterns.indices.map { index in
             var problem: String?
+            var waiting = false
             if !everOpened[index] {
                 if let error = openErrors[index], matched[index] > 0 {
                     problem = "cannot open a matching file: " + String(cString: strerror(error))
@@ -393,11 +394,12 @@ final class FileFollower {
                     problem = scanProblem
                 } else {
                     problem = "no file matches yet"
+                    waiting = matched[index] == 0
                 }
             }
             return PatternStatus(
                 pattern: scanner.patterns[index], matchedFiles: matched[index], followedFiles: followed[index],
-                isReady: everOpened[index], problem: problem
+                isReady: everOpened[index], problem: problem, isWaitingForAFile: waiting
             )
         }
         board.publish(statuses)

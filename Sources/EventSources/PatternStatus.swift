@@ -13,12 +13,16 @@ public struct PatternStatus: Sendable, Equatable {
     public var isReady: Bool
     /// Why the pattern is not ready, e.g. "no file matches yet"; nil when ready.
     public var problem: String?
+    /// Nothing matches the pattern yet and nothing stands in the way: the follower waits for a file
+    /// that will appear, which is not a fault (`/-/ready` says so and stays ready).
+    public var isWaitingForAFile: Bool
 
-    public init(pattern: String, matchedFiles: Int, followedFiles: Int, isReady: Bool, problem: String?) {
+    public init(pattern: String, matchedFiles: Int, followedFiles: Int, isReady: Bool, problem: String?, isWaitingForAFile: Bool = false) {
         self.pattern = pattern
         self.matchedFiles = matchedFiles
         self.followedFiles = followedFiles
         self.isReady = isReady
         self.problem = problem
+        self.isWaitingForAFile = isWaitingForAFile
     }
 }

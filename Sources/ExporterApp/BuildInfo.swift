@@ -1,6 +1,11 @@
-/// The exporter's version, exported as `progress_exporter_build_info`.
+import BuildRevision
+
+/// The exporter's version and the commit it was built from, exported as `progress_exporter_build_info`.
 public enum BuildInfo {
     public static let version = "0.1.0"
+
+    /// The git commit the binary was built from (12 hex digits), `unknown` outside a git checkout.
+    public static let revision = BuildRevision.value
 
     /// The Swift compiler the binary was built with (major.minor).
     public static let swiftVersion: String = {
@@ -46,7 +51,7 @@ public enum BuildInfo {
     /// What `progress-exporter --version` prints, in the shape of Prometheus's `--version`.
     public static var versionText: String {
         """
-        progress-exporter, version \(version)
+        progress-exporter, version \(version) (revision: \(revision))
           swift version: \(swiftVersion)
           platform: \(platform)
           build configuration: \(buildConfiguration)

@@ -176,6 +176,7 @@ public final class Exporter: Sendable {
         }
         router.route("GET", "/api/v1/alerts") { request in APIEndpoints.alerts(engine, request) }
         router.route("GET", "/api/v1/stream", liveStream.handle)
+        _ = LivePage.files  // read now: a missing resource bundle stops the start, not the first page view
         router.route("GET", "/") { _ in LivePage.page() }
         router.route("GET", "/static/live.js") { _ in LivePage.script() }
         router.route("GET", "/static/live.css") { _ in LivePage.stylesheet() }
@@ -193,7 +194,7 @@ public final class Exporter: Sendable {
         serverForMetrics.withLock { [server] in $0 = server }
         let upkeep = UpkeepLoop(interval: options.tickInterval) { [tailer, readiness, forgotten] in
             forgotten.record(ingestor.tick(), retention: options.store.jobRetention, silentRetention: options.store.silentJobRetention)
-            if let tailer { readiness.set("events.file", problem: Self.tailerProblem(tailer)) }
+            if let tailer { Self.setReadiness(readiness, of: tailer) }
         }
 
         // The snapshotter starts first and so stops last: its final snapshot holds everything the
@@ -204,7 +205,7 @@ public final class Exporter: Sendable {
             services.append(ClosureService("events.file", start: {
                 readiness.set("events.file", problem: "not started")
                 tailer.start()
-                readiness.set("events.file", problem: Self.tailerProblem(tailer))
+                Self.setReadiness(readiness, of: tailer)
             }, stop: { tailer.stop() }))
         }
         if let stdinReader {
@@ -228,7 +229,13 @@ public final class Exporter: Sendable {
         services.append(ClosureService("stream", start: { liveStream.start() }, stop: { liveStream.stop() }))
         services.append(ClosureService("events.ready", start: { readiness.set("events", problem: nil) }, stop: {}))
         let server = self.server
-        services.append(ClosureService("http", start: { try server.start() }, stop: { server.stop() }))
+        services.append(ClosureService("http", start: {
+            do {
+                try server.start()
+            } catch let error as HTTPServerError {
+                throw ListenFailure(error: error)
+            }
+        }, stop: { server.stop() }))
         self.services = ServiceGroup(services)
     }
 
@@ -438,9 +445,14 @@ public final class Exporter: Sendable {
         }
     }
 
-    private static func tailerProblem(_ tailer: FileTailer) -> String? {
-        let problems = tailer.patternStatuses.compactMap { status in status.problem.map { "\(status.pattern): \($0)" } }
-        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    /// A pattern that waits for its first file is ready (a follower started before its writer);
+    /// one that cannot be scanned or opened is not.
+    private static func setReadiness(_ readiness: Readiness, of tailer: FileTailer) {
+        let statuses = tailer.patternStatuses
+        let problems = statuses.filter { !$0.isWaitingForAFile }.compactMap { status in status.problem.map { "\(status.pattern): \($0)" } }
+        let waiting = statuses.filter(\.isWaitingForAFile).map { "\($0.pattern): no file matches yet; it is followed from its first line when it appears" }
+        readiness.set("events.file", problem: problems.isEmpty ? nil : problems.joined(separator: "; "),
+                      note: waiting.isEmpty ? nil : waiting.joined(separator: "; "))
     }
 }
 

@@ -34,8 +34,8 @@ final class MetricsEndpoint: Sendable {
         "progress_exporter_gzip_segments_total", .counter,
         help: "Parts of gzip-encoded /metrics answers: deflated bytes of unchanged jobs sent again (reused) or parts compressed (compressed).")
     static let buildInfo = MetricFamily(
-        "progress_exporter_build_info", .gauge, help: "Always 1; the exporter's version as a label.")
-    static let buildLabels = LabelSet([("version", BuildInfo.version)])
+        "progress_exporter_build_info", .gauge, help: "Always 1; the exporter's version, the git commit it was built from and its Swift version as labels.")
+    static let buildLabels = LabelSet([("version", BuildInfo.version), ("revision", BuildInfo.revision), ("swiftversion", BuildInfo.swiftVersion)])
     static let shardInfo = MetricFamily(
         "progress_exporter_shard_info", .gauge, help: "Always 1 on a sharded exporter; its shard index and the shard count as labels.")
 

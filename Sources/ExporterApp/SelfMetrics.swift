@@ -30,6 +30,7 @@ struct EventSourceMetrics: SelfMetricsCollector {
     static let partialLines = MetricFamily("progress_exporter_source_partial_lines_dropped_total", .counter, help: "Unterminated last lines dropped because their file was rotated away or truncated.")
     static let offsetsErrors = MetricFamily("progress_exporter_source_offsets_file_errors_total", .counter, help: "Failed loads or saves of --events.offsets-file.")
     static let followed = MetricFamily("progress_exporter_source_followed_files", .gauge, help: "Files followed right now.")
+    static let waiting = MetricFamily("progress_exporter_source_file_patterns_waiting", .gauge, help: "--events.file patterns that match no file yet and wait for one to appear (the exporter is ready all the same).")
 
     static let sseConnects = MetricFamily("progress_exporter_sse_connects_total", .counter, help: "Connections to an --events.sse-url stream that were answered 200 with text/event-stream.")
     static let sseDisconnects = MetricFamily("progress_exporter_sse_disconnects_total", .counter, help: "Such connections that ended: closed by the server, broken, or silent past the read timeout.")
@@ -66,6 +67,10 @@ struct EventSourceMetrics: SelfMetricsCollector {
         }
         w.family(Self.followed)
         w.sample(Self.followed, .empty, .empty, Double(file.followedFiles))
+        if let tailer {
+            w.family(Self.waiting)
+            w.sample(Self.waiting, .empty, .empty, Double(tailer.patternStatuses.filter(\.isWaitingForAFile).count))
+        }
     }
 }
 

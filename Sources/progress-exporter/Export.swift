@@ -27,8 +27,8 @@ struct Export: ParsableCommand {
     var failures = false
     /// The command's own flags, hidden here: `--storage.path` is the exporter's flag, parsed by the
     /// command before the subcommand (an option of the same name here would never see its value).
-    @OptionGroup(visibility: .hidden) var exporter: ServeOptions
-    var storagePath: String? { exporter.storagePath }
+    @OptionGroup(visibility: .hidden) var storage: StorageFlags
+    var storagePath: String? { storage.storagePath }
 
     func validate() throws {
         switch (url, storagePath) {

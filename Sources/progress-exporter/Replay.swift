@@ -15,37 +15,44 @@ struct Replay: ParsableCommand {
             same event time. Progress goes to standard error; the summary to standard output.
             """)
 
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
-
     @Argument(help: "Event logs: native NDJSON or prodigy's, plain or gzip (told by their first bytes).")
     var files: [String]
-    @Option(
-        parsing: .unconditional,
-        help: "Event seconds per real second: 0 replays as fast as possible, 60 replays an hour in a minute.")
-    var speed = 0.0
-    @Option(help: "Summary format on standard output: table or json.")
-    var output = OutputFormat.table
-    @Flag(help: "After the replay, serve the result on /metrics, the API and the status page until SIGINT or SIGTERM; the clock stays at the newest event time.")
-    var serve = false
-    /// The exporter's own flags (the command's, shared): --events.format, the decoder and store limits
-    /// and --shard.* shape the replay as they shape the live exporter; the --web.* and alerting ones
-    /// apply with --serve.
-    @OptionGroup(title: "Exporter options")
-    var exporter: ServeOptions
+    /// Replay's own flags first in --help, then only the exporter's flags that apply to a replay:
+    /// --events.format, the decoder and store limits and --shard.* shape it as they shape the live
+    /// exporter; the --web.* and alerting ones apply with --serve.
+    @OptionGroup(title: "Replay options") var replay: ReplayFlags
+    @OptionGroup(title: "Ingest and tracking options") var tracking: TrackingFlags
+    @OptionGroup(title: "Web options (with --serve)") var web: WebFlags
+    @OptionGroup(title: "Alerting options (with --serve)") var alerting: AlertingFlags
+    @OptionGroup(title: "Log options") var log: LogFlags
+    /// The exporter's flags a replay refuses, hidden from its help: the command without a subcommand
+    /// takes every flag, so these would otherwise pass unseen.
+    @OptionGroup(visibility: .hidden) var refusedSources: SourceFlags
+    @OptionGroup(visibility: .hidden) var refusedStorage: StorageFlags
+    @OptionGroup(visibility: .hidden) var refusedDemo: DemoFlags
+
+    var speed: Double { replay.speed }
+    var output: ReplayFlags.OutputFormat { replay.output }
+    var serve: Bool { replay.serve }
 
     func validate() throws {
-        guard speed >= 0, speed.isFinite else {
-            throw ValidationError("--speed must be 0 (as fast as possible) or a positive number of event seconds per real second, not \(speed)")
-        }
         guard !files.isEmpty else { throw ValidationError("give at least one event log to replay") }
-        if !exporter.eventFiles.isEmpty { throw ValidationError("replay reads the files it is given, not --events.file") }
-        if exporter.demo { throw ValidationError("replay does not run the demo (--demo)") }
-        if exporter.storagePath != nil { throw ValidationError("replay keeps its state in memory: --storage.path is for the live exporter") }
+        if !refusedSources.eventFiles.isEmpty { throw ValidationError("replay reads the files it is given, not --events.file") }
+        if !refusedSources.sseURLs.isEmpty || !refusedSources.natsURLs.isEmpty {
+            throw ValidationError("replay reads the files it is given, not --events.sse-url or --events.nats-url")
+        }
+        if refusedDemo.demo { throw ValidationError("replay does not run the demo (--demo)") }
+        if refusedStorage.storagePath != nil || refusedStorage.journal {
+            throw ValidationError("replay keeps its state in memory: --storage.path and --storage.journal are for the live exporter")
+        }
     }
 
     func run() throws {
-        Log.configure(level: self.exporter.logLevel, format: self.exporter.logFormat)
-        var options = try self.exporter.options()
+        Log.configure(level: log.logLevel, format: log.logFormat)
+        var options = ExporterOptions()
+        try web.apply(to: &options)
+        alerting.apply(to: &options)
+        try tracking.apply(to: &options)
         let clock = ReplayClock()
         var served: Exporter?
         let ingestor: Ingestor
@@ -93,7 +100,7 @@ struct Replay: ParsableCommand {
             exporter.stop()
             throw ExitCode.failure
         }
-        Log.info("listening", ["address": self.exporter.listenAddress, "port": "\(exporter.port)", "replay": "true", "version": BuildInfo.version])
+        Log.info("listening", ["address": web.listenAddress, "port": "\(exporter.port)", "replay": "true", "version": BuildInfo.version])
         while true {
             let signal = SignalWaiter.next()
             if signal == SIGHUP {
@@ -103,6 +110,26 @@ struct Replay: ParsableCommand {
             break
         }
         exporter.stop()
+    }
+}
+
+/// `replay`'s own flags.
+struct ReplayFlags: ParsableArguments {
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    @Option(
+        parsing: .unconditional,
+        help: "Event seconds per real second: 0 replays as fast as possible, 60 replays an hour in a minute.")
+    var speed = 0.0
+    @Option(help: "Summary format on standard output: table or json.")
+    var output = OutputFormat.table
+    @Flag(help: "After the replay, serve the result on /metrics, the API and the status page until SIGINT or SIGTERM; the clock stays at the newest event time.")
+    var serve = false
+
+    func validate() throws {
+        guard speed >= 0, speed.isFinite else {
+            throw ValidationError("--speed must be 0 (as fast as possible) or a positive number of event seconds per real second, not \(speed)")
+        }
     }
 }
 

@@ -9,7 +9,7 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate simulated tracker events (NDJSON) to stdout, or POST them to an exporter's /events.")
 
-    @Option(help: "Simulated jobs.") var jobs = 3
+    @Option(help: "Jobs running at once; each starts its next run (NAME-run2, -run3, ...) 30 s of simulated time after a run ends, so a long --duration gives more jobs than this.") var jobs = 3
     @Option(help: "Agents per job.") var agents = 25
     @Option(help: "Items per job.") var items = 3000
     @Option(name: .customLong("item-seconds"), help: "Mean seconds per item.") var itemSeconds = 2.0

@@ -14,6 +14,25 @@ import TestSupport
         #expect(output.contains("(default: 1h)"), "duration defaults are shown")
     }
 
+    /// replay's help: its own flags first, then only the exporter's flags a replay takes; the ones it
+    /// refuses (sources, storage, demo) are not listed and are refused when given.
+    @Test func replayHelpShowsItsOwnFlagsFirstAndNoneItRefuses() throws {
+        let (status, help) = try ExporterProcess.runToExit(["replay", "--help"])
+        #expect(status == 0)
+        let sections = help.split(separator: "\n").filter { $0.hasSuffix(":") && $0.uppercased() == $0 }.map(String.init)
+        #expect(sections == ["ARGUMENTS:", "REPLAY OPTIONS:", "INGEST AND TRACKING OPTIONS:", "WEB OPTIONS (WITH --SERVE):",
+                             "ALERTING OPTIONS (WITH --SERVE):", "LOG OPTIONS:", "OPTIONS:"], "\(sections)")
+        for refused in ["--events.file", "--events.sse-url", "--demo", "--storage.path", "--storage.journal"] {
+            #expect(!help.split(separator: "\n").contains { $0.hasPrefix("  " + refused + " ") || $0 == "  " + refused }, "\(refused) in replay --help")
+        }
+        let (refusedStatus, message) = try ExporterProcess.runToExit(["replay", "--storage.path", "/tmp/x", "a.jsonl"])
+        #expect(refusedStatus == 64)
+        #expect(message.hasPrefix("Error: replay keeps its state in memory: --storage.path and --storage.journal are for the live exporter\n"), "\(message)")
+        let (_, simulate) = try ExporterProcess.runToExit(["simulate", "--help"])
+        #expect(simulate.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
+            .contains("Jobs running at once; each starts its next run (NAME-run2, -run3, ...) 30 s of simulated time after a run ends"), "\(simulate)")
+    }
+
     @Test(arguments: ["bash", "zsh", "fish"])
     func completionScriptsKnowTheFlagsAndSubcommands(shell: String) throws {
         let (status, output) = try ExporterProcess.runToExit(["--generate-completion-script", shell])
@@ -21,11 +40,18 @@ import TestSupport
         #expect(output.contains("log.level") && output.contains("events.file") && output.contains("simulate") && output.contains("check-config"))
     }
 
-    @Test func versionPrintsTheVersionAndBuildInfo() throws {
+    @Test func versionPrintsTheVersionAndBuildInfo() async throws {
         let (status, output) = try ExporterProcess.runToExit(["--version"])
         #expect(status == 0)
         #expect(output.hasPrefix("progress-exporter, version 0."))
         #expect(output.contains("swift version: 6.") && output.contains("platform: linux/"))
+        // The commit it was built from: this checkout is a git checkout, so not "unknown".
+        let revision = try #require(output.firstMatch(of: /\(revision: ([0-9a-f]{12})\)/)?.output.1, "\(output)")
+        // build_info carries the same revision.
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let metrics = try await exporter.metrics()
+        #expect(metrics.contains(#"progress_exporter_build_info{version="0.1.0",revision="\#(revision)",swiftversion="6."#), "\(metrics.split(separator: "\n").filter { $0.contains("build_info") })")
     }
 
     /// Version and help go to standard output (scripts read them there); errors to standard error.
@@ -97,6 +123,14 @@ import TestSupport
         #expect(output.contains(":9465") && !output.contains("9464"), "\(output)")
     }
 
+    @Test func aPortInUseNamesTheFlag() throws {
+        let first = try ExporterProcess([])
+        defer { first.stop() }
+        let (status, output) = try ExporterProcess.runToExit(["--web.listen-address", "127.0.0.1:\(first.port)"])
+        #expect(status == 1)
+        #expect(output.contains(#"err="http: listen 127.0.0.1:\#(first.port): address already in use (--web.listen-address: another process listens there, perhaps another exporter; stop it or give another address, e.g. --web.listen-address=:9466)""#), "\(output)")
+    }
+
     @Test func simulateToADeadPortSaysItCouldNotConnectWithoutTheUsage() throws {
         let port = try freePort()
         let (status, output) = try ExporterProcess.runToExit(["simulate", "--url", "http://127.0.0.1:\(port)/events", "--duration", "1m"])
@@ -145,6 +179,32 @@ import TestSupport
 }
 
 @Suite struct ManualPageTests {
+    /// `man` reads the page without a warning at 80 columns (no "can't break line"), each flag is
+    /// listed once, and it has examples.
+    @Test func theManPageReadsCleanlyAndListsEachFlagOnce() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = root.appendingPathComponent("docs/progress-exporter.1").path
+        #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/man"), "man is missing: run scripts/install-deps.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/man")
+        process.arguments = ["-l", page]
+        process.environment = ["MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let warnings = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(warnings.isEmpty, "\(warnings)")
+        #expect(text.contains("EXAMPLES") && text.contains("progress-exporter --demo"))
+        let source = try String(contentsOfFile: page, encoding: .utf8)
+        for flag in ["web.listen-address", "events.file", "storage.path", "log.level", "events.format"] {
+            #expect(source.components(separatedBy: ".It Fl -\(flag) ").count == 2, "--\(flag) listed once")
+        }
+    }
+
     @Test func theManPageNamesEveryFlagHelpLists() throws {
         let page = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real binary on 127.0.0.1: events in over HTTP, standard input and a followed file; /metrics out.
@@ -132,23 +133,24 @@ import Testing
         #expect(try promtoolComplaints(metrics) == "")
     }
 
-    @Test func notReadyWhileAFilePatternMatchesNothingAndSaysWhich() async throws {
+    /// A follower started before the file it follows is ready: /-/ready says what it waits for, and a
+    /// metric counts the patterns that match nothing yet.
+    @Test func readyWhileAFilePatternWaitsForItsFileAndSaysWhich() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pe-ready-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let pattern = folder.path + "/*.jsonl"
         let exporter = try ExporterProcess(["--events.file", pattern])
         defer { exporter.stop() }
+        let waiting = "Ready.\nWaiting, which is not a fault:\n- events.file: \(pattern): no file matches yet; it is followed from its first line when it appears\n"
+        #expect(try await eventually(within: 10) { try await exporter.request("GET", "/-/ready").body == waiting })
         let before = try await exporter.request("GET", "/-/ready")
-        #expect(before.status == 503)
-        #expect(before.body.contains(pattern))
+        #expect(before.status == 200 && before.body == waiting, "\(before.body)")
+        #expect(try await exporter.metrics().contains("\nprogress_exporter_source_file_patterns_waiting 1\n"))
         try Data("{\"type\":\"job_started\",\"job\":\"late\"}\n".utf8).write(to: folder.appendingPathComponent("a.jsonl"))
-        var status = 0
-        for _ in 0..<50 where status != 200 {
-            try await Task.sleep(for: .milliseconds(100))
-            status = try await exporter.request("GET", "/-/ready").status
-        }
-        #expect(status == 200)
+        #expect(try await eventually(within: 10) { try await exporter.request("GET", "/-/ready").body == "Ready.\n" })
+        #expect(try await exporter.metrics().contains("\nprogress_exporter_source_file_patterns_waiting 0\n"))
+        #expect(try await eventually(within: 10) { try await exporter.request("GET", "/api/v1/jobs").body.contains("\"late\"") })
     }
 
     @Test func simulateWritesValidEventsThatTheExporterAccepts() async throws {

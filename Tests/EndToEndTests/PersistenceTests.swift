@@ -58,9 +58,13 @@ import Testing
         let before = try await values(first)
         #expect(before[2] == 2 && before[0] == 10)
         #expect(first.stop() == 0)
+        // The shutdown says what the last snapshot holds, and the start what it restored.
+        let stopped = first.fullLog()
+        #expect(stopped.contains(#"msg="snapshot written" agents=2 bytes="#) && stopped.contains(" folder=\(folder.path("data")) jobs=1 sequence=1\n"), "\(stopped)")
 
         let second = try ExporterProcess(["--storage.path", folder.path("data")])
         defer { second.stop() }
+        #expect(second.startupLog.contains(#"msg="state restored" agents=2 duration_ms="#) && second.startupLog.contains(" folder=\(folder.path("data")) jobs=1 sequence=1 taken_at="), "\(second.startupLog)")
         #expect(try await values(second) == before)
         // A re-sent event with a known id is still a duplicate after the restart.
         let again = try await second.request("POST", "/events", body: #"{"type":"item_completed","job":"etl","agent":"w2","item":"b","id":"e-1"}"#)

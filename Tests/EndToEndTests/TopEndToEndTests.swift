@@ -139,6 +139,58 @@ import Testing
         #expect(plain.contains(#"top_error="HTTP N from upstream""#), "\(plain)")
     }
 
+    /// At 60, 80 and 120 columns: 199 of 200 is not 100 %, two long names that differ only near
+    /// their end stay apart, the header's columns sit over the data's, and a finished job shows when it
+    /// ended (its last item, 10 minutes before top started).
+    @Test(arguments: [60, 80, 120]) func theJobTableInTmuxAtWidth(_ width: Int) async throws {
+        let exporter = try ExporterProcess([])
+        defer { exporter.stop() }
+        let early = now - 900, ended = now - 600
+        _ = try await exporter.request("POST", "/events", body: [
+            started("etl-nightly-reprocessing-run1", items: 200), completed("etl-nightly-reprocessing-run1", agent: "w1", items: 0 ..< 199),
+            started("etl-nightly-reprocessing-run2", items: 200), completed("etl-nightly-reprocessing-run2", agent: "w2", items: 0 ..< 50),
+            #"{"type":"job_started","job":"backfill","total_items":2,"ts":\#(early)}"#,
+            #"{"type":"item_completed","job":"backfill","agent":"b","item":"a","ts":\#(early + 60)}"#,
+            #"{"type":"item_completed","job":"backfill","agent":"b","item":"b","ts":\#(ended)}"#,
+            #"{"type":"job_completed","job":"backfill","ts":\#(ended + 5)}"#,
+        ].joined(separator: "\n"))
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        let binary = try ExporterProcess.binary.path
+        try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "\(width)", "-y", "20",
+                      "TZ=UTC '\(binary)' top --url \(exporter.base); sleep 600"])
+        #expect(await eventually(within: 20) { tmux.pane().contains("199/200") && tmux.pane().contains("backfill") }, "\(tmux.pane())")
+        let screen = tmux.pane().split(separator: "\n").map(String.init)
+        let header = try #require(screen.first { $0.hasPrefix("JOB") }, "\(screen)")
+        let run1 = try #require(screen.first { $0.hasPrefix("etl") && $0.contains("199/200") }, "\(screen)")
+        let run2 = try #require(screen.first { $0.hasPrefix("etl") && $0.contains("50/200") }, "\(screen)")
+        let backfill = try #require(screen.first { $0.hasPrefix("backfill") }, "\(screen)")
+        for line in screen { #expect(line.count <= width, "\(line)") }
+        #expect(run1.contains(" 99% ") && !run1.contains("100%"), "\(run1)")
+        let name1 = run1.prefix { $0 != " " }, name2 = run2.prefix { $0 != " " }
+        #expect(name1 != name2 && name1.hasSuffix("1") && name2.hasSuffix("2"), "\(name1) \(name2)")
+        // Right-aligned columns end under their header's end; ETC starts under its header.
+        for (word, right) in [("%", true), ("DONE", true), ("ETC", false)] {
+            let range = try #require(header.range(of: word), "\(header)")
+            let column = header.distance(from: header.startIndex, to: right ? range.upperBound : range.lowerBound)
+            for row in [run1, run2, backfill] {
+                let at = row.index(row.startIndex, offsetBy: right ? column - 1 : column)
+                let next = row.index(after: at), before = row.index(before: at)
+                #expect(right ? row[at] != " " && row[next] == " " : row[before] == " " && row[at] != " ", "\(word):\n\(header)\n\(row)")
+            }
+        }
+        #expect(backfill.contains(" completed"), "\(backfill)")
+        if header.contains("FINISH") {
+            let end = Date(timeIntervalSince1970: Double(ended))
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let parts = calendar.dateComponents([.hour, .minute, .second], from: end)
+            let clock = String(format: "%02d:%02d:%02d", parts.hour!, parts.minute!, parts.second!)
+            // Today's end shows as a time of day; just after midnight it shows with its date.
+            #expect(backfill.hasSuffix(clock) || calendar.isDateInToday(end) == false, "\(backfill) ends \(clock)")
+        }
+    }
+
     @Test func terminalViewInTmux() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is missing: run scripts/install-deps.sh")
         let port = try freePort()
@@ -157,7 +209,7 @@ import Testing
         #expect(await eventually(within: 20) { tmux.pane().contains("3/10") && tmux.pane().contains("agents of render") }, "\(tmux.pane())")
         var screen = tmux.pane()
         let first = try #require(screen.split(separator: "\n").first { $0.hasPrefix("render") })
-        #expect(first.contains("[") && first.contains("left 7"), "\(screen)")
+        #expect(first.contains("[") && first.contains(" 3/10    7 "), "\(screen)")
         #expect(screen.contains("agents of render"), "\(screen)")
         #expect(screen.split(separator: "\n").allSatisfy { $0.count <= 100 })
 

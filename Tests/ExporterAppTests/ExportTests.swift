@@ -105,6 +105,19 @@ import Tracking
         #expect(one.jobs.map(\.job) == ["multi\nline\r\njob"])
         #expect(one.agents?.first?.agents == store.agentSummaries(job: "multi\nline\r\njob"))
         #expect(throws: JobExport.Failure.self) { try JobExport.fromSnapshot(folder: folder, job: "nope", agents: false) }
+        // A mistyped job names the nearest; a name near none lists the first few.
+        do {
+            _ = try JobExport.fromSnapshot(folder: folder, job: "plian", agents: false)
+            Issue.record("no error")
+        } catch {
+            #expect(error.description == "no job plian (did you mean plain?)")
+        }
+        do {
+            _ = try JobExport.fromSnapshot(folder: folder, job: "nope", agents: false)
+            Issue.record("no error")
+        } catch {
+            #expect(error.description == "no job nope; the 6 jobs are  padded , a?b#c%20d&e=f, etl,\"nightly\", multi\nline\r\njob, plain and 1 more")
+        }
         #expect(throws: JobExport.Failure.self) { try JobExport.fromSnapshot(folder: folder + "/missing", job: nil, agents: false) }
     }
 

@@ -248,6 +248,12 @@ import Tracking
         let header = try #require(table.split(separator: "\n").first)
         #expect(header.hasPrefix("JOB") && header.contains("DEAD-LETTERED") && header.contains("ETC"))
         for job in result.jobs { #expect(table.contains(job.job)) }
+        // Two minutes of 600-item jobs: both still run, and the ETC history does not say they ended.
+        for job in result.jobs {
+            #expect(job.status == "running")
+            #expect(table.contains("; still running at its last event, \(ReplayReport.timestamp(job.lastEventTime))\n"), "\(table)")
+        }
+        #expect(!table.contains("; ended "))
         #expect(ReplayReport.printable("two\nlines\t") == "two\\nlines\\t")
         #expect(ReplayReport.printable("zürich") == "zürich")
         let decoded = try JSONDecoder().decode(ReplayResult.self, from: Data(try ReplayReport.json(result).utf8))

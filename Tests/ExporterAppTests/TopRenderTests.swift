@@ -55,8 +55,74 @@ import Testing
         // Filled cells in proportion to progress (rounded down).
         #expect(q.filter { $0 == "#" }.count == q.count / 4)
         #expect(t.filter { $0 == "#" }.count == q.count * 3 / 4)
-        #expect(quarter.contains("250/1000") && quarter.contains("left 750") && quarter.contains("12.5/s"))
-        #expect(quarter.contains("ETC 45s (30s-1m20s)") && quarter.contains("@08:00:45"), "\(quarter)")
+        #expect(quarter.contains(" 250/1000 ") && quarter.contains(" 750 ") && quarter.contains(" 12.5/s "), "\(quarter)")
+        #expect(quarter.contains(" 45s ") && quarter.contains(" 30s-1m20s ") && quarter.hasSuffix(" 08:00:45"), "\(quarter)")
+    }
+
+    /// A job as the stream sends it, with its status and times.
+    static func job(_ name: String, finished: Int, planned: Int, status: String = "running", completion: Double? = nil) -> String {
+        let ratio = Double(finished) / Double(planned)
+        let completionField = completion.map { #","estimated_completion_timestamp":\#($0)"# } ?? ""
+        let etc = status == "running" ? #","eta_lower_bound_seconds":90,"eta_seconds":94,"eta_upper_bound_seconds":99"# : ""
+        return #"{"agents":{"running":1},"finished":\#(finished),"failed":0,"job":"\#(name)","last_event_timestamp":\#(now - 30),"planned":\#(planned),"progress_ratio":\#(ratio),"remaining":\#(planned - finished),"start_timestamp":\#(now - 300),"status":"\#(status)","throughput":0.5\#(etc)\#(completionField)}"#
+    }
+
+    /// 199 of 200 is 99 %, not 100 %; only a job with nothing left shows 100 %.
+    @Test func progressIsNever100PercentWhileItemsRemain() {
+        #expect(TopRender.percent(0.995, remaining: 1) == "99%")
+        #expect(TopRender.percent(0.9999, remaining: 1, decimals: 1) == "99.9%")
+        #expect(TopRender.percent(1, remaining: 1) == "99%")
+        #expect(TopRender.percent(1, remaining: 0) == "100%")
+        #expect(TopRender.percent(0.3) == "30%")
+        let state = Self.state(jobs: [Self.job("myjob", finished: 199, planned: 200, completion: Self.now + 94)])
+        let line = TopRender.screen(state, width: 120, height: 10, now: Self.now, source: "u", timeZone: Self.utc).first { $0.hasPrefix("myjob") }
+        #expect(line?.contains(" 99% 199/200 ") == true, "\(line ?? "")")
+        #expect(TopRender.summaryLine(state.jobs["myjob"]!, now: Self.now).contains("progress=99.5%"))
+    }
+
+    /// Names that differ at their end stay apart when cut (in the middle); whole columns go before a
+    /// name is cut; the header's columns stay over the data's at every width.
+    @Test(arguments: [60, 70, 80, 100, 120])
+    func namesStayApartAndTheHeaderStaysAligned(width: Int) throws {
+        let names = ["etl-nightly-run1-with-a-long-suffix", "etl-nightly-run2-with-a-long-suffix", "x"]
+        let state = Self.state(jobs: names.map { Self.job($0, finished: 150, planned: 200, completion: Self.now + 94) }
+            + [Self.job("done-job", finished: 200, planned: 200, status: "completed", completion: Self.now - 30)])
+        let lines = TopRender.screen(state, width: width, height: 20, now: Self.now, source: "u", timeZone: Self.utc)
+        let header = try #require(lines.first { $0.hasPrefix("JOB") }, "\(lines)")
+        let rows = lines.filter { $0.hasPrefix("etl") || $0.hasPrefix("x ") || $0.hasPrefix("done-job") }
+        #expect(rows.count == 4, "\(lines.joined(separator: "\n"))")
+        for line in lines { #expect(line.count <= width) }
+        // Distinguishable: the two long names are cut to different texts.
+        let shown = rows.prefix(2).map { $0.prefix { $0 != " " } }
+        #expect(shown[0] != shown[1], "\(shown)")
+        // Aligned: each header word starts where a left-aligned column's cells start, or ends where a
+        // right-aligned column's cells end.
+        for word in ["ETC", "FINISH", "80% BAND"] {
+            guard let range = header.range(of: word) else { continue }
+            let column = header.distance(from: header.startIndex, to: range.lowerBound)
+            for row in rows {
+                let before = row.index(row.startIndex, offsetBy: column - 1)
+                // An ended job has no band: its cell is empty.
+                let empty = word == "80% BAND" && row.hasPrefix("done-job")
+                #expect(row[before] == " " && (row[row.index(after: before)] != " ") != empty, "\(word) at \(column):\n\(header)\n\(row)")
+            }
+        }
+        for word in ["%", "DONE"] {
+            let range = try #require(header.range(of: word))
+            let end = header.distance(from: header.startIndex, to: range.upperBound)
+            for row in rows {
+                let last = row.index(row.startIndex, offsetBy: end - 1)
+                #expect(row[last] != " " && (end == row.count || row[row.index(after: last)] == " "), "\(word) ending at \(end):\n\(header)\n\(row)")
+            }
+        }
+        // The band is shown whole or not at all, never cut mid-parenthesis.
+        #expect(!rows.contains { $0.contains("(") })
+        // An ended job's finish is when it ended (its last item, 30 s ago), not now.
+        let done = try #require(rows.first { $0.hasPrefix("done-job") })
+        #expect(done.contains("completed") && done.contains("100%"), "\(done)")
+        // Its rate is its mean over the run: 200 items in 270 s (started 300 s ago, ended 30 s ago).
+        if header.contains("RATE") { #expect(done.contains(" 0.74/s "), "\(done)") }
+        if header.contains("FINISH") { #expect(done.hasSuffix("07:59:30"), "\(done)") }
     }
 
     @Test func theHeightIsRespected() {
@@ -111,6 +177,20 @@ import Testing
         #expect(state.jobs.isEmpty)
         let garbage = state.apply(event: "jobs", data: Data("not json".utf8))
         #expect(!garbage)
+    }
+
+    /// The end of a healthy job waits on its last items too: how long without progress is said only
+    /// when an item is stalled or quiet for a minute or more.
+    @Test func waitingOnAHealthyItemSaysNoQuietTime() throws {
+        let json = { (seconds: Double, stalled: Bool) in
+            #"{"job":"j","finished":9,"planned":10,"waiting_on":[{"agent":"a0","item":"last","no_progress_seconds":\#(seconds),"stalled":\#(stalled)}]}"#
+        }
+        let healthy = try JSONDecoder().decode(TopJob.self, from: Data(json(0.4, false).utf8))
+        #expect(TopRender.waiting(healthy) == "waiting on a0 (last)")
+        let quiet = try JSONDecoder().decode(TopJob.self, from: Data(json(75, false).utf8))
+        #expect(TopRender.waiting(quiet) == "waiting on a0 (last, no progress for 1m15s)")
+        let stalled = try JSONDecoder().decode(TopJob.self, from: Data(json(20, true).utf8))
+        #expect(TopRender.waiting(stalled) == "waiting on a0 (last, no progress for 20s)")
     }
 
     @Test func durations() {

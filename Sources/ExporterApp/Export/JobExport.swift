@@ -119,11 +119,22 @@ public struct JobExport: Sendable, Equatable {
         }
     }
 
+    /// `--job` names no job: the nearest names, else the first few, so a typo is one look away.
+    static func noJob(_ job: String, among all: [JobSummary]) -> Failure {
+        let names = all.map(\.job)
+        guard !names.isEmpty else { return Failure("no job \(job): the exporter has no jobs") }
+        let nearest = NearestNames.suggestion(for: job, among: names)
+        if !nearest.isEmpty { return Failure("no job \(job)\(nearest)") }
+        let shown = names.sorted().prefix(5).joined(separator: ", ")
+        let more = names.count > 5 ? " and \(names.count - 5) more" : ""
+        return Failure("no job \(job); the \(names.count) job\(names.count == 1 ? " is" : "s are") \(shown)\(more)")
+    }
+
     private static func selectFailures(jobs all: [JobSummary], job: String?, failuresOf: (String) throws(Failure) -> JobFailures?) throws(Failure) -> JobExport {
         var jobs = all
         if let job {
             jobs = all.filter { $0.job == job }
-            guard !jobs.isEmpty else { throw Failure("no job \(job) (jobs: \(all.count))") }
+            guard !jobs.isEmpty else { throw noJob(job, among: all) }
         }
         var failures: [JobFailures] = []
         // A job forgotten between the two reads has no failures to list.
@@ -137,7 +148,7 @@ public struct JobExport: Sendable, Equatable {
         var jobs = all
         if let job {
             jobs = all.filter { $0.job == job }
-            guard !jobs.isEmpty else { throw Failure("no job \(job) (jobs: \(all.count))") }
+            guard !jobs.isEmpty else { throw noJob(job, among: all) }
         }
         guard agents else { return JobExport(jobs: jobs) }
         var perJob: [(job: String, agents: [AgentSummary])] = []

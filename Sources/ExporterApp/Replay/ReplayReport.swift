@@ -23,7 +23,10 @@ public enum ReplayReport {
                 let points = job.etcHistory.map { point in
                     "\(Int((point.mark * 100).rounded()))% at \(timestamp(point.eventTime)): \(point.etaSeconds.map(duration) ?? "unknown")"
                 }
-                lines.append("  \(printable(job.job)): " + points.joined(separator: "; ") + "; ended \(timestamp(job.lastEventTime))")
+                // Only an ended job ended; one still running (or paused) at the log's end stopped at its last event.
+                let ended = ["completed", "failed", "cancelled"].contains(job.status)
+                let end = ended ? "ended \(timestamp(job.lastEventTime))" : "still \(job.status) at its last event, \(timestamp(job.lastEventTime))"
+                lines.append("  \(printable(job.job)): " + points.joined(separator: "; ") + "; " + end)
             }
         }
         lines.append("")

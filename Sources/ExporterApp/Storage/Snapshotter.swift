@@ -62,6 +62,7 @@ final class Snapshotter: Service, SelfMetricsCollector {
     /// A snapshot refused for any reason (torn, corrupted, future format) is logged and counted,
     /// and the previous one is tried; the state is replaced whole or not at all.
     func restore() -> Restored? {
+        let started = MonotonicClock.nanoseconds()
         var refusals = 0
         let file = SnapshotFile.newest(in: folder) { path, reason in
             refusals += 1
@@ -84,7 +85,11 @@ final class Snapshotter: Service, SelfMetricsCollector {
         }
         writer.stats.withLock { $0.restoredSequence = file.sequence }
         let positions = store.sourcePositions().positions
-        Log.info("state restored", ["folder": folder, "sequence": "\(file.sequence)", "jobs": "\(store.jobSummaries().count)", "taken_at": "\(file.takenAt)"])
+        let jobs = store.jobSummaries()
+        Log.info("state restored", [
+            "folder": folder, "sequence": "\(file.sequence)", "jobs": "\(jobs.count)", "agents": "\(Self.agents(in: jobs))",
+            "taken_at": "\(file.takenAt)", "duration_ms": Self.milliseconds(since: started),
+        ])
         return Restored(sequence: file.sequence, positions: positions)
     }
 
@@ -99,10 +104,23 @@ final class Snapshotter: Service, SelfMetricsCollector {
 
     func start() throws { loop.start() }
 
-    /// Stops the timer and writes the last snapshot (the services that feed the store are stopped by now).
+    /// Stops the timer and writes the last snapshot (the services that feed the store are stopped by
+    /// now), and says so: what it holds and how long it took, so a shutdown shows that nothing is lost.
     func stop() {
         loop.stop()
-        writer.writeSnapshot()
+        let started = MonotonicClock.nanoseconds()
+        guard let written = writer.writeSnapshot() else { return }
+        let jobs = store.jobSummaries()
+        Log.info("snapshot written", [
+            "folder": folder, "sequence": "\(written.sequence)", "jobs": "\(jobs.count)", "agents": "\(Self.agents(in: jobs))",
+            "bytes": "\(written.bytes)", "duration_ms": Self.milliseconds(since: started),
+        ])
+    }
+
+    private static func agents(in jobs: [JobSummary]) -> Int { jobs.reduce(0) { $0 + $1.agents.values.reduce(0, +) } }
+
+    private static func milliseconds(since start: UInt64) -> String {
+        String(format: "%.1f", Double(MonotonicClock.nanoseconds() - start) / 1e6)
     }
 
     static let lastSuccess = MetricFamily("progress_exporter_storage_last_success_timestamp_seconds", .gauge, help: "Unix time of the last snapshot written.")
@@ -161,9 +179,11 @@ final class SnapshotWriter: Sendable {
         self.clock = clock
     }
 
-    /// Captures the state (the only part that takes the store's lock) and writes it out.
-    func writeSnapshot() {
-        writing.withLock { _ in
+    /// Captures the state (the only part that takes the store's lock) and writes it out; what was
+    /// written, or nil when the write failed.
+    @discardableResult
+    func writeSnapshot() -> (sequence: UInt64, bytes: Int)? {
+        writing.withLock { _ -> (sequence: UInt64, bytes: Int)? in
             // Journal segments closed before the capture hold only batches the snapshot includes.
             let journal = journal.withLock { $0 }
             let boundary = journal?.rotate()
@@ -183,9 +203,11 @@ final class SnapshotWriter: Sendable {
                     $0.lastBytes = bytes.count
                     $0.lastSequence = sequence
                 }
+                return (sequence, bytes.count)
             } catch {
                 stats.withLock { $0.writeFailures += 1 }
                 Log.error("snapshot not written; trying again at the next interval", ["folder": folder, "err": "\(error)"])
+                return nil
             }
         }
     }

@@ -14,6 +14,8 @@ public struct TopJob: Decodable, Sendable, Equatable {
     public var etaLowerSeconds: Double?
     public var etaUpperSeconds: Double?
     public var estimatedCompletion: Double?
+    public var startTime: Double?
+    public var lastEventTime: Double?
     public var failed: Double
     public var agents: [String: Int]
     /// The most common failure reason and its count.
@@ -41,6 +43,8 @@ public struct TopJob: Decodable, Sendable, Equatable {
         case etaLowerSeconds = "eta_lower_bound_seconds"
         case etaUpperSeconds = "eta_upper_bound_seconds"
         case estimatedCompletion = "estimated_completion_timestamp"
+        case startTime = "start_timestamp"
+        case lastEventTime = "last_event_timestamp"
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +60,8 @@ public struct TopJob: Decodable, Sendable, Equatable {
         etaLowerSeconds = try c.decodeIfPresent(Double.self, forKey: .etaLowerSeconds)
         etaUpperSeconds = try c.decodeIfPresent(Double.self, forKey: .etaUpperSeconds)
         estimatedCompletion = try c.decodeIfPresent(Double.self, forKey: .estimatedCompletion)
+        startTime = try c.decodeIfPresent(Double.self, forKey: .startTime)
+        lastEventTime = try c.decodeIfPresent(Double.self, forKey: .lastEventTime)
         failed = try c.decodeIfPresent(Double.self, forKey: .failed) ?? 0
         agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
         failureReason = try? c.decodeIfPresent(Reason.self, forKey: .failureReason)
@@ -64,6 +70,12 @@ public struct TopJob: Decodable, Sendable, Equatable {
     }
 
     public var runningAgents: Int { agents["running"] ?? 0 }
+
+    /// Completed, failed or cancelled.
+    public var hasEnded: Bool { status == "completed" || status == "failed" || status == "cancelled" }
+
+    /// When an ended job ended: its last item's end (the API's completion time), else its last event.
+    public var endTime: Double? { hasEnded ? (estimatedCompletion ?? lastEventTime) : nil }
 
     /// The ETC has no upper end: the job waits on a stalled item.
     public var isOpenAbove: Bool { etaSeconds != nil && etaUpperSeconds == nil }

@@ -70,23 +70,120 @@ public enum TopRender {
         return formatter.string(from: date)
     }
 
-    /// The ETC with its 80 % band: `45s (30s-1m20s)`, or `45s (30s-open)` when a stalled item may never end.
+    /// The ETC (`45s`), or what an ended job or one with every item finished is.
     public static func etc(_ job: TopJob) -> String {
         if job.status != "running" { return job.status }
         if job.allItemsFinished { return "all items finished" }
-        var text = duration(job.etaSeconds)
-        if job.etaLowerSeconds != nil || job.etaUpperSeconds != nil {
-            text += " (" + duration(job.etaLowerSeconds) + "-" + (job.isOpenAbove ? "open" : duration(job.etaUpperSeconds)) + ")"
-        }
-        return text
+        return duration(job.etaSeconds)
+    }
+
+    /// The ETC's 80 % band: `30s-1m20s`, `30s-open` when a stalled item may never end; empty when
+    /// there is none or the job no longer runs.
+    public static func band(_ job: TopJob) -> String {
+        guard job.status == "running", !job.allItemsFinished, job.etaLowerSeconds != nil || job.etaUpperSeconds != nil else { return "" }
+        return duration(job.etaLowerSeconds) + "-" + (job.isOpenAbove ? "open" : duration(job.etaUpperSeconds))
     }
 
     /// `waiting on agent-000 (item-611, no progress for 2m10s)`; nil when the job waits on nothing named.
     public static func waiting(_ job: TopJob) -> String? {
         guard job.status == "running", !job.waitingOn.isEmpty else { return nil }
         return "waiting on " + job.waitingOn.map { w in
-            sanitize(w.agent) + " (" + (w.item.map { sanitize($0) + ", " } ?? "") + "no progress for " + duration(w.noProgressSeconds) + ")"
+            // How long without progress when stalled or a minute or more (the end of a healthy job waits on its last items too).
+            let parts = (w.item.map { [sanitize($0)] } ?? []) + (w.stalled || w.noProgressSeconds >= 60 ? ["no progress for " + duration(w.noProgressSeconds)] : [])
+            return sanitize(w.agent) + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
         }.joined(separator: ", ")
+    }
+
+    /// Progress as a percentage rounded down (`99%` for 199 of 200), so it never says 100 % while
+    /// anything remains; `-` when unknown.
+    public static func percent(_ ratio: Double?, remaining: Double? = nil, decimals: Int = 0) -> String {
+        guard let ratio, ratio.isFinite else { return "-" }
+        let scale = decimals == 0 ? 1.0 : 10.0
+        var value = (min(1, max(0, ratio)) * 100 * scale).rounded(.down) / scale
+        if value >= 100, let remaining, remaining > 0 { value = 100 - 1 / scale }
+        return String(format: decimals == 0 ? "%.0f%%" : "%.1f%%", value)
+    }
+
+    /// `text` in at most `width` characters, cut in the middle (`etl-ni…-run2`): `tail` characters
+    /// of its end are kept (by default half).
+    public static func middleCut(_ text: String, _ width: Int, tail: Int? = nil) -> String {
+        guard text.count > width else { return text }
+        guard width > 1 else { return String(text.prefix(max(0, width))) }
+        let tail = min(width - 1, max(0, tail ?? (width - 1) / 2)), head = width - 1 - tail
+        return String(text.prefix(head)) + "…" + String(text.suffix(tail))
+    }
+
+    /// Names cut in the middle to `width`, at the same place in each, the place nearest the middle
+    /// where names that differ stay different (`etl-nightly-r…1` and `…2`); in the middle when none.
+    public static func cutApart(_ names: [String], _ width: Int) -> [String] {
+        guard width > 1, names.contains(where: { $0.count > width }) else { return names.map { middleCut($0, width) } }
+        let distinct = Set(names).count
+        let middle = (width - 1) / 2
+        for step in 0 ..< width {
+            for tail in [middle - step, middle + step] where (0 ..< width).contains(tail) {
+                let cut = names.map { middleCut($0, width, tail: tail) }
+                if Set(cut).count == distinct { return cut }
+            }
+        }
+        return names.map { middleCut($0, width) }
+    }
+
+    /// A column of the jobs table: its header and one cell per job.
+    private struct Column {
+        var header: String
+        var cells: [String]
+        var right = false
+        var width: Int { max(header.count, cells.map(\.count).max() ?? 0) }
+        func cell(_ text: String) -> String { TopRender.padded(text, width, right: right) }
+    }
+
+    /// The jobs table, header first: name, bar, percent, done/planned, left, rate, ETC, its band and
+    /// the finish (an ended job's end). When the width is short the bar goes first, then whole columns
+    /// (rate, band, left, finish), and only then are names cut, in the middle; the header keeps the
+    /// data's columns at every width.
+    static func jobTable(_ jobs: [TopJob], width: Int, now: Double, timeZone: TimeZone) -> [String] {
+        let names = jobs.map { sanitize($0.job) }
+        var columns = [
+            Column(header: "%", cells: jobs.map { percent($0.progressRatio, remaining: $0.remaining) }, right: true),
+            Column(header: "DONE", cells: jobs.map { count($0.finished) + "/" + ($0.planned.map { count($0) } ?? "?") }, right: true),
+            Column(header: "LEFT", cells: jobs.map { count($0.remaining) }, right: true),
+            Column(header: "RATE", cells: jobs.map { rate($0.hasEnded ? meanRate($0) : $0.throughput) }, right: true),
+            Column(header: "ETC", cells: jobs.map { etc($0) }),
+            Column(header: "80% BAND", cells: jobs.map { band($0) }),
+            Column(header: "FINISH", cells: jobs.map { clock($0.endTime ?? $0.estimatedCompletion, now: now, timeZone: timeZone) }),
+        ]
+        let fullName = max(3, names.map(\.count).max() ?? 3)
+        var nameWidth = min(fullName, max(12, width / 3))
+        func othersWidth() -> Int { columns.reduce(0) { $0 + 1 + $1.width } }
+        for header in ["RATE", "80% BAND", "LEFT", "FINISH"] where nameWidth + othersWidth() > width {
+            columns.removeAll { $0.header == header }
+        }
+        if nameWidth + othersWidth() > width { nameWidth = max(min(fullName, 8), width - othersWidth()) }
+        // The bar takes what is left, 10 to 50 cells inside its brackets (none when 10 do not fit);
+        // then the names take the rest.
+        var inner = min(50, width - nameWidth - othersWidth() - 3)
+        if inner < 10 { inner = 0 }
+        nameWidth = max(nameWidth, min(fullName, width - othersWidth() - (inner > 0 ? inner + 3 : 0)))
+        let shownNames = cutApart(names, nameWidth)
+        func line(_ name: String, _ bar: String?, _ cells: [String]) -> String {
+            var text = padded(name, nameWidth)
+            if inner >= 10, let bar { text += " " + padded(bar, inner + 2) }
+            for (column, cell) in zip(columns, cells) { text += " " + column.cell(cell) }
+            while text.hasSuffix(" ") { text.removeLast() }
+            return fit(text, width)
+        }
+        var lines = [line("JOB", "PROGRESS", columns.map(\.header))]
+        for (index, job) in jobs.enumerated() {
+            lines.append(line(shownNames[index], bar(job.progressRatio, inner: inner), columns.map { $0.cells[index] }))
+            if let waiting = waiting(job) { lines.append(fit(String(repeating: " ", count: nameWidth + 1) + waiting, width)) }
+        }
+        return lines
+    }
+
+    /// An ended job's items per second over its whole run; nil without its times.
+    static func meanRate(_ job: TopJob) -> Double? {
+        guard let start = job.startTime, let end = job.endTime, end > start else { return nil }
+        return job.finished / (end - start)
     }
 
     /// The first `width` characters of a line.
@@ -94,7 +191,7 @@ public enum TopRender {
         line.count <= width ? line : String(line.prefix(max(0, width)))
     }
 
-    private static func padded(_ text: String, _ width: Int, right: Bool = false) -> String {
+    fileprivate static func padded(_ text: String, _ width: Int, right: Bool = false) -> String {
         let cut = fit(text, width)
         let fill = String(repeating: " ", count: max(0, width - cut.count))
         return right ? fill + cut : cut + fill
@@ -134,23 +231,7 @@ public enum TopRender {
         if jobs.isEmpty {
             lines.append(state.connected ? "no jobs yet" : "")
         } else {
-            let nameWidth = min(max(4, jobs.map { sanitize($0.job).count }.max() ?? 4), max(8, width / 5))
-            let tails = jobs.map { job -> String in
-                let pct = job.progressRatio.map { String(format: "%3.0f%%", min(100, max(0, $0 * 100))) } ?? "  -%"
-                let done = count(job.finished) + "/" + (job.planned.map { count($0) } ?? "?")
-                return " \(pct) \(done) left \(count(job.remaining))  \(rate(job.throughput))  ETC \(etc(job))  @\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
-            }
-            let tailWidth = tails.map(\.count).max() ?? 0
-            // The bar takes what is left, between 10 and 50 cells; no bar when not even 10 fit.
-            let room = width - nameWidth - 1 - tailWidth - 2
-            let inner = min(50, room)
-            lines.append(fit(padded("JOB", nameWidth) + (inner >= 10 ? " " + padded("PROGRESS", inner + 2) : "") + " DONE, LEFT, RATE, ETC (80% band), FINISH", width))
-            for (job, tail) in zip(jobs, tails) {
-                let head = padded(sanitize(job.job), nameWidth)
-                let line = head + (inner >= 10 ? " " + bar(job.progressRatio, inner: inner) : "") + tail
-                lines.append(fit(line, width))
-                if let waiting = waiting(job) { lines.append(fit(String(repeating: " ", count: nameWidth + 1) + waiting, width)) }
-            }
+            lines += jobTable(jobs, width: width, now: now, timeZone: timeZone)
         }
         if let agentJob = state.agentJob, let common = state.jobs[agentJob]?.mostCommonFailure, lines.count + 2 < height {
             lines.append(fit("most common error of \(sanitize(agentJob)): \(sanitize(common.reason)) (\(count(common.count)) of \(count(state.jobs[agentJob]?.failed)) failed attempts)", width))
@@ -165,7 +246,7 @@ public enum TopRender {
             for (agent, flag) in troubled where lines.count < height {
                 var line = padded(sanitize(agent.agent), nameWidth) + " " + padded(sanitize(agent.state), 10)
                 if inner >= 5 { line += " " + bar(agent.progressRatio, inner: inner) }
-                let pct = agent.progressRatio.map { String(format: "%3.0f%%", min(100, max(0, $0 * 100))) } ?? "  -%"
+                let pct = padded(percent(agent.progressRatio), 4, right: true)
                 let quiet = agent.lastProgress.map { duration(max(0, now - $0)) } ?? "-"
                 line += " \(pct) ETA \(padded(duration(agent.etaSeconds), 6)) quiet \(padded(quiet, 6)) fails \(count(agent.consecutiveFailures))/\(count(agent.failed))"
                 if !flag.isEmpty { line += "  " + flag.uppercased() }
@@ -177,19 +258,19 @@ public enum TopRender {
 
     /// One plain line for a job (no escape codes): for output that is not a terminal.
     public static func summaryLine(_ job: TopJob, now: Double, timeZone: TimeZone = .current) -> String {
-        let pct = job.progressRatio.map { String(format: "%.1f%%", min(100, max(0, $0 * 100))) } ?? "-"
+        let pct = percent(job.progressRatio, remaining: job.remaining, decimals: 1)
         var line = "job=\(quoted(sanitize(job.job))) status=\(quoted(sanitize(job.status))) done=\(count(job.finished))"
         line += " planned=\(job.planned.map { count($0) } ?? "-") remaining=\(count(job.remaining)) failed=\(count(job.failed))"
         if let common = job.mostCommonFailure { line += " top_error=\(quoted(sanitize(common.reason)))" }
         line += " progress=\(pct) throughput=\(rate(job.throughput)) etc=\(duration(job.etaSeconds))"
-        line += " band=\(duration(job.etaLowerSeconds))..\(job.isOpenAbove ? "open" : duration(job.etaUpperSeconds)) finish=\(clock(job.estimatedCompletion, now: now, timeZone: timeZone))"
+        line += " band=\(duration(job.etaLowerSeconds))..\(job.isOpenAbove ? "open" : duration(job.etaUpperSeconds)) finish=\(clock(job.endTime ?? job.estimatedCompletion, now: now, timeZone: timeZone))"
         if let waiting = waiting(job) { line += " waiting=\(quoted(waiting))" }
         return line
     }
 
     /// One plain line for an agent worth a look.
     public static func agentLine(_ agent: TopAgent, flag: String, job: String, now: Double) -> String {
-        let pct = agent.progressRatio.map { String(format: "%.1f%%", min(100, max(0, $0 * 100))) } ?? "-"
+        let pct = percent(agent.progressRatio, decimals: 1)
         var line = "job=\(quoted(sanitize(job))) agent=\(quoted(sanitize(agent.agent))) state=\(quoted(sanitize(agent.state)))"
         line += " progress=\(pct) eta=\(duration(agent.etaSeconds)) consecutive_failures=\(count(agent.consecutiveFailures))"
         if !flag.isEmpty { line += " flag=\(flag)" }

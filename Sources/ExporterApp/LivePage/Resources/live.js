@@ -1,12 +1,10 @@
-extension LivePage {
-    /// /static/live.js: the live page's script. Data from the exporter (job, agent, item and step
-    /// ids are the trackers' input, so hostile) only ever reaches the page as `textContent`,
-    /// attribute values or canvas text; nothing is parsed as markup.
-    static let scriptSource = #"""
 "use strict";
 (function () {
   const params = new URLSearchParams(location.search);
   const focus = params.get("job");           // the job page's job, or null for the job list
+  // ?live=0: the state drawn once from the JSON API, with no stream held open and no timers, so
+  // headless captures (chromium --screenshot) and reports finish; <html data-ready> marks the end.
+  const live = params.get("live") !== "0";
   const PAGE = 100;                          // agents table rows per page
   const STALL_SECONDS = 300;                 // running without progress this long: stalled
   const state = {
@@ -38,28 +36,59 @@ extension LivePage {
     if (r * 60 >= 1) return (r * 60).toFixed(1) + "/min";
     return (r * 3600).toFixed(1) + "/h";
   }
+  // Local clock time: "19:36:46" today, "Dec 13 19:36" on another day of this year, "2025-12-13"
+  // in another year (short enough for a card's column in any locale).
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   function clock(t) {
     if (t === undefined || t === null || !isFinite(t)) return "–";
-    const d = new Date(t * 1000), now = new Date();
-    const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
-    return d.toDateString() === now.toDateString() ? time : d.toLocaleDateString() + " " + time;
+    const d = new Date(t * 1000), today = new Date(now() * 1000);
+    const two = (n) => String(n).padStart(2, "0");
+    const hm = two(d.getHours()) + ":" + two(d.getMinutes());
+    if (d.toDateString() === today.toDateString()) return hm + ":" + two(d.getSeconds());
+    if (d.getFullYear() === today.getFullYear()) return MONTHS[d.getMonth()] + " " + d.getDate() + " " + hm;
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
   }
-  // A clock-time range, to the minute unless both ends fall in the same minute.
+  // "3m 05s ago" ("just now" within a second, and for a time a little ahead of the page's clock).
+  function ago(t) {
+    if (t === undefined || t === null || !isFinite(t)) return "";
+    const d = now() - t;
+    return d < 1 ? "just now" : duration(d) + " ago";
+  }
+  // A clock-time range, to the minute ("19:44 – 19:46"), or when both ends fall in the same minute
+  // to the second with the second end's seconds only ("19:44:15 – :38"), short enough for a card.
   function band(from, to) {
     const a = clock(from), b = clock(to), short = (t) => t.replace(/:\d\d$/, "");
-    return short(a) === short(b) ? a + " – " + b.replace(/^.* /, "") : short(a) + " – " + short(b);
+    return short(a) === short(b) ? a + " – " + b.slice(-3) : short(a) + " – " + short(b);
   }
   // An ETC open above: the job waits on a stalled item that may never end (API: a null upper bound).
   function isOpenAbove(job) { return job.eta_seconds !== undefined && (job.eta_upper_bound_seconds === undefined || job.eta_upper_bound_seconds === null); }
-  // "waiting on agent-000 (item-611, no progress for 2m10s)", or "".
+  // "waiting on agent-000 (item-611, no progress for 2m10s)", or "". How long an item went without
+  // progress is said when it is stalled or a minute or more: the end of a healthy job waits on its
+  // last items too, and "no progress for 0s" read as a warning.
   function waitingText(job) {
     const w = job.waiting_on || [];
     if (w.length === 0) return "";
-    return "waiting on " + w.map((i) => i.agent + " (" + (i.item !== undefined ? i.item + ", " : "") + "no progress for " + compact(i.no_progress_seconds) + ")").join(", ");
+    return "waiting on " + w.map((i) => {
+      const parts = (i.item !== undefined ? [i.item] : []).concat(i.stalled || i.no_progress_seconds >= 60 ? ["no progress for " + compact(i.no_progress_seconds)] : []);
+      return i.agent + (parts.length ? " (" + parts.join(", ") + ")" : "");
+    }).join(", ");
   }
-  function pct(r) { return r === undefined || r === null ? "–" : (r * 100).toFixed(1) + "%"; }
+  // Rounded down, so 1,999 of 2,000 is 99.9 %: never 100 % while anything remains.
+  function pct(r, remaining) {
+    if (r === undefined || r === null || !isFinite(r)) return "–";
+    let value = Math.floor(Math.min(1, Math.max(0, r)) * 1000) / 10;
+    if (value >= 100 && remaining > 0) value = 99.9;
+    return value.toFixed(1) + "%";
+  }
   // The exporter's clock, from the newest summary (estimated completion − ETC), else ours.
   function now() { return Date.now() / 1000 + state.offset; }
+  // Only a job with items left counts: once every item finished, the completion time is the last
+  // item's end, not now + ETC, and would set the page's clock back.
+  function learnOffset(job) {
+    if (job.estimated_completion_timestamp && job.eta_seconds !== undefined && job.remaining !== 0 && !job.all_items_finished) {
+      state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
+    }
+  }
 
   // ---- DOM helpers: text only ----
   function el(tag, cls, text) {
@@ -94,9 +123,7 @@ extension LivePage {
       const data = JSON.parse(e.data);
       for (const job of data.jobs) {
         state.jobs.set(job.job, job);
-        if (job.estimated_completion_timestamp && job.eta_seconds !== undefined) {
-          state.offset = job.estimated_completion_timestamp - job.eta_seconds - Date.now() / 1000;
-        }
+        learnOffset(job);
       }
       for (const id of data.removed) { state.jobs.delete(id); state.histories.delete(id); }
       changed();
@@ -168,7 +195,7 @@ extension LivePage {
   // ---- history (burn-down) ----
   function history(job) {
     const asked = state.historyAsked.get(job);
-    if (asked === undefined || performance.now() - asked > 10000) {
+    if (live && (asked === undefined || performance.now() - asked > 10000)) {
       state.historyAsked.set(job, performance.now());
       fetch("/api/v1/jobs/" + encodeURIComponent(job) + "/history")
         .then((r) => r.ok ? r.json() : null)
@@ -182,6 +209,7 @@ extension LivePage {
   // Read again when the job's failure counts move, at most every 2 s.
   let failures = { job: null, key: "", asked: 0, page: null };
   function loadFailures(job) {
+    if (!live) return;
     const key = job.job + "|" + job.failed + "|" + job.dead_lettered;
     if (failures.job === job.job && (failures.key === key || performance.now() - failures.asked < 2000)) return;
     if (failures.job !== job.job) failures.page = null;
@@ -230,8 +258,9 @@ extension LivePage {
       let card = cards.get(job.job);
       if (!card) { card = makeCard(job.job); cards.set(job.job, card); }
       seen.add(job.job);
-      updateCard(card, job);
+      // In the page before it is drawn: the burn-down's canvas needs its size.
       if (container.children[index] !== card.root) container.insertBefore(card.root, container.children[index] || null);
+      updateCard(card, job);
     });
     for (const [id, card] of cards) if (!seen.has(id)) { card.root.remove(); cards.delete(id); }
     const none = $("no-jobs");
@@ -244,13 +273,14 @@ extension LivePage {
 
   function stat(parent, label, field) {
     const box = el("div", "stat");
-    box.append(el("div", "label", label));
+    const name = el("div", "label", label);
+    box.append(name);
     const value = el("div", "value", "–");
     value.dataset.field = field;
     const sub = el("div", "sub", "");
     box.append(value, sub);
     parent.append(box);
-    return { value, sub };
+    return { label: name, value, sub };
   }
 
   function makeCard(id) {
@@ -258,7 +288,7 @@ extension LivePage {
     root.dataset.job = id;
     const head = el("div", "card-head");
     const link = el("a", "", id);
-    link.href = "/?job=" + encodeURIComponent(id);
+    link.href = "/?job=" + encodeURIComponent(id) + (live ? "" : "&live=0");
     link.title = id;
     const status = el("span", "badge");
     const alerting = el("span", "badge alerting");
@@ -306,7 +336,7 @@ extension LivePage {
     setText(card.alerting, firing + (firing === 1 ? " alert" : " alerts"));
     const ratio = job.progress_ratio;
     card.fill.style.width = ratio === undefined ? "0%" : (ratio * 100).toFixed(2) + "%";
-    setText(card.percentText, ratio === undefined ? "planned total unknown" : pct(ratio));
+    setText(card.percentText, ratio === undefined ? "planned total unknown" : pct(ratio, job.remaining));
     setText(card.plannedText, int(job.finished) + " / " + (job.planned === undefined ? "?" : int(job.planned)) + " items");
     const f = card.f;
     setText(f.finished.value, int(job.completed));
@@ -314,22 +344,7 @@ extension LivePage {
     setText(f.failed.value, int(job.failed));
     setText(f.failed.sub, job.retries ? int(job.retries) + (job.retries === 1 ? " retry" : " retries") : "attempts");
     setText(f.remaining.value, job.remaining === undefined ? "–" : int(job.remaining));
-    const windows = job.throughput_by_window || {};
-    setText(f.throughput.value, rate(windows["1m"]));
-    setText(f.throughput.sub, "5m " + rate(windows["5m"]));
-    setText(f.eta.value, isEnded ? "ended" : duration(job.eta_seconds));
-    const open = isOpenAbove(job);
-    setText(f.eta.sub, job.eta_lower_bound_seconds !== undefined
-      ? compact(job.eta_lower_bound_seconds) + " – " + (open ? "open" : compact(job.eta_upper_bound_seconds)) : "");
-    // A finished job's end is its last item's (estimated_completion_timestamp), not its last event.
-    const finished = job.estimated_completion_timestamp !== undefined ? job.estimated_completion_timestamp : job.last_event_timestamp;
-    setText(f.finish.value, isEnded ? clock(finished) : clock(job.estimated_completion_timestamp));
-    setText(f.finish.sub, job.eta_lower_bound_seconds !== undefined && !isEnded && job.remaining !== 0
-      ? (open ? "after " + clock(now() + job.eta_lower_bound_seconds) + " – open" : band(now() + job.eta_lower_bound_seconds, now() + job.eta_upper_bound_seconds)) : "");
-    setText(card.waiting, isEnded ? "" : waitingText(job));
-    const end = isEnded ? job.last_event_timestamp : now();
-    setText(f.elapsed.value, duration(end - job.start_timestamp));
-    setText(f.elapsed.sub, "since " + clock(job.start_timestamp));
+    if (isEnded) updateEnded(card, f, job); else updateRunning(card, f, job);
     const attempts = job.completed + job.failed;
     setText(f.success.value, attempts > 0 ? pct(job.completed / attempts) : "–");
     setText(f.success.sub, int(attempts) + " attempts");
@@ -347,6 +362,58 @@ extension LivePage {
     drawBurnDown(card.canvas, job, history(job.job));
   }
 
+  // When an ended job ended: a completed job at its last item's end (estimated_completion_timestamp),
+  // else at its last event.
+  function endOf(job) {
+    return job.status === "completed" && job.estimated_completion_timestamp !== undefined ? job.estimated_completion_timestamp : job.last_event_timestamp;
+  }
+
+  // An ended job: when it ended, how long it ran and its mean throughput (no ETC, no recent rate).
+  function updateEnded(card, f, job) {
+    const end = endOf(job), ran = end - job.start_timestamp;
+    setText(card.waiting, "");
+    setText(f.throughput.label, "Mean rate");
+    setText(f.throughput.value, ran > 0 ? rate(job.finished / ran) : "–");
+    setText(f.throughput.sub, int(job.finished) + " items");
+    setText(f.eta.label, "Duration");
+    setText(f.eta.value, duration(ran));
+    setText(f.eta.sub, "");
+    setText(f.finish.label, job.status === "completed" ? "Finished at" : job.status === "failed" ? "Failed at" : "Cancelled at");
+    setText(f.finish.value, clock(end));
+    setText(f.finish.sub, ago(end));
+    setText(f.elapsed.label, "Started at");
+    setText(f.elapsed.value, clock(job.start_timestamp));
+    setText(f.elapsed.sub, ago(job.start_timestamp));
+  }
+
+  // A running job: recent throughput, the ETC and its band, the finish time inside that band.
+  function updateRunning(card, f, job) {
+    const windows = job.throughput_by_window || {};
+    setText(f.throughput.label, "Throughput");
+    setText(f.throughput.value, rate(windows["1m"]));
+    setText(f.throughput.sub, "5m " + rate(windows["5m"]));
+    // Every planned item finished, no job_completed yet: nothing left to estimate.
+    const done = job.all_items_finished === true;
+    setText(f.eta.label, "ETC");
+    setText(f.eta.value, done ? "–" : duration(job.eta_seconds));
+    const open = isOpenAbove(job);
+    const lower = job.eta_lower_bound_seconds, upper = job.eta_upper_bound_seconds;
+    setText(f.eta.sub, lower !== undefined && !done ? compact(lower) + " – " + (open ? "open" : compact(upper)) : "");
+    setText(f.finish.label, done ? "Last item at" : "Finishes at");
+    setText(f.finish.value, clock(job.estimated_completion_timestamp));
+    // The band from the same instant as the finish time (the summary's, not the page's now), and
+    // around it, so the finish never lies outside its own band.
+    const at = job.estimated_completion_timestamp, eta = job.eta_seconds;
+    const base = at !== undefined && eta !== undefined ? at - eta : now();
+    setText(f.finish.sub, lower !== undefined && job.remaining !== 0
+      ? (open ? clock(base + Math.min(lower, eta)) + " – open" : band(base + Math.min(lower, eta), base + Math.max(upper, eta))) : "");
+    setText(card.waiting, waitingText(job));
+    card.waiting.classList.toggle("stalled", (job.waiting_on || []).some((i) => i.stalled));
+    setText(f.elapsed.label, "Elapsed");
+    setText(f.elapsed.value, duration(now() - job.start_timestamp));
+    setText(f.elapsed.sub, "since " + clock(job.start_timestamp));
+  }
+
   function drawBurnDown(canvas, job, points) {
     const ratio = window.devicePixelRatio || 1;
     const w = canvas.clientWidth, h = canvas.clientHeight;
@@ -358,7 +425,7 @@ extension LivePage {
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, w, h);
     const series = points.filter((p) => p.remaining !== undefined).map((p) => [p.timestamp, p.remaining]);
-    const t = job.status === "running" || job.status === "paused" ? now() : job.last_event_timestamp;
+    const t = job.status === "running" || job.status === "paused" ? now() : endOf(job);
     if (job.remaining !== undefined) series.push([t, job.remaining]);
     const left = 46, right = 8, top = 8, bottom = 18;
     g.font = "10px system-ui, sans-serif";
@@ -380,9 +447,12 @@ extension LivePage {
     g.textAlign = "right"; g.textBaseline = "middle";
     g.fillText(int(maxY), left - 4, y(maxY)); g.fillText("0", left - 4, y(0));
     g.textBaseline = "alphabetic"; g.textAlign = "left";
-    g.fillText(clock(start).replace(/:\d\d$/, ""), left, h - 4);
+    // To the minute, or to the second when both ends fall in the same minute (a short run).
+    let from = clock(start).replace(/:\d\d$/, ""), to = clock(endT).replace(/:\d\d$/, "");
+    if (from === to) { from = clock(start); to = clock(endT); }
+    g.fillText(from, left, h - 4);
     g.textAlign = "right";
-    g.fillText(clock(endT).replace(/:\d\d$/, ""), w - right, h - 4);
+    g.fillText(to, w - right, h - 4);
     // The ETC's band and projection from now.
     const rem = job.remaining;
     if (eta !== undefined && rem !== undefined && rem > 0) {
@@ -507,7 +577,8 @@ extension LivePage {
       row.fill.style.width = agent.progress_ratio === undefined ? "0" : (agent.progress_ratio * 100).toFixed(1) + "%";
       setText(row.label, agent.progress_ratio === undefined ? "–" : pct(agent.progress_ratio));
       setText(c[5], agent.last_progress_timestamp === undefined ? "never" : duration(now() - agent.last_progress_timestamp) + " ago");
-      setText(c[6], agent.consecutive_failures + " / " + agent.failed);
+      setText(c[6], int(agent.failed) + (agent.consecutive_failures > 0 ? " · " + int(agent.consecutive_failures) + " in a row" : ""));
+      c[6].title = int(agent.failed) + " failed attempts, the last " + int(agent.consecutive_failures) + " in a row";
       setText(c[7], int(agent.completed));
       if (body.children[i] !== row.tr) body.insertBefore(row.tr, body.children[i] || null);
     });
@@ -530,12 +601,70 @@ extension LivePage {
     $("next").addEventListener("click", () => { state.page++; render(); });
   }
 
-  // The clock moves even when no event arrives: elapsed times and ages.
-  setInterval(() => { if (!scheduled) render(); }, 1000);
+  // ---- once-rendered (?live=0) ----
+  // Every item of a paged list (limit and cursor), at most 1,000 pages.
+  function allPages(path, key) {
+    const items = [];
+    const page = (cursor, left) => fetch(path + "?limit=5000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""))
+      .then((r) => { if (!r.ok) throw new Error(path + " answered " + r.status); return r.json(); })
+      .then((list) => {
+        items.push(...list[key]);
+        return list.next_cursor && left > 0 ? page(list.next_cursor, left - 1) : items;
+      });
+    return page(null, 1000);
+  }
+  function getJSON(path) { return fetch(path).then((r) => r.ok ? r.json() : null).catch(() => null); }
+  function snapshot() {
+    setConnection("loading…", "");
+    const agents = focus === null ? Promise.resolve([]) : allPages("/api/v1/jobs/" + encodeURIComponent(focus) + "/agents", "agents").catch(() => []);
+    Promise.all([allPages("/api/v1/jobs", "jobs"), allPages("/api/v1/alerts", "alerts"), agents])
+      .then(([jobs, alerts, agentList]) => {
+        for (const job of jobs) {
+          state.jobs.set(job.job, job);
+          learnOffset(job);
+        }
+        state.alerts = alerts;
+        for (const agent of agentList) state.agents.set(agent.agent, agent);
+        const shown = jobs.filter((j) => focus === null || j.job === focus);
+        const asks = shown.map((j) => getJSON("/api/v1/jobs/" + encodeURIComponent(j.job) + "/history")
+          .then((h) => { if (h) state.histories.set(j.job, h.points); }));
+        const job = focus !== null ? state.jobs.get(focus) : undefined;
+        if (job && (job.failed > 0 || job.dead_lettered > 0)) {
+          asks.push(getJSON("/api/v1/jobs/" + encodeURIComponent(focus) + "/failures?limit=20")
+            .then((page) => { failures = { job: focus, key: "", asked: 0, page }; }));
+        }
+        return Promise.all(asks);
+      })
+      .then(() => {
+        setConnection("snapshot of " + clock(now()), "snapshot");
+        render();
+        document.documentElement.dataset.ready = "1";
+      })
+      .catch((error) => {
+        setConnection("could not load: " + error.message, "down");
+        document.documentElement.dataset.ready = "1";
+      });
+  }
+  // The header's link to the other mode, for the same job.
+  function modeLink() {
+    const link = $("mode");
+    const other = new URLSearchParams(location.search);
+    if (live) other.set("live", "0"); else other.delete("live");
+    link.href = "/" + (other.toString() ? "?" + other.toString() : "");
+    setText(link, live ? "Snapshot" : "Live");
+    link.title = live ? "The current state drawn once, with no open stream (for reports and headless screenshots)" : "The live page";
+    $("back").querySelector("a").href = live ? "/" : "/?live=0";
+  }
+
   window.liveState = state;   // for tests and the curious: read-only use
   setUpTable();
-  connect();
+  modeLink();
+  if (live) {
+    // The clock moves even when no event arrives: elapsed times and ages.
+    setInterval(() => { if (!scheduled) render(); }, 1000);
+    connect();
+  } else {
+    snapshot();
+  }
   render();
 })();
-"""#
-}
