@@ -47,7 +47,7 @@ final class NATSIngest: Sendable, SelfMetricsCollector {
             progress.tally.withLock { outcome == nil ? ($0.duplicates += 1) : ($0.applied += 1) }
             guard journal == nil, snapshots != nil else { return .now }
             // A duplicate was applied by an earlier batch: the current sequence is at or past it.
-            return .afterSnapshot(sequence: outcome?.sequence ?? ingestor.store.sourcePositions().sequence)
+            return .afterSnapshot(sequence: outcome?.sequence ?? ingestor.store.sequence)
         }
         let readinessName = "events.nats"
         readiness.set(readinessName, problem: "connecting to NATS")

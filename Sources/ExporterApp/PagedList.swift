@@ -42,7 +42,8 @@ struct PagedList {
     /// The page of `items` (ordered by `key`, ascending bytes) after the cursor, with the total and
     /// the next cursor.
     func page<T>(_ items: [T], key: (T) -> [UInt8]) -> (items: [T], total: Int, next: String?) {
-        let rest = after.map { after in items.filter { key($0).lexicographicallyPrecedes(after) == false && key($0) != after } } ?? items
+        // Each key once: strictly after the cursor's.
+        let rest = after.map { after in items.filter { after.lexicographicallyPrecedes(key($0)) } } ?? items
         guard rest.count > limit else { return (rest, items.count, nil) }
         let shown = Array(rest.prefix(limit))
         return (shown, items.count, Self.base64URLEncode(Array((scope + "|").utf8) + key(shown[shown.count - 1])))

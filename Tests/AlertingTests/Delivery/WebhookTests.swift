@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Alerting
 
 extension DeliveryTests {
     @Suite struct Webhook {
         @Test func postsOneVersion4PayloadPerGroup() throws {
-            let server = try HookServer()
+            let server = try WebhookRecorder()
             defer { server.stop() }
             let receiver = try WebhookReceiver(
                 name: "hook",
@@ -15,7 +16,7 @@ extension DeliveryTests {
                 DeliveryTests.notification(job: "ingest", agent: "b"),
                 DeliveryTests.notification("AgentLost", job: "etl", agent: "c", status: .resolved, startsAt: 1_700_000_000, endsAt: 1_700_000_060),
             ])
-            let requests = try server.requests()
+            let requests = server.requests()
             #expect(requests.count == 2)
             #expect(requests.allSatisfy { $0.path == "/hook" && $0.authorization == "Bearer s3cret" && $0.contentType == "application/json" })
             let bodies = try requests.map { try DeliveryTests.object($0.body) }.sorted { "\($0["groupKey"]!)" < "\($1["groupKey"]!)" }
@@ -35,14 +36,14 @@ extension DeliveryTests {
         }
 
         @Test func resolvedAlertsStayHomeWhenSendResolvedIsOff() throws {
-            let server = try HookServer()
+            let server = try WebhookRecorder()
             defer { server.stop() }
             let receiver = try WebhookReceiver(
                 name: "hook",
                 config: WebhookConfig(url: server.url, sendResolved: false, basicAuth: BasicAuth(username: "u", password: "p")))
             try receiver.deliver([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b", status: .resolved)])
             try receiver.deliver([DeliveryTests.notification(agent: "c", status: .resolved)])
-            let requests = try server.requests()
+            let requests = server.requests()
             #expect(requests.count == 1)
             #expect(requests.first?.authorization == "Basic dTpw")
             let alerts = try #require(try DeliveryTests.object(requests[0].body)["alerts"] as? [[String: Any]])
@@ -50,7 +51,7 @@ extension DeliveryTests {
         }
 
         @Test func slowEndpointTimesOutAsRetryable() throws {
-            let server = try HookServer(delay: 3)
+            let server = try WebhookRecorder(delay: 3)
             defer { server.stop() }
             let receiver = try WebhookReceiver(name: "hook", config: WebhookConfig(url: server.url, timeout: 0.5))
             let started = Date()
@@ -60,7 +61,7 @@ extension DeliveryTests {
         }
 
         @Test func serverErrorIsRetriedUntilDeliveredOnce() async throws {
-            let server = try HookServer(failFirst: 1, failStatus: 500)
+            let server = try WebhookRecorder(failFirst: 1, failStatus: 500)
             defer { server.stop() }
             let dispatcher = NotificationDispatcher(
                 receivers: [try WebhookReceiver(name: "hook", config: WebhookConfig(url: server.url))],
@@ -72,12 +73,12 @@ extension DeliveryTests {
             let stats = dispatcher.stats()[receiver: "hook"]
             #expect(stats?.retried == 1)
             #expect(stats?.failed == 0)
-            #expect(try server.requests().map(\.status) == [500, 200])
-            #expect(try server.acceptedBodies().count == 1)
+            #expect(server.requests().map(\.status) == [500, 200])
+            #expect(server.acceptedBodies().count == 1)
         }
 
         @Test func clientErrorIsFinal() async throws {
-            let server = try HookServer(failFirst: 1, failStatus: 400)
+            let server = try WebhookRecorder(failFirst: 1, failStatus: 400)
             defer { server.stop() }
             let failures = DeliveryTests.Lines()
             var options = Dispatcher.options()
@@ -89,7 +90,7 @@ extension DeliveryTests {
             dispatcher.enqueue([DeliveryTests.notification(agent: "a"), DeliveryTests.notification(agent: "b")], to: "hook")
             #expect(await eventually { dispatcher.stats()[receiver: "hook"]?.failed == 2 })
             #expect(dispatcher.stats()[receiver: "hook"]?.retried == 0)
-            #expect(try server.requests().count == 1)
+            #expect(server.requests().count == 1)
             #expect(failures.all.first?.hasPrefix("400 false http://127.0.0.1:\(server.port)/hook answered HTTP 400: refused by test second line") == true)
         }
 
@@ -103,10 +104,10 @@ extension DeliveryTests {
             dispatcher.enqueue((1...3).map { DeliveryTests.notification(agent: "a\($0)") }, to: "hook")
             #expect(await eventually { (dispatcher.stats()[receiver: "hook"]?.retried ?? 0) >= 2 })
             #expect(dispatcher.stats()[receiver: "hook"]?.success == 0)
-            let server = try HookServer(port: port)
+            let server = try WebhookRecorder(port: port)
             defer { server.stop() }
             #expect(await eventually { dispatcher.stats()[receiver: "hook"]?.success == 3 })
-            let alerts = try server.acceptedBodies().flatMap { $0["alerts"] as? [[String: Any]] ?? [] }
+            let alerts = server.acceptedBodies().flatMap { $0["alerts"] as? [[String: Any]] ?? [] }
             #expect(alerts.map { ($0["labels"] as? [String: String])?["agent"] } == ["a1", "a2", "a3"])
             #expect(dispatcher.stats()[receiver: "hook"]?.queueLength == 0)
         }
