@@ -57,6 +57,39 @@ public struct JobSummary: Sendable, Equatable, Codable {
 }
 
 extension JobSummary {
+    /// Reads what `encode(to:)` writes (the API, the stream's `jobs` events) and what older servers
+    /// wrote: only `job` is required; an absent count reads as 0, an absent status as `running`, an
+    /// absent time as 0. `top` and `export --url` read jobs through it.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        job = try c.decode(String.self, forKey: .job)
+        status = try c.decodeIfPresent(String.self, forKey: .status) ?? "running"
+        planned = try c.decodeIfPresent(Int64.self, forKey: .planned)
+        finished = try c.decodeIfPresent(UInt64.self, forKey: .finished) ?? 0
+        remaining = try c.decodeIfPresent(Int64.self, forKey: .remaining)
+        progressRatio = try c.decodeIfPresent(Double.self, forKey: .progressRatio)
+        throughput = try c.decodeIfPresent(Double.self, forKey: .throughput) ?? 0
+        throughputByWindow = try c.decodeIfPresent([String: Double].self, forKey: .throughputByWindow) ?? [:]
+        etaSeconds = try c.decodeIfPresent(Double.self, forKey: .etaSeconds)
+        etaLowerSeconds = try c.decodeIfPresent(Double.self, forKey: .etaLowerSeconds)
+        etaUpperSeconds = try c.decodeIfPresent(Double.self, forKey: .etaUpperSeconds)
+        estimatedCompletion = try c.decodeIfPresent(Double.self, forKey: .estimatedCompletion)
+        waitingOn = try c.decodeIfPresent([WaitingItem].self, forKey: .waitingOn)
+        plannedWork = try c.decodeIfPresent(Double.self, forKey: .plannedWork)
+        finishedWork = try c.decodeIfPresent(Double.self, forKey: .finishedWork)
+        workPerSecond = try c.decodeIfPresent(Double.self, forKey: .workPerSecond)
+        completed = try c.decodeIfPresent(UInt64.self, forKey: .completed) ?? 0
+        failed = try c.decodeIfPresent(UInt64.self, forKey: .failed) ?? 0
+        deadLettered = try c.decodeIfPresent(UInt64.self, forKey: .deadLettered) ?? 0
+        retries = try c.decodeIfPresent(UInt64.self, forKey: .retries) ?? 0
+        agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
+        startTime = try c.decodeIfPresent(Double.self, forKey: .startTime) ?? 0
+        lastEventTime = try c.decodeIfPresent(Double.self, forKey: .lastEventTime) ?? 0
+        deadline = try c.decodeIfPresent(Double.self, forKey: .deadline)
+        allItemsFinished = try c.decodeIfPresent(Bool.self, forKey: .allItemsFinished) ?? false
+        mostCommonFailure = try? c.decodeIfPresent(JobFailures.Reason.self, forKey: .mostCommonFailure)
+    }
+
     /// As synthesized, except that an estimate open above says so: `eta_upper_bound_seconds` is
     /// `null` while `eta_seconds` is there (a stalled item may never end), absent with no estimate.
     /// A field added to the summary must be added here too (`JobSummaryEncodingTests` checks).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Clocks
 import ExporterApp
 import Foundation
+import Tracking
 import Synchronization
 
 /// `progress-exporter top [--url URL] [JOB]`: the jobs and the slowest, stalled or failing agents in the
@@ -38,7 +39,7 @@ struct Top: ParsableCommand {
     }
 
     private func printOnce() throws {
-        struct Jobs: Decodable { var jobs: [TopJob] }
+        struct Jobs: Decodable { var jobs: [JobSummary] }
         struct Agents: Decodable { var agents: [TopAgent] }
         let now = WallClock().now()
         do {

@@ -168,7 +168,7 @@ import Testing
             _ = try await exporter.request("POST", "/events", body: batch(round))
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(reader.read(within: 10) { $0.contains("-60\"") }, "a reading client gets the newest state meanwhile")
+        #expect(reader.read(within: 30) { $0.contains("-60\"") }, "a reading client gets the newest state meanwhile")
         let after = Self.residentBytes(exporter.process.processIdentifier)
         let grown = after - before
         print("exporter RSS with a client that never reads: \(before >> 20) MiB -> \(after >> 20) MiB")

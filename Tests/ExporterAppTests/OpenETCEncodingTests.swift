@@ -45,7 +45,7 @@ import TestSupport
         StreamJSON.job(job, into: &bytes)
         #expect(try JSONSerialization.jsonObject(with: Data(bytes)) as? NSDictionary == api)
         // And top reads it as open, waiting on a0.
-        let top = try JSONDecoder().decode(TopJob.self, from: Data(bytes))
+        let top = try JSONDecoder().decode(JobSummary.self, from: Data(bytes))
         #expect(TopRender.band(top).hasSuffix("-open"), "\(TopRender.band(top))")
         #expect(TopRender.waiting(top) == "waiting on a0 (last, no progress for 2m10s)")
         var state = TopState()

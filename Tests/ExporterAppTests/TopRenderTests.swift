@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tracking
 @testable import ExporterApp
 
 /// `progress-exporter top`'s text: fed with the stream's JSON, the screen fits the terminal, bars are
@@ -185,11 +186,11 @@ import Testing
         let json = { (seconds: Double, stalled: Bool) in
             #"{"job":"j","finished":9,"planned":10,"waiting_on":[{"agent":"a0","item":"last","no_progress_seconds":\#(seconds),"stalled":\#(stalled)}]}"#
         }
-        let healthy = try JSONDecoder().decode(TopJob.self, from: Data(json(0.4, false).utf8))
+        let healthy = try JSONDecoder().decode(JobSummary.self, from: Data(json(0.4, false).utf8))
         #expect(TopRender.waiting(healthy) == "waiting on a0 (last)")
-        let quiet = try JSONDecoder().decode(TopJob.self, from: Data(json(75, false).utf8))
+        let quiet = try JSONDecoder().decode(JobSummary.self, from: Data(json(75, false).utf8))
         #expect(TopRender.waiting(quiet) == "waiting on a0 (last, no progress for 1m15s)")
-        let stalled = try JSONDecoder().decode(TopJob.self, from: Data(json(20, true).utf8))
+        let stalled = try JSONDecoder().decode(JobSummary.self, from: Data(json(20, true).utf8))
         #expect(TopRender.waiting(stalled) == "waiting on a0 (last, no progress for 20s)")
     }
 

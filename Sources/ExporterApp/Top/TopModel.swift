@@ -1,74 +1,8 @@
 import Foundation
+import Tracking
 
-/// What `progress-exporter top` holds: the jobs and the watched job's agents, as `/api/v1/stream`
-/// (and `/api/v1/jobs`, `/api/v1/jobs/{job}/agents`) send them.
-public struct TopJob: Decodable, Sendable, Equatable {
-    public var job: String
-    public var status: String
-    public var planned: Double?
-    public var finished: Double
-    public var remaining: Double?
-    public var progressRatio: Double?
-    public var throughput: Double?
-    public var etaSeconds: Double?
-    public var etaLowerSeconds: Double?
-    public var etaUpperSeconds: Double?
-    public var estimatedCompletion: Double?
-    public var startTime: Double?
-    public var lastEventTime: Double?
-    public var failed: Double
-    public var agents: [String: Int]
-    /// The most common failure reason and its count.
-    public var mostCommonFailure: (reason: String, count: Double)? {
-        failureReason.map { ($0.reason, $0.count) }
-    }
-    private var failureReason: Reason?
-    /// Every planned item is finished though the job is still `running` (no `job_completed`).
-    public var allItemsFinished = false
-    /// What the job's end waits for.
-    public var waitingOn: [TopWaiting] = []
-
-    private struct Reason: Decodable, Sendable, Equatable {
-        var reason: String
-        var count: Double
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case job, status, planned, finished, remaining, throughput, failed, agents
-        case failureReason = "most_common_failure"
-        case allItemsFinished = "all_items_finished"
-        case waitingOn = "waiting_on"
-        case progressRatio = "progress_ratio"
-        case etaSeconds = "eta_seconds"
-        case etaLowerSeconds = "eta_lower_bound_seconds"
-        case etaUpperSeconds = "eta_upper_bound_seconds"
-        case estimatedCompletion = "estimated_completion_timestamp"
-        case startTime = "start_timestamp"
-        case lastEventTime = "last_event_timestamp"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        job = try c.decode(String.self, forKey: .job)
-        status = try c.decodeIfPresent(String.self, forKey: .status) ?? "running"
-        planned = try c.decodeIfPresent(Double.self, forKey: .planned)
-        finished = try c.decodeIfPresent(Double.self, forKey: .finished) ?? 0
-        remaining = try c.decodeIfPresent(Double.self, forKey: .remaining)
-        progressRatio = try c.decodeIfPresent(Double.self, forKey: .progressRatio)
-        throughput = try c.decodeIfPresent(Double.self, forKey: .throughput)
-        etaSeconds = try c.decodeIfPresent(Double.self, forKey: .etaSeconds)
-        etaLowerSeconds = try c.decodeIfPresent(Double.self, forKey: .etaLowerSeconds)
-        etaUpperSeconds = try c.decodeIfPresent(Double.self, forKey: .etaUpperSeconds)
-        estimatedCompletion = try c.decodeIfPresent(Double.self, forKey: .estimatedCompletion)
-        startTime = try c.decodeIfPresent(Double.self, forKey: .startTime)
-        lastEventTime = try c.decodeIfPresent(Double.self, forKey: .lastEventTime)
-        failed = try c.decodeIfPresent(Double.self, forKey: .failed) ?? 0
-        agents = try c.decodeIfPresent([String: Int].self, forKey: .agents) ?? [:]
-        failureReason = try? c.decodeIfPresent(Reason.self, forKey: .failureReason)
-        allItemsFinished = (try? c.decodeIfPresent(Bool.self, forKey: .allItemsFinished)) ?? false
-        waitingOn = try c.decodeIfPresent([TopWaiting].self, forKey: .waitingOn) ?? []
-    }
-
+/// What `top` asks of a job: the API's own `JobSummary`, read from the stream or `/api/v1/jobs`.
+extension JobSummary {
     public var runningAgents: Int { agents["running"] ?? 0 }
 
     /// Completed, failed or cancelled.
@@ -79,19 +13,6 @@ public struct TopJob: Decodable, Sendable, Equatable {
 
     /// The ETC has no upper end: the job waits on a stalled item.
     public var isOpenAbove: Bool { etaSeconds != nil && etaUpperSeconds == nil }
-}
-
-/// An item a job's end waits for (`waiting_on`).
-public struct TopWaiting: Decodable, Sendable, Equatable {
-    public var agent: String
-    public var item: String?
-    public var noProgressSeconds: Double
-    public var stalled: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case agent, item, stalled
-        case noProgressSeconds = "no_progress_seconds"
-    }
 }
 
 public struct TopAgent: Decodable, Sendable, Equatable {
@@ -139,7 +60,7 @@ public struct TopAgent: Decodable, Sendable, Equatable {
 
 /// The view's state, fed with the stream's events.
 public struct TopState: Sendable {
-    public var jobs: [String: TopJob] = [:]
+    public var jobs: [String: JobSummary] = [:]
     /// The job whose agents are held, and its agents.
     public var agentJob: String?
     public var agents: [String: TopAgent] = [:]
@@ -151,7 +72,7 @@ public struct TopState: Sendable {
     /// Jobs changed by the last `jobs` events applied (for plain output); cleared by the caller.
     public var changedJobs: [String] = []
 
-    private struct JobsEvent: Decodable { var jobs: [TopJob]; var removed: [String]? }
+    private struct JobsEvent: Decodable { var jobs: [JobSummary]; var removed: [String]? }
     private struct AgentsEvent: Decodable { var job: String; var agents: [TopAgent] }
     private struct Hello: Decodable { var reset: Bool?; var job: String? }
 
@@ -183,7 +104,7 @@ public struct TopState: Sendable {
         return true
     }
 
-    public mutating func applyJobs(_ list: [TopJob], removed: [String] = []) {
+    public mutating func applyJobs(_ list: [JobSummary], removed: [String] = []) {
         for job in list {
             jobs[job.job] = job
             changedJobs.append(job.job)

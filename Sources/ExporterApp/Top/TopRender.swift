@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 
 /// The text of `progress-exporter top`: the screen (lines that fit a width and height) and the plain
 /// summary lines. Pure functions of the state, the size and the clock, so tests can check them.
@@ -33,6 +34,9 @@ public enum TopRender {
     private static func pad2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
     /// A count: integers as integers, large ones with k/M.
+    /// A count from the API (whole numbers).
+    public static func count<Whole: BinaryInteger>(_ value: Whole?) -> String { count(value.map { Double($0) }) }
+
     public static func count(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "-" }
         if abs(value) >= 10_000_000 { return String(format: "%.1fM", value / 1e6) }
@@ -71,7 +75,7 @@ public enum TopRender {
     }
 
     /// The ETC (`45s`), or what an ended job or one with every item finished is.
-    public static func etc(_ job: TopJob) -> String {
+    public static func etc(_ job: JobSummary) -> String {
         if job.status != "running" { return job.status }
         if job.allItemsFinished { return "all items finished" }
         return duration(job.etaSeconds)
@@ -79,15 +83,15 @@ public enum TopRender {
 
     /// The ETC's 80 % band: `30s-1m20s`, `30s-open` when a stalled item may never end; empty when
     /// there is none or the job no longer runs.
-    public static func band(_ job: TopJob) -> String {
+    public static func band(_ job: JobSummary) -> String {
         guard job.status == "running", !job.allItemsFinished, job.etaLowerSeconds != nil || job.etaUpperSeconds != nil else { return "" }
         return duration(job.etaLowerSeconds) + "-" + (job.isOpenAbove ? "open" : duration(job.etaUpperSeconds))
     }
 
     /// `waiting on agent-000 (item-611, no progress for 2m10s)`; nil when the job waits on nothing named.
-    public static func waiting(_ job: TopJob) -> String? {
-        guard job.status == "running", !job.waitingOn.isEmpty else { return nil }
-        return "waiting on " + job.waitingOn.map { w in
+    public static func waiting(_ job: JobSummary) -> String? {
+        guard job.status == "running", let waitingOn = job.waitingOn, !waitingOn.isEmpty else { return nil }
+        return "waiting on " + waitingOn.map { w in
             // How long without progress when stalled or a minute or more (the end of a healthy job waits on its last items too).
             let parts = (w.item.map { [sanitize($0)] } ?? []) + (w.stalled || w.noProgressSeconds >= 60 ? ["no progress for " + duration(w.noProgressSeconds)] : [])
             return sanitize(w.agent) + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
@@ -141,10 +145,10 @@ public enum TopRender {
     /// the finish (an ended job's end). When the width is short the bar goes first, then whole columns
     /// (rate, band, left, finish), and only then are names cut, in the middle; the header keeps the
     /// data's columns at every width.
-    static func jobTable(_ jobs: [TopJob], width: Int, now: Double, timeZone: TimeZone) -> [String] {
+    static func jobTable(_ jobs: [JobSummary], width: Int, now: Double, timeZone: TimeZone) -> [String] {
         let names = jobs.map { sanitize($0.job) }
         var columns = [
-            Column(header: "%", cells: jobs.map { percent($0.progressRatio, remaining: $0.remaining) }, right: true),
+            Column(header: "%", cells: jobs.map { percent($0.progressRatio, remaining: $0.remaining.map { Double($0) }) }, right: true),
             Column(header: "DONE", cells: jobs.map { count($0.finished) + "/" + ($0.planned.map { count($0) } ?? "?") }, right: true),
             Column(header: "LEFT", cells: jobs.map { count($0.remaining) }, right: true),
             Column(header: "RATE", cells: jobs.map { rate($0.hasEnded ? meanRate($0) : $0.throughput) }, right: true),
@@ -181,9 +185,9 @@ public enum TopRender {
     }
 
     /// An ended job's items per second over its whole run; nil without its times.
-    static func meanRate(_ job: TopJob) -> Double? {
-        guard let start = job.startTime, let end = job.endTime, end > start else { return nil }
-        return job.finished / (end - start)
+    static func meanRate(_ job: JobSummary) -> Double? {
+        guard job.startTime > 0, let end = job.endTime, end > job.startTime else { return nil }
+        return Double(job.finished) / (end - job.startTime)
     }
 
     /// The first `width` characters of a line.
@@ -198,7 +202,7 @@ public enum TopRender {
     }
 
     /// The jobs in the order shown: running first, then by name.
-    public static func orderedJobs(_ state: TopState) -> [TopJob] {
+    public static func orderedJobs(_ state: TopState) -> [JobSummary] {
         state.jobs.values.sorted { a, b in
             let ar = a.status == "running", br = b.status == "running"
             return ar != br ? ar : a.job < b.job
@@ -257,8 +261,8 @@ public enum TopRender {
     }
 
     /// One plain line for a job (no escape codes): for output that is not a terminal.
-    public static func summaryLine(_ job: TopJob, now: Double, timeZone: TimeZone = .current) -> String {
-        let pct = percent(job.progressRatio, remaining: job.remaining, decimals: 1)
+    public static func summaryLine(_ job: JobSummary, now: Double, timeZone: TimeZone = .current) -> String {
+        let pct = percent(job.progressRatio, remaining: job.remaining.map { Double($0) }, decimals: 1)
         var line = "job=\(quoted(sanitize(job.job))) status=\(quoted(sanitize(job.status))) done=\(count(job.finished))"
         line += " planned=\(job.planned.map { count($0) } ?? "-") remaining=\(count(job.remaining)) failed=\(count(job.failed))"
         if let common = job.mostCommonFailure { line += " top_error=\(quoted(sanitize(common.reason)))" }
