@@ -93,23 +93,7 @@ struct Replay: ParsableCommand {
 
     private func serveResult(_ exporter: Exporter) throws {
         SignalWaiter.install([SIGINT, SIGTERM, SIGHUP])
-        do {
-            try exporter.start()
-        } catch {
-            Log.error("could not start", ["err": "\(error)"])
-            exporter.stop()
-            throw ExitCode.failure
-        }
-        Log.info("listening", ["address": web.listenAddress, "port": "\(exporter.port)", "replay": "true", "version": BuildInfo.version])
-        while true {
-            let signal = SignalWaiter.next()
-            if signal == SIGHUP {
-                exporter.reload()
-                continue
-            }
-            break
-        }
-        exporter.stop()
+        try Serving.run(exporter, address: web.listenAddress, mode: ("replay", "true"))
     }
 }
 

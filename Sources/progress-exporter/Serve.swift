@@ -45,37 +45,6 @@ struct ServeOptions: ParsableArguments {
             Log.error("could not start", ["err": "\(error)"])
             throw ExitCode.failure
         }
-        do {
-            try exporter.start()
-        } catch {
-            Log.error("could not start", ["err": "\(error)"])
-            exporter.stop()
-            throw ExitCode.failure
-        }
-        Log.info("listening", ["address": web.listenAddress, "port": "\(exporter.port)", "demo": "\(demo.demo)", "version": BuildInfo.version])
-        while true {
-            let signal = SignalWaiter.next()
-            if signal == SIGHUP {
-                exporter.reload()
-                continue
-            }
-            Log.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
-            break
-        }
-        // The stop (at most --alerting.shutdown-grace for deliveries in flight) runs beside the signal wait, so a
-        // second SIGINT or SIGTERM exits at once; its end wakes the wait.
-        let stopper = Thread {
-            exporter.stop()
-            SignalWaiter.wake()
-        }
-        stopper.start()
-        while true {
-            let signal = SignalWaiter.next()
-            if signal == SignalWaiter.wakeUp { return }
-            if signal == SIGHUP { continue }
-            Log.warn("second signal: exiting without waiting for the shutdown", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
-            fflush(nil)
-            _exit(1)
-        }
+        try Serving.run(exporter, address: web.listenAddress, mode: ("demo", "\(demo.demo)"))
     }
 }
