@@ -71,8 +71,9 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         // A job's first items end about half an item's duration later than a steady flow would:
         // rates are measured from then, not from the start (at most half the job's age).
-        let durations = job.sortedDurations()
-        let since = job.since + min(durations.mean / 2, max(0, horizon - job.since) / 2)
+        let record = job.sortedDurations()
+        let since = job.since + min(record.mean / 2, max(0, horizon - job.since) / 2)
+        let durations = recentDurations(job, record: record)
 
         // Rates of every window, longest first, with their counts.
         var rates: [(rate: Double, count: UInt64)] = []
@@ -184,19 +185,26 @@ public struct CompletionEstimate: Sendable, Equatable {
         return estimate.map { now + $0.seconds }
     }
 
+    /// The durations the model reads: the job's last 1,024, or its newest ones (two generations of
+    /// the items in flight, at least 16) when their mean moved away from the longer record by more
+    /// than three standard errors. Then they stand for the rate and for the end alike: slower items
+    /// drain slower, and the last of them ends later.
+    static func recentDurations(_ job: JobRecord, record: SortedDurations) -> SortedDurations {
+        guard record.count >= 16 else { return record }
+        let newest = job.recentDurations.newest(max(16, min(2 * job.itemsInFlight, record.count / 2)))
+        guard newest.count >= 8, newest.count < record.count else { return record }
+        let newestMean = newest.reduce(0, +) / Double(newest.count)
+        let standardError = (record.variance / Double(newest.count)).squareRoot()
+        guard abs(newestMean - record.mean) > 3 * standardError, newestMean > 0 else { return record }
+        return SortedDurations(newest.sorted())
+    }
+
     /// Items in flight over their mean duration, times the share of attempts that finish an item
     /// (Little's law: throughput = items in the system / time each spends there); nil without items
     /// in flight or enough durations to average.
     static func littleRate(_ job: JobRecord, active: Int, durations: SortedDurations, horizon: Double) -> Double? {
         guard active > 0, durations.count >= 8, durations.mean > 0 else { return nil }
-        var mean = durations.mean
-        // The newest durations, when they moved: two generations of the items in flight, at least 16.
-        let newest = job.recentDurations.newest(max(16, min(2 * active, durations.count / 2)))
-        if newest.count >= 8, newest.count < durations.count {
-            let newestMean = newest.reduce(0, +) / Double(newest.count)
-            let standardError = (durations.variance / Double(newest.count)).squareRoot()
-            if abs(newestMean - mean) > 3 * standardError, newestMean > 0 { mean = newestMean }
-        }
+        let mean = durations.mean
         let finished = job.finishedWindow.sum(window: 300, now: horizon).count
         let attempts = job.completedWindow.sum(window: 300, now: horizon).count + job.failedWindow.sum(window: 300, now: horizon).count
         let share = attempts > 0 ? min(1, max(0.05, Double(finished) / Double(attempts))) : 1
@@ -295,9 +303,14 @@ struct InFlight {
     enum Remaining {
         /// From the job's durations given the item's age: P(D <= age + t | D > age).
         case survival(age: Double, atAge: Double)
-        /// Log-logistic around a median, of shape 4 (its own progress: 10-90 % within 0.58-1.7 ×
-        /// the median) or 1 (Lindy: as long again as it has run, 10-90 % within 1/9-9 ×).
+        /// Log-logistic around a median, of shape 4 (its own progress, before the job has durations:
+        /// 10-90 % within 0.58-1.7 × the median) or 1 (Lindy: as long again as it has run, 10-90 %
+        /// within 1/9-9 ×).
         case logLogistic(median: Double, shape: Int)
+        /// Its own progress's projection, spread as the job's durations are about their median:
+        /// P(R <= t) = P(D <= t / median × median(D)). Items of a job whose durations barely vary end
+        /// close to when their progress says; a heavy-tailed job's spread as widely as its items do.
+        case progress(median: Double, durationMedian: Double)
     }
 
     struct Item {
@@ -346,7 +359,10 @@ struct InFlight {
                 // as long again as it has been quiet.
                 remaining = .logLogistic(median: max(quiet, 1), shape: 1)
             } else if let eta = agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
-                remaining = .logLogistic(median: max(eta, 0.5), shape: 4)
+                let typicalDuration = durations.quantile(0.5)
+                remaining = durations.count >= 8 && typicalDuration > 0
+                    ? .progress(median: max(eta, 0.5), durationMedian: typicalDuration)
+                    : .logLogistic(median: max(eta, 0.5), shape: 4)
             } else if !durations.isEmpty, durations.survival(age) > 0 {
                 remaining = .survival(age: age, atAge: durations.survival(age))
             } else {
@@ -377,6 +393,8 @@ struct InFlight {
         case .logLogistic(let median, let shape):
             let x = median / t
             return 1 / (1 + (shape == 1 ? x : (x * x) * (x * x)))
+        case .progress(let median, let durationMedian):
+            return 1 - durations.survival(t / median * durationMedian)
         }
     }
 

@@ -39,6 +39,8 @@ struct SortedDurations {
         var sums = [Double](repeating: 0, count: values.count + 1)
         for i in stride(from: values.count - 1, through: 0, by: -1) { sums[i] = sums[i + 1] + values[i] }
         suffix = sums
+        let m = values.isEmpty ? 0 : sums[0] / Double(values.count)
+        variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1) : 0
     }
 
     var isEmpty: Bool { values.isEmpty }
@@ -52,12 +54,8 @@ struct SortedDurations {
         return values[min(values.count - 1, max(0, Int((Double(values.count - 1) * q).rounded())))]
     }
 
-    /// Sample variance; 0 for fewer than two values.
-    var variance: Double {
-        guard values.count > 1 else { return 0 }
-        let m = mean
-        return values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)
-    }
+    /// Sample variance; 0 for fewer than two values. Computed once: the ETC reads it at every call.
+    let variance: Double
 
     /// Index of the first value greater than x.
     private func firstAbove(_ x: Double) -> Int {
