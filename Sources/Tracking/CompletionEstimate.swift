@@ -185,18 +185,14 @@ public struct CompletionEstimate: Sendable, Equatable {
         return estimate.map { now + $0.seconds }
     }
 
-    /// The durations the model reads: the job's last 1,024, or its newest ones (two generations of
-    /// the items in flight, at least 16) when their mean moved away from the longer record by more
-    /// than three standard errors. Then they stand for the rate and for the end alike: slower items
-    /// drain slower, and the last of them ends later.
+    /// The durations the model reads: those since the item durations last changed, when they did
+    /// (a change point in the job's record with at least a generation of the items in flight, and
+    /// 16, on its newer side), else the job's last 1,024. Then they stand for the rate and for the
+    /// end alike: slower items drain slower, and the last of them ends later.
     static func recentDurations(_ job: JobRecord, record: SortedDurations) -> SortedDurations {
-        guard record.count >= 16 else { return record }
-        let newest = job.recentDurations.newest(max(16, min(2 * job.itemsInFlight, record.count / 2)))
-        guard newest.count >= 8, newest.count < record.count else { return record }
-        let newestMean = newest.reduce(0, +) / Double(newest.count)
-        let standardError = (record.variance / Double(newest.count)).squareRoot()
-        guard abs(newestMean - record.mean) > 3 * standardError, newestMean > 0 else { return record }
-        return SortedDurations(newest.sorted())
+        // Rounded up to a power of two, so the kept model is not recomputed for every item in flight more or less.
+        let generation = max(16, min(job.itemsInFlight, record.count / 4))
+        return job.durationModel(minimumSide: 1 << (Int.bitWidth - (generation - 1).leadingZeroBitCount))
     }
 
     /// Items in flight over their mean duration, times the share of attempts that finish an item
@@ -345,8 +341,12 @@ struct InFlight {
             // Stalled: overdue by its own progress, or without any, older than twice every recent duration.
             let isStalled: Bool
             var overdue = false
+            // Its remaining time by its own progress: the end the last report projects, less the
+            // time since (the report ages; extrapolating it to now would push its end out).
+            var projected: Double?
             if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
                 let expected = (last - start) / ratio
+                projected = expected - age
                 overdue = age > expected && quiet > typical
                 isStalled = quiet > max(10, 2 * typical) && age - expected > max(10, 2 * expected)
             } else {
@@ -358,7 +358,7 @@ struct InFlight {
                 // Past the end its own progress promised, and quiet for longer than peers take:
                 // as long again as it has been quiet.
                 remaining = .logLogistic(median: max(quiet, 1), shape: 1)
-            } else if let eta = agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
+            } else if let eta = projected ?? agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
                 let typicalDuration = durations.quantile(0.5)
                 remaining = durations.count >= 8 && typicalDuration > 0
                     ? .progress(median: max(eta, 0.5), durationMedian: typicalDuration)

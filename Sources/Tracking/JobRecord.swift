@@ -54,6 +54,7 @@ final class JobRecord {
     func restoreDurations(_ sample: DurationSample) {
         recentDurations = sample
         sortedDurationsCache = nil
+        durationModelCache = nil
     }
 
     func sortedDurations() -> SortedDurations {
@@ -61,6 +62,18 @@ final class JobRecord {
         let sorted = recentDurations.sorted()
         sortedDurationsCache = sorted
         return sorted
+    }
+
+    /// The durations the ETC models items with: those since the durations last changed
+    /// (`DurationSample.sinceChange`, sides of at least `minimumSide`), else the whole record.
+    /// Kept, as the sorted copy is, until the next duration arrives.
+    private var durationModelCache: (minimumSide: Int, model: SortedDurations)?
+
+    func durationModel(minimumSide: Int) -> SortedDurations {
+        if let cached = durationModelCache, cached.minimumSide == minimumSide { return cached.model }
+        let model = recentDurations.sinceChange(minimumSide: minimumSide).map { SortedDurations($0.sorted()) } ?? sortedDurations()
+        durationModelCache = (minimumSide, model)
+        return model
     }
 
     /// Agents in the order they registered (stable output order); `agentIndex` finds them by id.
@@ -152,6 +165,7 @@ final class JobRecord {
         durationSum += seconds
         recentDurations.add(seconds)
         sortedDurationsCache = nil
+        durationModelCache = nil
     }
 
     var cumulativeDurationCounts: [UInt64] {
