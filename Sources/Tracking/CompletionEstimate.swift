@@ -333,9 +333,15 @@ struct InFlight {
         let lag = othersBusy ? max(0, now - job.lastEventTime) : 0
         let lastWave = job.remaining.map { $0 <= Int64(job.itemsInFlight) } ?? false
         var stalled = 0
-        for agent in job.agents where agent.holdsItem {
+        let seen = now - lag
+        // Only items older than the job's 90th-percentile duration can be stalled, overdue or older
+        // than every duration; in the last wave every item counts. Visited oldest first by the
+        // job's index of held items, not by scanning its agents; in a fixed order (by start, then
+        // id), so the products below come out the same however the index is laid out.
+        let candidates = job.heldItems.agents(startedBy: lastWave || durations.count < 8 ? .infinity : seen - typical)
+            .sorted { ($0.itemStartTime ?? 0, $0.id) < ($1.itemStartTime ?? 0, $1.id) }
+        for agent in candidates {
             guard let start = agent.itemStartTime else { continue }
-            let seen = now - lag
             let age = max(0, seen - start)
             let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
             // Stalled: overdue by its own progress, or without any, older than twice every recent duration.

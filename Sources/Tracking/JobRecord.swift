@@ -82,6 +82,8 @@ final class JobRecord {
     var agentsByState: [Int] = Array(repeating: 0, count: AgentState.allCases.count)
     /// Agents working on an item (`AgentRecord.holdsItem`), kept exact as events arrive.
     var itemsInFlight = 0
+    /// The agents holding an item, by when it started (`HeldItems`): the ETC reads the old ones.
+    var heldItems = HeldItems()
     /// The agents with the smallest sample hashes, for scrapes (see `AgentSampler`).
     var candidates = SampleCandidates()
     /// No agent's `lastSeen` is older than this (agent expiry skips jobs until it is).
