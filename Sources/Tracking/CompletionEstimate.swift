@@ -169,10 +169,13 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         // Durations or rates from hostile input can overflow the arithmetic: no estimate beats a fake +Inf.
         guard estimate.seconds.isFinite, estimate.lower.isFinite, estimate.upper?.isFinite ?? true else { return nil }
-        // While items remain, never 0 and never a point: at least a second, a band around it.
+        // While items remain, never 0 and never a point: at least a second, a band around it of at
+        // least 1 % and, above, a tenth of a typical item's duration (the process's own grain: no
+        // end is foreseen finer than the items' ends jitter), between 0.1 and 0.5 s.
         estimate.seconds = max(estimate.seconds, 1)
         estimate.lower = min(max(estimate.lower, 0.5), estimate.seconds * 0.99)
-        estimate.upper = estimate.upper.map { max($0, estimate.seconds * 1.01 + 0.5) }
+        let grain = min(0.5, max(0.1, 0.1 * durations.quantile(0.5)))
+        estimate.upper = estimate.upper.map { max($0, estimate.seconds * 1.01 + grain) }
         return estimate
     }
 
