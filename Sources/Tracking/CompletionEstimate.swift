@@ -10,9 +10,9 @@ import Events
 ///   last seconds as silence. Once the job has been quiet for longer than `quietAfter`, the
 ///   horizon is now, so a stall shows as a falling rate and a rising estimate.
 /// - **Rate now (Little's law).** Items in flight over their mean duration: when agents join or
-///   leave, the rate follows at once, before any window fills. The mean is of the newest durations
-///   when they moved away from the job's longer record (beyond three standard errors), so slower
-///   items count within a few item durations. Scaled by the share of attempts that finish an item.
+///   leave, the rate follows at once, before any window fills. The durations are those since the
+///   last change point of the job's record when there is one (`recentDurations`), for the rate and
+///   the end alike. Scaled by the share of attempts that finish an item.
 ///   Without items in flight (trackers that send no `agent_started`), the windowed rate stands.
 /// - **Work.** When the tracker gives `work` and `total_work`, the items left are the work left
 ///   over the newest items' mean work: throughput and the ETC are in work per second.
@@ -20,18 +20,19 @@ import Events
 ///   then the 1-minute rate when the shorter window counted enough items. It widens the band while
 ///   it disagrees with the rate now (a change the window has not caught up with).
 /// - **The end.** The job ends when its queue has drained and its last item has ended. Items in
-///   flight each have a remaining time: from their own progress when they report some; from the
+///   flight each have a remaining time: from the end their last progress report projects, spread
+///   as the job's durations are, when they report some; from the
 ///   job's durations given their age; and for an item older than every recent duration, as long
 ///   again as it has run (the Lindy model: for heavy-tailed durations, P(D > a + t | D > a) is
 ///   about a / (a + t), so an old item's median remaining time is its age, and the older it is
 ///   the longer it will take). An item whose agent reported no progress for longer than its peers
 ///   take, well past when its own progress said it would end, is *stalled*: the job's upper bound
 ///   is open (nil), and `waitingOn` names it.
-/// - **Band, calibrated on the job's own record.** How wrong would a rate measured then have been
-///   about the next stretch of the same length? The finished-item ring answers it for dozens of
-///   past instants (a hindcast); the 10th and 90th percentile of those ratios, never narrower
-///   than Poisson noise, scale the rate for the band's ends. The spread of item durations at the
-///   end adds to it. Never zero-width while items remain.
+/// - **Band, calibrated on the job's own record.** The errors of the job's earlier estimates,
+///   now that their outcome is known (`ForecastRecord`, split conformal prediction), scaled to the
+///   drain ahead, scale it; before there are five, a hindcast over the finished-item ring and
+///   Poisson noise do. The spread of item durations at the end adds to it. Never zero-width while
+///   items remain: at least 1 %, and above a tenth of a typical item's duration.
 /// - **Never a fake 0.** 0 only when nothing remains; while items remain, at least a second.
 ///   Absent while the planned total is unknown, nothing has finished, or the job ended with items left.
 public struct CompletionEstimate: Sendable, Equatable {
