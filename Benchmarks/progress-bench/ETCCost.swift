@@ -43,4 +43,40 @@ func benchETCCost() {
             print(String(format: "| %d | %d | %d | %.2f | %.2f |", agents, agents, overdue, times[5] * 1000, times[0] * 1000))
         }
     }
+
+    print("")
+    print("## ETC cost: many jobs, each with a full record of 1,024 durations and a new one before every read (the duration model is recomputed)")
+    print("| jobs | jobSummaries ms median of 11 | ms best |")
+    print("|---|---|---|")
+    for jobs in [100, 1_000] {
+        let clock = SimulatedClock(1_800_000_000)
+        let store = ProgressStore(options: StoreOptions(), clock: clock)
+        let ingestor = Ingestor(store: store, limits: DecoderLimits())
+        let start = 1_800_000_000.0
+        var batch: [Event] = []
+        var random = SeededRandom(seed: 7)
+        func item(_ job: Int, _ n: Int, at time: Double) {
+            var done = Event(kind: .itemCompleted, job: "job-\(job)", agent: "a-\(n % 8)", item: "i-\(n)", time: time)
+            done.durationSeconds = random.logNormal(median: 4, sigma: 0.5)
+            batch.append(done)
+        }
+        for job in 0..<jobs {
+            var started = Event(kind: .jobStarted, job: "job-\(job)", time: start)
+            started.totalItems = 100_000
+            batch.append(started)
+            for n in 0..<1_024 { item(job, n, at: start + Double(n) * 0.01) }
+            ingestor.ingestEvents(batch, source: "bench")
+            batch.removeAll(keepingCapacity: true)
+        }
+        clock.set(start + 20)
+        var times: [Double] = []
+        for round in 0..<11 {
+            for job in 0..<jobs { item(job, 10_000 + round, at: start + 11 + Double(round) * 0.1) }
+            ingestor.ingestEvents(batch, source: "bench")
+            batch.removeAll(keepingCapacity: true)
+            times.append(seconds { _ = store.jobSummaries() })
+        }
+        times.sort()
+        print(String(format: "| %d | %.2f | %.2f |", jobs, times[5] * 1000, times[0] * 1000))
+    }
 }
