@@ -1,5 +1,5 @@
 // In-process benchmarks of the hot paths: decode + apply, and /metrics rendering.
-// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc [--log FILE]|storage|all], or scale, soak or pauses alone
+// Run from a release build: swift build -c release && .build/release/progress-bench [ingest|encode|memory|alerts|etc [--log FILE]|storage|all], or etc-cost, scale, soak or pauses alone
 import Alerting
 import Events
 import ExporterApp
@@ -89,6 +89,8 @@ func store(agents: Int) -> ProgressStore {
     let store = ProgressStore(options: options)
     let ingestor = Ingestor(store: store, limits: DecoderLimits())
     let now = Date().timeIntervalSince1970
+    // Each job announces its planned items (ten an agent), so every scrape computes its ETC.
+    ingestor.ingestNative(Array((0..<10).map { #"{"type":"job_started","job":"job-\#($0)","total_items":\#(agents),"ts":\#(now - 101)}"# + "\n" }.joined().utf8), source: "bench")
     var remaining = agents * 4
     var offset = 0
     while remaining > 0 {
@@ -236,6 +238,7 @@ if which == "encode" || which == "all" { benchEncode() }
 if which == "memory" || which == "all" { benchMemory() }
 if which == "etc" || which == "all" { benchETC(arguments: Array(CommandLine.arguments.dropFirst(2))) }
 if which == "storage" || which == "all" { benchStorage() }
+if which == "etc-cost" { benchETCCost() }
 if which == "scale" { benchScale() }
 if which == "soak" { benchSoak() }
 if which == "pauses" { benchPauses() }

@@ -10,9 +10,9 @@ import Events
 ///   last seconds as silence. Once the job has been quiet for longer than `quietAfter`, the
 ///   horizon is now, so a stall shows as a falling rate and a rising estimate.
 /// - **Rate now (Little's law).** Items in flight over their mean duration: when agents join or
-///   leave, the rate follows at once, before any window fills. The mean is of the newest durations
-///   when they moved away from the job's longer record (beyond three standard errors), so slower
-///   items count within a few item durations. Scaled by the share of attempts that finish an item.
+///   leave, the rate follows at once, before any window fills. The durations are those since the
+///   last change point of the job's record when there is one (`recentDurations`), for the rate and
+///   the end alike. Scaled by the share of attempts that finish an item.
 ///   Without items in flight (trackers that send no `agent_started`), the windowed rate stands.
 /// - **Work.** When the tracker gives `work` and `total_work`, the items left are the work left
 ///   over the newest items' mean work: throughput and the ETC are in work per second.
@@ -20,18 +20,19 @@ import Events
 ///   then the 1-minute rate when the shorter window counted enough items. It widens the band while
 ///   it disagrees with the rate now (a change the window has not caught up with).
 /// - **The end.** The job ends when its queue has drained and its last item has ended. Items in
-///   flight each have a remaining time: from their own progress when they report some; from the
+///   flight each have a remaining time: from the end their last progress report projects, spread
+///   as the job's durations are, when they report some; from the
 ///   job's durations given their age; and for an item older than every recent duration, as long
 ///   again as it has run (the Lindy model: for heavy-tailed durations, P(D > a + t | D > a) is
 ///   about a / (a + t), so an old item's median remaining time is its age, and the older it is
 ///   the longer it will take). An item whose agent reported no progress for longer than its peers
 ///   take, well past when its own progress said it would end, is *stalled*: the job's upper bound
 ///   is open (nil), and `waitingOn` names it.
-/// - **Band, calibrated on the job's own record.** How wrong would a rate measured then have been
-///   about the next stretch of the same length? The finished-item ring answers it for dozens of
-///   past instants (a hindcast); the 10th and 90th percentile of those ratios, never narrower
-///   than Poisson noise, scale the rate for the band's ends. The spread of item durations at the
-///   end adds to it. Never zero-width while items remain.
+/// - **Band, calibrated on the job's own record.** The errors of the job's earlier estimates,
+///   now that their outcome is known (`ForecastRecord`, split conformal prediction), scaled to the
+///   drain ahead, scale it; before there are five, a hindcast over the finished-item ring and
+///   Poisson noise do. The spread of item durations at the end adds to it. Never zero-width while
+///   items remain: at least 1 %, and above a tenth of a typical item's duration.
 /// - **Never a fake 0.** 0 only when nothing remains; while items remain, at least a second.
 ///   Absent while the planned total is unknown, nothing has finished, or the job ended with items left.
 public struct CompletionEstimate: Sendable, Equatable {
@@ -71,8 +72,9 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         // A job's first items end about half an item's duration later than a steady flow would:
         // rates are measured from then, not from the start (at most half the job's age).
-        let durations = job.sortedDurations()
-        let since = job.since + min(durations.mean / 2, max(0, horizon - job.since) / 2)
+        let record = job.sortedDurations()
+        let since = job.since + min(record.mean / 2, max(0, horizon - job.since) / 2)
+        let durations = recentDurations(job, record: record)
 
         // Rates of every window, longest first, with their counts.
         var rates: [(rate: Double, count: UInt64)] = []
@@ -168,10 +170,13 @@ public struct CompletionEstimate: Sendable, Equatable {
 
         // Durations or rates from hostile input can overflow the arithmetic: no estimate beats a fake +Inf.
         guard estimate.seconds.isFinite, estimate.lower.isFinite, estimate.upper?.isFinite ?? true else { return nil }
-        // While items remain, never 0 and never a point: at least a second, a band around it.
+        // While items remain, never 0 and never a point: at least a second, a band around it of at
+        // least 1 % and, above, a tenth of a typical item's duration (the process's own grain: no
+        // end is foreseen finer than the items' ends jitter), between 0.1 and 0.5 s.
         estimate.seconds = max(estimate.seconds, 1)
         estimate.lower = min(max(estimate.lower, 0.5), estimate.seconds * 0.99)
-        estimate.upper = estimate.upper.map { max($0, estimate.seconds * 1.01 + 0.5) }
+        let grain = min(0.5, max(0.1, 0.1 * durations.quantile(0.5)))
+        estimate.upper = estimate.upper.map { max($0, estimate.seconds * 1.01 + grain) }
         return estimate
     }
 
@@ -184,19 +189,22 @@ public struct CompletionEstimate: Sendable, Equatable {
         return estimate.map { now + $0.seconds }
     }
 
+    /// The durations the model reads: those since the item durations last changed, when they did
+    /// (a change point in the job's record with at least a generation of the items in flight, and
+    /// 16, on its newer side), else the job's last 1,024. Then they stand for the rate and for the
+    /// end alike: slower items drain slower, and the last of them ends later.
+    static func recentDurations(_ job: JobRecord, record: SortedDurations) -> SortedDurations {
+        // Rounded up to a power of two, so the kept model is not recomputed for every item in flight more or less.
+        let generation = max(16, min(job.itemsInFlight, record.count / 4))
+        return job.durationModel(minimumSide: 1 << (Int.bitWidth - (generation - 1).leadingZeroBitCount))
+    }
+
     /// Items in flight over their mean duration, times the share of attempts that finish an item
     /// (Little's law: throughput = items in the system / time each spends there); nil without items
     /// in flight or enough durations to average.
     static func littleRate(_ job: JobRecord, active: Int, durations: SortedDurations, horizon: Double) -> Double? {
         guard active > 0, durations.count >= 8, durations.mean > 0 else { return nil }
-        var mean = durations.mean
-        // The newest durations, when they moved: two generations of the items in flight, at least 16.
-        let newest = job.recentDurations.newest(max(16, min(2 * active, durations.count / 2)))
-        if newest.count >= 8, newest.count < durations.count {
-            let newestMean = newest.reduce(0, +) / Double(newest.count)
-            let standardError = (durations.variance / Double(newest.count)).squareRoot()
-            if abs(newestMean - mean) > 3 * standardError, newestMean > 0 { mean = newestMean }
-        }
+        let mean = durations.mean
         let finished = job.finishedWindow.sum(window: 300, now: horizon).count
         let attempts = job.completedWindow.sum(window: 300, now: horizon).count + job.failedWindow.sum(window: 300, now: horizon).count
         let share = attempts > 0 ? min(1, max(0.05, Double(finished) / Double(attempts))) : 1
@@ -295,9 +303,14 @@ struct InFlight {
     enum Remaining {
         /// From the job's durations given the item's age: P(D <= age + t | D > age).
         case survival(age: Double, atAge: Double)
-        /// Log-logistic around a median, of shape 4 (its own progress: 10-90 % within 0.58-1.7 ×
-        /// the median) or 1 (Lindy: as long again as it has run, 10-90 % within 1/9-9 ×).
+        /// Log-logistic around a median, of shape 4 (its own progress, before the job has durations:
+        /// 10-90 % within 0.58-1.7 × the median) or 1 (Lindy: as long again as it has run, 10-90 %
+        /// within 1/9-9 ×).
         case logLogistic(median: Double, shape: Int)
+        /// Its own progress's projection, spread as the job's durations are about their median:
+        /// P(R <= t) = P(D <= t / median × median(D)). Items of a job whose durations barely vary end
+        /// close to when their progress says; a heavy-tailed job's spread as widely as its items do.
+        case progress(median: Double, durationMedian: Double)
     }
 
     struct Item {
@@ -324,16 +337,26 @@ struct InFlight {
         let lag = othersBusy ? max(0, now - job.lastEventTime) : 0
         let lastWave = job.remaining.map { $0 <= Int64(job.itemsInFlight) } ?? false
         var stalled = 0
-        for agent in job.agents where agent.holdsItem {
+        let seen = now - lag
+        // Only items older than the job's 90th-percentile duration can be stalled, overdue or older
+        // than every duration; in the last wave every item counts. Visited oldest first by the
+        // job's index of held items, not by scanning its agents; in a fixed order (by start, then
+        // id), so the products below come out the same however the index is laid out.
+        let candidates = job.heldItems.agents(startedBy: lastWave || durations.count < 8 ? .infinity : seen - typical)
+            .sorted { ($0.itemStartTime ?? 0, $0.id) < ($1.itemStartTime ?? 0, $1.id) }
+        for agent in candidates {
             guard let start = agent.itemStartTime else { continue }
-            let seen = now - lag
             let age = max(0, seen - start)
             let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
             // Stalled: overdue by its own progress, or without any, older than twice every recent duration.
             let isStalled: Bool
             var overdue = false
+            // Its remaining time by its own progress: the end the last report projects, less the
+            // time since (the report ages; extrapolating it to now would push its end out).
+            var projected: Double?
             if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
                 let expected = (last - start) / ratio
+                projected = expected - age
                 overdue = age > expected && quiet > typical
                 isStalled = quiet > max(10, 2 * typical) && age - expected > max(10, 2 * expected)
             } else {
@@ -345,8 +368,11 @@ struct InFlight {
                 // Past the end its own progress promised, and quiet for longer than peers take:
                 // as long again as it has been quiet.
                 remaining = .logLogistic(median: max(quiet, 1), shape: 1)
-            } else if let eta = agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
-                remaining = .logLogistic(median: max(eta, 0.5), shape: 4)
+            } else if let eta = projected ?? agent.itemETA(now: seen), agent.itemProgress ?? 0 > 0 {
+                let typicalDuration = durations.quantile(0.5)
+                remaining = durations.count >= 8 && typicalDuration > 0
+                    ? .progress(median: max(eta, 0.5), durationMedian: typicalDuration)
+                    : .logLogistic(median: max(eta, 0.5), shape: 4)
             } else if !durations.isEmpty, durations.survival(age) > 0 {
                 remaining = .survival(age: age, atAge: durations.survival(age))
             } else {
@@ -377,6 +403,8 @@ struct InFlight {
         case .logLogistic(let median, let shape):
             let x = median / t
             return 1 / (1 + (shape == 1 ? x : (x * x) * (x * x)))
+        case .progress(let median, let durationMedian):
+            return 1 - durations.survival(t / median * durationMedian)
         }
     }
 

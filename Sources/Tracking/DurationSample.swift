@@ -1,3 +1,5 @@
+import Foundation
+
 /// The most recent item durations of a job (a ring of `capacity`), the empirical distribution the
 /// ETC's end-of-job model reads. 8 KiB a job.
 struct DurationSample {
@@ -26,6 +28,53 @@ struct DurationSample {
 
     /// The durations in increasing order, with suffix sums for tail expectations.
     func sorted() -> SortedDurations { SortedDurations(ring.sorted()) }
+
+    /// Oldest first.
+    var chronological: [Double] {
+        ring.count < Self.capacity ? ring : Array(ring[next...] + ring[..<next])
+    }
+
+    /// The durations since the item durations last changed, or nil when they did not. A change is
+    /// the split of the record, oldest first, whose two sides' mean log durations differ most in
+    /// standard errors (in logs, so one long item among short ones moves it little), taken when
+    /// that is more than `threshold`, both sides hold `minimumSide` or more, and the newer side's
+    /// mean duration (what the rate reads) is beyond three of its standard errors from the whole's.
+    /// The newer side is searched again (binary segmentation): the last of several changes counts.
+    func sinceChange(minimumSide: Int, threshold: Double = 4) -> [Double]? {
+        guard minimumSide >= 1 else { return nil }
+        var values = ArraySlice(chronological)
+        var changed = false
+        while let split = Self.changePoint(values, minimumSide: minimumSide, threshold: threshold) {
+            values = values[split...]
+            changed = true
+        }
+        return changed ? Array(values) : nil
+    }
+
+    /// The index in `values` where the newer side of the largest change begins; nil without one.
+    private static func changePoint(_ values: ArraySlice<Double>, minimumSide: Int, threshold: Double) -> Int? {
+        let n = values.count
+        guard n >= 2 * minimumSide else { return nil }
+        let logs = values.map { Foundation.log(Swift.max($0, 1e-3)) }
+        let total = logs.reduce(0, +), mean = total / Double(n)
+        let sd = (logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)).squareRoot()
+        guard sd > 0, sd.isFinite else { return nil }
+        var left = logs[..<minimumSide].reduce(0, +)
+        var best = (statistic: threshold, split: -1)
+        for split in minimumSide...(n - minimumSide) {
+            if split > minimumSide { left += logs[split - 1] }
+            let l = Double(split), r = Double(n - split)
+            let statistic = abs((total - left) / r - left / l) / (sd * (1 / l + 1 / r).squareRoot())
+            if statistic > best.statistic { best = (statistic, split) }
+        }
+        guard best.split >= 0 else { return nil }
+        let newer = values[(values.startIndex + best.split)...]
+        let rawMean = values.reduce(0, +) / Double(n)
+        let rawSD = (values.reduce(0) { $0 + ($1 - rawMean) * ($1 - rawMean) } / Double(n - 1)).squareRoot()
+        let newerMean = newer.reduce(0, +) / Double(newer.count)
+        guard abs(newerMean - rawMean) > 3 * rawSD / Double(newer.count).squareRoot() else { return nil }
+        return newer.startIndex
+    }
 }
 
 /// An increasing list of durations: survival and expected excess over a threshold in O(log n).
@@ -39,6 +88,8 @@ struct SortedDurations {
         var sums = [Double](repeating: 0, count: values.count + 1)
         for i in stride(from: values.count - 1, through: 0, by: -1) { sums[i] = sums[i + 1] + values[i] }
         suffix = sums
+        let m = values.isEmpty ? 0 : sums[0] / Double(values.count)
+        variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1) : 0
     }
 
     var isEmpty: Bool { values.isEmpty }
@@ -52,12 +103,8 @@ struct SortedDurations {
         return values[min(values.count - 1, max(0, Int((Double(values.count - 1) * q).rounded())))]
     }
 
-    /// Sample variance; 0 for fewer than two values.
-    var variance: Double {
-        guard values.count > 1 else { return 0 }
-        let m = mean
-        return values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)
-    }
+    /// Sample variance; 0 for fewer than two values. Computed once: the ETC reads it at every call.
+    let variance: Double
 
     /// Index of the first value greater than x.
     private func firstAbove(_ x: Double) -> Int {

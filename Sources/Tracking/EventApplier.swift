@@ -176,6 +176,7 @@ struct EventApplier {
         agent.preserve(for: capture)
         let before = agent.state
         let heldItem = agent.holdsItem
+        let heldSince = agent.itemStartTime
         change(agent)
         let after = agent.state
         if before != after {
@@ -183,6 +184,11 @@ struct EventApplier {
             job.agentsByState[after.ordinal] += 1
         }
         if heldItem != agent.holdsItem { job.itemsInFlight += agent.holdsItem ? 1 : -1 }
+        if agent.holdsItem, !heldItem || agent.itemStartTime != heldSince {
+            job.heldItems.add(agent, holding: job.itemsInFlight)
+        } else if heldItem, !agent.holdsItem {
+            job.heldItems.trim(holding: job.itemsInFlight)
+        }
     }
 
     /// Changes the job's status unless a newer event already did (events arrive out of order).

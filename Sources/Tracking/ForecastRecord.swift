@@ -44,8 +44,10 @@ struct ForecastRecord {
     /// old with items finished since: actual is the time the items finished since took, implied
     /// the time the forecast's rate gave them (the absolute-residual score of split conformal
     /// prediction, in log space so too fast and too slow count alike). An error measured over a
-    /// stretch shorter than `horizon` is scaled to it by the square root of their ratio (counting
-    /// noise averages out over a longer stretch). Nil with fewer than `minimumCount`.
+    /// stretch of another length than `horizon` is scaled to it by the square root of their ratio
+    /// (counting noise averages out over a longer stretch, and weighs more over a shorter one: near
+    /// the end, the few seconds left are as uncertain as so few items make them). Nil with fewer
+    /// than `minimumCount`.
     func errorScore(finished: UInt64, at now: Double, minimumElapsed: Double, horizon: Double, minimumCount: Int = 5) -> Double? {
         var scores: [Double] = []
         for f in forecasts where f.finished < finished && f.rate > 0 {
@@ -53,7 +55,7 @@ struct ForecastRecord {
             guard elapsed >= minimumElapsed, elapsed > 0 else { continue }
             let implied = Double(finished - f.finished) / f.rate
             guard implied > 0, implied.isFinite else { continue }
-            let scale = horizon > elapsed ? (elapsed / horizon).squareRoot() : 1
+            let scale = horizon > 0 ? (elapsed / horizon).squareRoot() : 1
             scores.append(abs(Foundation.log(elapsed / implied)) * scale)
         }
         guard scores.count >= minimumCount else { return nil }

@@ -54,6 +54,7 @@ final class JobRecord {
     func restoreDurations(_ sample: DurationSample) {
         recentDurations = sample
         sortedDurationsCache = nil
+        durationModelCache = nil
     }
 
     func sortedDurations() -> SortedDurations {
@@ -63,12 +64,26 @@ final class JobRecord {
         return sorted
     }
 
+    /// The durations the ETC models items with: those since the durations last changed
+    /// (`DurationSample.sinceChange`, sides of at least `minimumSide`), else the whole record.
+    /// Kept, as the sorted copy is, until the next duration arrives.
+    private var durationModelCache: (minimumSide: Int, model: SortedDurations)?
+
+    func durationModel(minimumSide: Int) -> SortedDurations {
+        if let cached = durationModelCache, cached.minimumSide == minimumSide { return cached.model }
+        let model = recentDurations.sinceChange(minimumSide: minimumSide).map { SortedDurations($0.sorted()) } ?? sortedDurations()
+        durationModelCache = (minimumSide, model)
+        return model
+    }
+
     /// Agents in the order they registered (stable output order); `agentIndex` finds them by id.
     var agents: [AgentRecord] = []
     var agentIndex: [String: Int] = [:]
     var agentsByState: [Int] = Array(repeating: 0, count: AgentState.allCases.count)
     /// Agents working on an item (`AgentRecord.holdsItem`), kept exact as events arrive.
     var itemsInFlight = 0
+    /// The agents holding an item, by when it started (`HeldItems`): the ETC reads the old ones.
+    var heldItems = HeldItems()
     /// The agents with the smallest sample hashes, for scrapes (see `AgentSampler`).
     var candidates = SampleCandidates()
     /// No agent's `lastSeen` is older than this (agent expiry skips jobs until it is).
@@ -152,6 +167,7 @@ final class JobRecord {
         durationSum += seconds
         recentDurations.add(seconds)
         sortedDurationsCache = nil
+        durationModelCache = nil
     }
 
     var cumulativeDurationCounts: [UInt64] {

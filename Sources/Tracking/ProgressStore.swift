@@ -142,6 +142,7 @@ public final class ProgressStore: Sendable {
             if agent.holdsItem { job.itemsInFlight -= 1 }
         }
         job.agents.removeAll { now - $0.lastSeen > retention }
+        job.heldItems.rebuild(from: job.agents)
         job.agentIndex = Dictionary(uniqueKeysWithValues: job.agents.enumerated().map { ($1.id, $0) })
         job.candidates.invalidate()
         job.oldestSeenBound = job.agents.lazy.map(\.lastSeen).min() ?? now

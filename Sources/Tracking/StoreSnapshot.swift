@@ -222,6 +222,7 @@ extension ProgressStore {
             job.agentsByState[agent.state.ordinal] += 1
             if agent.holdsItem { job.itemsInFlight += 1 }
         }
+        job.heldItems.rebuild(from: job.agents)
         return job
     }
 

@@ -312,5 +312,57 @@ import Testing
             }
         }
     }
-}
 
+    @Test func theDurationsSinceTheyLastChangedAreFoundAndOneLongItemIsNoChange() {
+        var sample = DurationSample()
+        for i in 0..<200 { sample.add(3 + Double(i % 5) * 0.1) }
+        #expect(sample.sinceChange(minimumSide: 16) == nil, "steady durations")
+        sample.add(90)   // one straggler among them
+        for i in 0..<20 { sample.add(3 + Double(i % 5) * 0.1) }
+        #expect(sample.sinceChange(minimumSide: 16) == nil, "one long item is the tail, not a change")
+        for i in 0..<30 { sample.add(10 + Double(i % 3)) }
+        let since = sample.sinceChange(minimumSide: 16)
+        #expect(since?.count == 30 && since?.allSatisfy { $0 >= 10 } == true, "the 30 slower items: \(since ?? [])")
+        // Two changes: the last counts.
+        for _ in 0..<40 { sample.add(1) }
+        #expect(sample.sinceChange(minimumSide: 16) == Array(repeating: 1, count: 40))
+    }
+
+    @Test func itemsThatSlowDownMoveTheEndAsWellAsTheRate() throws {
+        // One agent: 100 items of 1 s, then items of 10 s; at +300 twenty slow ones are done, 10 remain.
+        var events = [E.jobStarted("j", total: 131, at: t0)]
+        var t = t0
+        for i in 0..<120 {
+            let seconds = i < 100 ? 1.0 : 10.0
+            events.append(E.started("j", "a", item: "i\(i)", at: t))
+            events.append(E.completed("j", "a", item: "i\(i)", at: t + seconds, duration: seconds))
+            t += seconds
+        }
+        events.append(E.started("j", "a", item: "i120", at: t))
+        let clock = ManualClock(t + 1)
+        let store = ProgressStore(clock: clock)
+        store.apply(events, source: "test")
+        let summary = try eta(store)
+        let seconds = try #require(summary.etaSeconds)
+        // 11 items of 10 s left, one of them 1 s in: about 109 s, not 11 items at the record's 2.5 s.
+        #expect(abs(seconds - 109) / 109 < 0.15, "\(seconds)")
+        let lower = try #require(summary.etaLowerSeconds), upper = try #require(summary.etaUpperSeconds)
+        #expect(lower < 109 && 109 < upper, "\(lower)-\(upper)")
+    }
+
+    @Test func aLastItemsAgingProgressReportIsNotExtrapolatedToNow() throws {
+        // The last item started at +60 and reported 50 % at +62: it ends about +64. Read at +63:
+        // about a second left, not the 3 s that "half done after 3 s" would say.
+        let work = steadyWork(agents: 5, seconds: 4, until: t0 + 60)
+        var events = [E.jobStarted("j", total: Int64(work.count / 2) + 1, at: t0)] + work
+        events.append(E.started("j", "a0", item: "last", at: t0 + 60))
+        var progress = Event(kind: .agentProgress, job: "j", agent: "a0", item: "last", time: t0 + 62)
+        progress.progress = 0.5
+        events.append(progress)
+        let clock = ManualClock(t0 + 63)
+        let store = ProgressStore(clock: clock)
+        store.apply(events, source: "test")
+        let seconds = try #require(try eta(store).etaSeconds)
+        #expect(seconds < 1.6, "\(seconds)")
+    }
+}
