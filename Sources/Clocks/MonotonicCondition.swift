@@ -8,7 +8,9 @@ import Darwin
 ///
 /// Foundation's `NSCondition.wait(until:)` sleeps until a wall-clock date, so setting the clock back an
 /// hour makes a one-second wait last an hour and one second. This one asks the kernel for
-/// `CLOCK_MONOTONIC` deadlines (`pthread_condattr_setclock`), so a wait lasts what it says.
+/// `CLOCK_MONOTONIC` deadlines (`pthread_condattr_setclock`), so a wait lasts what it says. (glibc
+/// takes only the realtime and monotonic clocks here; `MonotonicClock` reads `CLOCK_BOOTTIME`, so
+/// across a system suspend a wait may last the suspend longer; callers re-read their clock anyway.)
 ///
 /// `@unchecked Sendable`: it is itself the lock; its state is the pthread objects, which are made for
 /// use from many threads and live at fixed addresses until `deinit`.

@@ -264,7 +264,8 @@ public final class Exporter: Sendable {
     }
 
     /// TLS changes from reloads, applied one at a time in order, off the thread that asked: a
-    /// POST /-/reload runs on a thread of the daemon being replaced, which cannot stop itself.
+    /// POST /-/reload is itself a request in flight of the daemon being replaced, whose retirement
+    /// waits for its requests to finish.
     static let tlsRestarts = DispatchQueue(label: "progress-exporter.tls-restart")
 
     /// Re-reads `--web.config.file`: its users apply at once, changed TLS settings a moment later

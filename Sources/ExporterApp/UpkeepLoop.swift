@@ -54,7 +54,8 @@ final class UpkeepLoop: Sendable {
                 let started = clock.now()
                 state.withLock { $0.woken = false }
                 action()
-                // Rings that came while the action ran are for this run: the next waits again.
+                // Rings that came while the action ran: the `woken` flag they set already says to run again
+                // soon (after the minimum gap), so the bell itself is cleared.
                 while bell.wait(timeout: .now()) == .success {}
                 if minimumGap > 0 { pause(until: started + minimumGap, wakeable: false) }
                 if isRunning && !state.withLock({ $0.woken }) { pause(until: started + interval, wakeable: true) }

@@ -180,14 +180,15 @@ public final class HTTPServer: Sendable {
     }
 
     /// Stops accepting, ends open streams, lets requests in flight finish (up to
-    /// `shutdownTimeoutSeconds`), then closes every connection. Safe to call more than once.
+    /// `shutdownTimeoutSeconds`), answers those still being handled 503, closes every connection, then
+    /// waits up to `shutdownTimeoutSeconds` more for handlers still running. Safe to call more than once.
     public func stop() {
         lifecycle.withLock { _ in
             guard let current = running.withLock({ $0 }) else { return }
             current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
             retire(current, quiesced: quiesced)
-            current.workers.stop()
+            current.workers.stop(waitingUpTo: options.shutdownTimeoutSeconds)
             running.withLock { $0 = nil }
         }
     }

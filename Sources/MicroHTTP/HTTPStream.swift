@@ -149,8 +149,14 @@ public final class HTTPStream: Sendable {
         var entries = watched.map(\.entry)
         guard poll(&entries, nfds_t(entries.count), 0) > 0 else { return 0 }
         var closed = 0
-        let gone = pollReadHangUp | Int16(POLLHUP) | Int16(POLLERR)
-        for (index, entry) in entries.enumerated() where entry.revents & gone != 0 {
+        for (index, entry) in entries.enumerated() where entry.revents != 0 {
+            // Hung up or broken; or the end of its input with nothing unread before it. A client that only
+            // shuts its sending side and keeps reading cannot be told from one that left; EventSource, curl
+            // and `top` never do that, so the end of an SSE client's input is taken as its end.
+            let broken = entry.revents & (Int16(POLLHUP) | Int16(POLLERR)) != 0
+            var byte: UInt8 = 0
+            let ended = entry.revents & pollReadHangUp != 0 && recv(entry.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0
+            guard broken || ended else { continue }
             watched[index].stream.close()
             closed += 1
         }

@@ -18,6 +18,8 @@ final class HandlerWorkers: Sendable {
 
     private let queue = Mutex(Queue())
     private let ready = DispatchSemaphore(value: 0)
+    /// Signalled by each thread as it ends.
+    private let exited = DispatchSemaphore(value: 0)
     let count: Int
 
     /// Starts `count` threads named `name` (as `top -H` shows them).
@@ -27,6 +29,7 @@ final class HandlerWorkers: Sendable {
             let thread = Thread { [self] in
                 try? Data(name.prefix(15).utf8).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
                 while let job = next() { job() }
+                exited.signal()
             }
             thread.name = name
             thread.start()
@@ -45,14 +48,20 @@ final class HandlerWorkers: Sendable {
         return queued
     }
 
-    /// Jobs already queued still run; then the threads end. Does not wait for them.
-    func stop() {
+    /// Jobs already queued still run (a request shutdown answered skips its handler); then the threads
+    /// end. Waits for them at most `seconds`, so a handler that still changes state is done before the
+    /// caller goes on (the exporter stops HTTP before its final snapshot).
+    func stop(waitingUpTo seconds: Double = 0) {
         let wasRunning = queue.withLock { queue -> Bool in
             defer { queue.stopped = true }
             return !queue.stopped
         }
         guard wasRunning else { return }
         for _ in 0..<count { ready.signal() }
+        let deadline = DispatchTime.now() + .nanoseconds(Int(max(0, min(seconds, 3600)) * 1e9))
+        for _ in 0..<count {
+            if exited.wait(timeout: deadline) == .timedOut { return }
+        }
     }
 
     /// The next job, waiting for one; nil once stopped and drained.

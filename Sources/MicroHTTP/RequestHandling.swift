@@ -105,11 +105,11 @@ extension ServerContext {
         let pending = PendingAnswer(connection: ConnectionHandle(pointer: connection))
         state.pending = pending
         let handler = handler
-        let handled = handOff(pending: pending) { [bodies, request] in
+        let handled = handOff(pending: pending, work: { [bodies, request] in
             let response = handler(request)
             bodies.release(reserved)
             return .respond(response)
-        }
+        }, dropped: { [bodies] in bodies.release(reserved) })
         if handled { return .YES }
         // No workers (or stopping): on this thread.
         state.pending = nil

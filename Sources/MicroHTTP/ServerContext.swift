@@ -15,6 +15,9 @@ final class ServerContext: Sendable {
         var requestsInFlight = 0
         /// Connections suspended while a worker runs their handler.
         var handling: [ObjectIdentifier: PendingAnswer] = [:]
+        /// Set at shutdown once the pending requests were answered: no more hand-offs. (Not `stopping`,
+        /// which closes streams at the start of the grace, while handlers should still run on workers.)
+        var handOffsClosed = false
     }
 
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
@@ -100,22 +103,37 @@ final class ServerContext: Sendable {
 
     /// Runs `work` (the handler, or a password check) on a worker while the connection is suspended; its
     /// outcome is stored in `pending` and the connection resumed, and MHD then calls the access handler
-    /// again to act on it. False when there is no worker to take it (stopping): the caller does the work
-    /// on the poll thread instead.
-    func handOff(pending: PendingAnswer, work: @escaping @Sendable () -> PendingAnswer.Outcome) -> Bool {
+    /// again to act on it. A request that shutdown already answered (503) is not worked on: `dropped`
+    /// runs instead (to release what `work` would have). False when there is no worker to take it (at
+    /// the end of shutdown): the caller does the work on the poll thread instead.
+    func handOff(
+        pending: PendingAnswer, work: @escaping @Sendable () -> PendingAnswer.Outcome,
+        dropped: @escaping @Sendable () -> Void = {}
+    ) -> Bool {
         guard let workers else { return false }
         // Suspended under the lock that resumes it, so shutdown can never resume a connection that is not
         // suspended yet (MHD forbids that).
         let admitted = live.withLock { live -> Bool in
-            guard !live.stopping else { return false }
+            guard !live.handOffsClosed else { return false }
             live.handling[ObjectIdentifier(pending)] = pending
             MHD_suspend_connection(pending.connection.pointer)
             return true
         }
         guard admitted else { return false }
-        let queued = workers.submit { [self] in answer(pending, with: work()) }
-        if !queued { answer(pending, with: .respond(Self.stopping)) }
+        let queued = workers.submit { [self] in
+            // Answered 503 by shutdown while it waited in the queue: its client was told it was not done.
+            guard isPending(pending) else { return dropped() }
+            answer(pending, with: work())
+        }
+        if !queued {
+            dropped()
+            answer(pending, with: .respond(Self.stopping))
+        }
         return true
+    }
+
+    private func isPending(_ pending: PendingAnswer) -> Bool {
+        live.withLock { $0.handling[ObjectIdentifier(pending)] != nil }
     }
 
     /// Stores the answer and resumes the connection, unless shutdown already answered it.
@@ -134,6 +152,7 @@ final class ServerContext: Sendable {
     func answerEveryPending() {
         live.withLock { live in
             live.stopping = true
+            live.handOffsClosed = true
             for pending in live.handling.values {
                 pending.set(.respond(Self.stopping))
                 MHD_resume_connection(pending.connection.pointer)

@@ -5,9 +5,12 @@ import Testing
 import Tracking
 @testable import ExporterApp
 
-/// The loops wait on the monotonic clock: setting the wall clock back neither stalls expiry nor alerts.
+/// The exporter's clock set back an hour (an NTP step, a restored VM): what is judged on it, expiry and
+/// alert evaluation, goes on for the events that come after. (That the loops themselves wait on the
+/// monotonic clock, which no test here can step, is what `scripts/check-structure.sh` holds: no date is
+/// read outside the wall clock.)
 @Suite struct WallClockStepTests {
-    @Test func steppingTheWallClockBackAnHourLeavesExpiryAndAlertsRunning() async throws {
+    @Test func settingTheExportersClockBackAnHourLeavesExpiryAndAlertsRunning() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("clock-step-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -275,7 +275,9 @@ public enum CSV {
 enum APIClient {
     /// The decoded answer; nil value for 404 (an unknown job).
     static func get<T: Decodable>(_ url: String, as type: T.Type, timeout: Double) throws(JobExport.Failure) -> (value: T?, status: Int) {
-        let request = HTTPClientRequest(.get, url: url, headers: ["Accept: application/json"], timeout: timeout)
+        // `timeout` is for silence, as URLSession's was: a large page over a slow link may take longer.
+        var request = HTTPClientRequest(.get, url: url, headers: ["Accept: application/json"], timeout: nil)
+        request.idleTimeout = timeout
         // A whole job's agents, one page of the API, fits well within this.
         let (response, end) = HTTPClient().fetch(request, limit: 256 << 20)
         guard case .completed(let status) = end else {
