@@ -9,7 +9,7 @@ import Testing
     }
 
     @Test func everyAgentOnceAcrossPagesAndBadParametersAre400() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let now = Int(Date().timeIntervalSince1970)
         let lines = (0..<1_200).map { #"{"type":"agent_started","job":"team/etl","agent":"a\#($0)","item":"i\#($0)","ts":\#(now - 5)}"# }

@@ -39,7 +39,7 @@ import TestSupport
               - {kind: agent_lost, after: auto, after_floor: 2s}
               - {kind: agent_stalled, after: auto, after_floor: 2s, for: 0s}
             """
-        let exporter = try ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path])
+        let exporter = try await ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path])
         defer { exporter.stop() }
         // "done": 2 planned, both finished, no job_completed. "open": 3 planned, 1 finished, its agent quiet.
         try await post(exporter, [
@@ -78,7 +78,7 @@ import TestSupport
               - {kind: agent_lost, after: 1s}
               - {kind: agent_failing, for: 0s}
             """
-        let exporter = try ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path, "--events.file", log.path])
+        let exporter = try await ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path, "--events.file", log.path])
         #expect(try await eventually(within: 10) {
             sample(try await exporter.metrics(), "progress_exporter_jobs_forgotten_on_arrival_total") == 1
         })
@@ -94,7 +94,7 @@ import TestSupport
         let folder = try Self.folder("hang")
         defer { try? FileManager.default.removeItem(at: folder) }
         let hook = try WebhookRecorder()
-        let exporter = try ExporterProcess(["--config.file", try Self.config("  - {kind: agent_stalled}", hook: hook, in: folder).path])
+        let exporter = try await ExporterProcess(["--config.file", try Self.config("  - {kind: agent_stalled}", hook: hook, in: folder).path])
         defer { exporter.stop() }
         let now = Date().timeIntervalSince1970
         var lines = [#"{"type":"job_started","job":"short","total_items":1000,"ts":\#(now - 30)}"#]
@@ -118,7 +118,7 @@ import TestSupport
         let hook = try WebhookRecorder()
         // keep_firing_for as the default (1m) but for: 0s, so the test need not wait a minute to fire.
         let rules = "  - {kind: agent_failing, consecutive_failures: 0, failure_ratio: 0.5, min_attempts: 2, for: 0s}"
-        let exporter = try ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path])
+        let exporter = try await ExporterProcess(["--config.file", try Self.config(rules, hook: hook, in: folder).path])
         defer { exporter.stop() }
         // The ratio crosses 0.5 back and forth every second: above after a failure, at 0.5 after a success.
         for n in 0..<8 {
@@ -139,14 +139,14 @@ import TestSupport
         let config = try Self.config("  - {kind: agent_lost, after: 1s}", hook: hook, in: folder)
         let storage = folder.appendingPathComponent("state").path
         let arguments = ["--config.file", config.path, "--storage.path", storage, "--storage.journal", "--storage.snapshot-interval", "1h"]
-        var exporter = try ExporterProcess(arguments)
+        var exporter = try await ExporterProcess(arguments)
         // With its time: an event without one is placed at its arrival, and so again at the journal's replay.
         try await post(exporter, [#"{"type":"agent_started","job":"j","agent":"a","item":"1","ts":\#(Date().timeIntervalSince1970)}"#])
         #expect(await eventually(within: 15) { !hook.acceptedAlerts().isEmpty })
         kill(exporter.process.processIdentifier, SIGKILL)
         exporter.process.waitUntilExit()
 
-        exporter = try ExporterProcess(arguments)
+        exporter = try await ExporterProcess(arguments)
         defer { exporter.stop() }
         // The agent is still lost (its event came back from the events journal): the alert holds.
         #expect(await eventually(within: 10) { (try? await exporter.request("GET", "/api/v1/alerts").body.contains(#""state":"firing""#)) == true })
@@ -168,7 +168,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         // The first answer is cut off in its headers, the second a 429 asking for 3 s.
         let hook = try WebhookRecorder(throttleFirst: 1, retryAfter: "3", cutFirst: 1)
-        let exporter = try ExporterProcess(["--config.file", try Self.config("  - {kind: agent_lost, after: 1s}", hook: hook, in: folder).path])
+        let exporter = try await ExporterProcess(["--config.file", try Self.config("  - {kind: agent_lost, after: 1s}", hook: hook, in: folder).path])
         defer { exporter.stop() }
         try await post(exporter, [#"{"type":"agent_started","job":"j","agent":"a","item":"1"}"#])
         #expect(await eventually(within: 20) { hook.requests().contains { $0.status == 200 } })

@@ -29,15 +29,16 @@ import FoundationNetworking
               - name: am
                 alertmanager: {url: "http://127.0.0.1:\(amPort)", resend_interval: 1m}
             """.write(to: config, atomically: true, encoding: .utf8)
-        let exporter = try ExporterProcess(["--config.file", config.path])
+        let exporter = try await ExporterProcess(["--config.file", config.path])
         defer { exporter.stop() }
 
         let started = Date()
         _ = try await exporter.request("POST", "/events", body: #"{"type":"agent_started","job":"etl","agent":"w7","item":"a"}"#)
-        let arrived = try await eventually(within: 10) { try await activeAlerts(amPort).contains { $0["agent"] == "w7" } }
+        // Threshold + 2 s is the goal (printed below); the 30 s bound only catches a lost timer: on a
+        // shared CI machine with every suite running at once, this test's own polls can lag by seconds.
+        let arrived = try await eventually(within: 30) { try await activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let detection = Date().timeIntervalSince(started)
-        #expect(arrived)
-        #expect(detection < 3 + 10, "threshold + 2 s is the goal; measured \(detection) s (the bound only catches a lost timer on a shared CI machine; the line printed below shows the latency)")
+        #expect(arrived, "not in Alertmanager \(detection) s after the agent stalled")
         let alert = try #require(try await activeAlerts(amPort).first { $0["agent"] == "w7" })
         #expect(alert["alertname"] == "AgentStalled" && alert["job_name"] == "etl" && alert["severity"] == "warning")
 
@@ -51,10 +52,10 @@ import FoundationNetworking
 
         let progressed = Date()
         _ = try await exporter.request("POST", "/events", body: #"{"type":"agent_progress","job":"etl","agent":"w7","progress":0.5}"#)
-        let resolved = try await eventually(within: 10) { try await !activeAlerts(amPort).contains { $0["agent"] == "w7" } }
+        // 2 s is the goal (printed below); the bound only catches a lost resolution, as above.
+        let resolved = try await eventually(within: 30) { try await !activeAlerts(amPort).contains { $0["agent"] == "w7" } }
         let resolution = Date().timeIntervalSince(progressed)
-        #expect(resolved)
-        #expect(resolution < 10, "2 s is the goal; measured \(resolution) s (the bound only catches a lost timer: CI machines are shared)")
+        #expect(resolved, "still active in Alertmanager \(resolution) s after the agent progressed")
         print("alertmanager latency: detection \(detection) s (threshold 3 s), resolution \(resolution) s")
     }
 
@@ -64,7 +65,7 @@ import FoundationNetworking
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("config.yml")
         try "rules:\n  - kind: agent_lost\n    after: 1h\n".write(to: config, atomically: true, encoding: .utf8)
-        let exporter = try ExporterProcess(["--config.file", config.path, "--web.enable-lifecycle"])
+        let exporter = try await ExporterProcess(["--config.file", config.path, "--web.enable-lifecycle"])
         defer { exporter.stop() }
         let loadedAt = try #require(sample(try await exporter.metrics(), "progress_exporter_config_last_reload_success_timestamp_seconds"))
         try await Task.sleep(for: .milliseconds(20))
@@ -110,7 +111,7 @@ import FoundationNetworking
     }
 
     @Test func reloadWithoutAConfigFileSaysThereIsNothingToReload() async throws {
-        let exporter = try ExporterProcess(["--web.enable-lifecycle"])
+        let exporter = try await ExporterProcess(["--web.enable-lifecycle"])
         defer { exporter.stop() }
         let answer = try await exporter.request("POST", "/-/reload")
         #expect(answer.status == 200)

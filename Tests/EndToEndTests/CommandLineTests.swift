@@ -4,8 +4,8 @@ import TestSupport
 
 /// What the binary says for help, version and flags it refuses: what was wrong and what is accepted.
 @Suite struct CommandLineTests {
-    @Test func helpWithoutASubcommandShowsTheServeFlagsAndTheSubcommands() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--help"])
+    @Test func helpWithoutASubcommandShowsTheServeFlagsAndTheSubcommands() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--help"])
         #expect(status == 0)
         for flag in ["--web.listen-address", "--events.file", "--jobs.retention", "--log.level", "--log.format", "--version"] {
             #expect(output.contains(flag), "\(flag) missing from --help")
@@ -16,8 +16,8 @@ import TestSupport
 
     /// replay's help: its own flags first, then only the exporter's flags a replay takes; the ones it
     /// refuses (sources, storage, demo) are not listed and are refused when given.
-    @Test func replayHelpShowsItsOwnFlagsFirstAndNoneItRefuses() throws {
-        let (status, help) = try ExporterProcess.runToExit(["replay", "--help"])
+    @Test func replayHelpShowsItsOwnFlagsFirstAndNoneItRefuses() async throws {
+        let (status, help) = try await ExporterProcess.runToExit(["replay", "--help"])
         #expect(status == 0)
         let sections = help.split(separator: "\n").filter { $0.hasSuffix(":") && $0.uppercased() == $0 }.map(String.init)
         #expect(sections == ["ARGUMENTS:", "REPLAY OPTIONS:", "INGEST AND TRACKING OPTIONS:", "WEB OPTIONS (WITH --SERVE):",
@@ -25,30 +25,30 @@ import TestSupport
         for refused in ["--events.file", "--events.sse-url", "--demo", "--storage.path", "--storage.journal"] {
             #expect(!help.split(separator: "\n").contains { $0.hasPrefix("  " + refused + " ") || $0 == "  " + refused }, "\(refused) in replay --help")
         }
-        let (refusedStatus, message) = try ExporterProcess.runToExit(["replay", "--storage.path", "/tmp/x", "a.jsonl"])
+        let (refusedStatus, message) = try await ExporterProcess.runToExit(["replay", "--storage.path", "/tmp/x", "a.jsonl"])
         #expect(refusedStatus == 64)
         #expect(message.hasPrefix("Error: replay keeps its state in memory: --storage.path and --storage.journal are for the live exporter\n"), "\(message)")
-        let (_, simulate) = try ExporterProcess.runToExit(["simulate", "--help"])
+        let (_, simulate) = try await ExporterProcess.runToExit(["simulate", "--help"])
         #expect(simulate.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
             .contains("Jobs running at once; each starts its next run (NAME-run2, -run3, ...) 30 s of simulated time after a run ends"), "\(simulate)")
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])
-    func completionScriptsKnowTheFlagsAndSubcommands(shell: String) throws {
-        let (status, output) = try ExporterProcess.runToExit(["--generate-completion-script", shell])
+    func completionScriptsKnowTheFlagsAndSubcommands(shell: String) async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--generate-completion-script", shell])
         #expect(status == 0)
         #expect(output.contains("log.level") && output.contains("events.file") && output.contains("simulate") && output.contains("check-config"))
     }
 
     @Test func versionPrintsTheVersionAndBuildInfo() async throws {
-        let (status, output) = try ExporterProcess.runToExit(["--version"])
+        let (status, output) = try await ExporterProcess.runToExit(["--version"])
         #expect(status == 0)
         #expect(output.hasPrefix("progress-exporter, version 0."))
         #expect(output.contains("swift version: 6.") && output.contains("platform: linux/"))
         // The commit it was built from: this checkout is a git checkout, so not "unknown".
         let revision = try #require(output.firstMatch(of: /\(revision: ([0-9a-f]{12})\)/)?.output.1, "\(output)")
         // build_info carries the same revision.
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let metrics = try await exporter.metrics()
         #expect(metrics.contains(#"progress_exporter_build_info{version="0.1.0",revision="\#(revision)",swiftversion="6."#), "\(metrics.split(separator: "\n").filter { $0.contains("build_info") })")
@@ -76,64 +76,64 @@ import TestSupport
         #expect(mistyped.err.hasPrefix("Error: Unknown option '--web.listen' (did you mean --web.listen-address?)"), "\(mistyped.err)")
     }
 
-    @Test func aBadDurationSaysTheSyntax() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--jobs.retention", "5 minutes"])
+    @Test func aBadDurationSaysTheSyntax() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--jobs.retention", "5 minutes"])
         #expect(status == 64)
         #expect(output.contains("'5 minutes'") && output.contains("--jobs.retention"))
         #expect(output.contains("30s, 5m, 1h30m"), "\(output)")
-        let simulate = try ExporterProcess.runToExit(["simulate", "--duration", "ten"])
+        let simulate = try await ExporterProcess.runToExit(["simulate", "--duration", "ten"])
         #expect(simulate.status == 64 && simulate.output.contains("30s, 5m, 1h30m"))
     }
 
-    @Test func aNegativeSpeedIsRefusedForWhatItIs() throws {
-        let (status, output) = try ExporterProcess.runToExit(["simulate", "--speed", "-1"])
+    @Test func aNegativeSpeedIsRefusedForWhatItIs() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["simulate", "--speed", "-1"])
         #expect(status == 64)
         #expect(!output.contains("Missing value"), "\(output)")
         #expect(output.contains("--speed must be 0") && output.contains("not -1"), "\(output)")
-        let endless = try ExporterProcess.runToExit(["simulate", "--speed", "0"])
+        let endless = try await ExporterProcess.runToExit(["simulate", "--speed", "0"])
         #expect(endless.status == 64 && endless.output.contains("--speed 0 needs --duration"))
     }
 
-    @Test func zeroWebThreadsNamesTheFlag() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--web.threads", "0"])
+    @Test func zeroWebThreadsNamesTheFlag() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--web.threads", "0"])
         #expect(status == 64)
         #expect(output.contains("--web.threads must be 1 or more, not 0"), "\(output)")
         #expect(!output.contains("threadPoolSize"))
-        let negative = try ExporterProcess.runToExit(["--agents.max-series=-5"])
+        let negative = try await ExporterProcess.runToExit(["--agents.max-series=-5"])
         #expect(negative.status == 64 && negative.output.contains("--agents.max-series must be 0 or more, not -5"), "\(negative.output)")
     }
 
-    @Test func aBadRegularExpressionNamesTheFlagAndRE2sReason() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--agents.keep", "w-(a"])
+    @Test func aBadRegularExpressionNamesTheFlagAndRE2sReason() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--agents.keep", "w-(a"])
         #expect(status != 0 && status != nil)
         #expect(output.contains("--agents.keep") && output.contains("missing )"), "\(output)")
     }
 
-    @Test func aBadLogLevelListsTheAcceptedOnes() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--log.level", "verbose"])
+    @Test func aBadLogLevelListsTheAcceptedOnes() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--log.level", "verbose"])
         #expect(status == 64)
         #expect(output.contains("'debug', 'info', 'warn' or 'error'"), "\(output)")
-        let format = try ExporterProcess.runToExit(["--log.format", "text"])
+        let format = try await ExporterProcess.runToExit(["--log.format", "text"])
         #expect(format.status == 64 && format.output.contains("'logfmt' and 'json'"), "\(format.output)")
     }
 
-    @Test func aListenAddressErrorGivesExamplesWithTheDefaultPort() throws {
-        let (status, output) = try ExporterProcess.runToExit(["--web.listen-address", "localhost"])
+    @Test func aListenAddressErrorGivesExamplesWithTheDefaultPort() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["--web.listen-address", "localhost"])
         #expect(status != 0)
         #expect(output.contains(":9465") && !output.contains("9464"), "\(output)")
     }
 
-    @Test func aPortInUseNamesTheFlag() throws {
-        let first = try ExporterProcess([])
+    @Test func aPortInUseNamesTheFlag() async throws {
+        let first = try await ExporterProcess([])
         defer { first.stop() }
-        let (status, output) = try ExporterProcess.runToExit(["--web.listen-address", "127.0.0.1:\(first.port)"])
+        let (status, output) = try await ExporterProcess.runToExit(["--web.listen-address", "127.0.0.1:\(first.port)"])
         #expect(status == 1)
         #expect(output.contains(#"err="http: listen 127.0.0.1:\#(first.port): address already in use (--web.listen-address: another process listens there, perhaps another exporter; stop it or give another address, e.g. --web.listen-address=:9466)""#), "\(output)")
     }
 
-    @Test func simulateToADeadPortSaysItCouldNotConnectWithoutTheUsage() throws {
+    @Test func simulateToADeadPortSaysItCouldNotConnectWithoutTheUsage() async throws {
         let port = try freePort()
-        let (status, output) = try ExporterProcess.runToExit(["simulate", "--url", "http://127.0.0.1:\(port)/events", "--duration", "1m"])
+        let (status, output) = try await ExporterProcess.runToExit(["simulate", "--url", "http://127.0.0.1:\(port)/events", "--duration", "1m"])
         #expect(status == 1)
         #expect(output.contains("could not send events to http://127.0.0.1:\(port)/events"), "\(output)")
         #expect(!output.contains("Usage:") && !output.contains("USAGE:"), "\(output)")
@@ -159,8 +159,8 @@ import TestSupport
         #expect((times.min() ?? 0) >= before - 600 - 1 && (times.min() ?? 0) < before - 500, "the simulated 10 minutes end now")
     }
 
-    @Test func jsonLogLinesCarryTheSameFields() throws {
-        let exporter = try ExporterProcess(["--log.format", "json"])
+    @Test func jsonLogLinesCarryTheSameFields() async throws {
+        let exporter = try await ExporterProcess(["--log.format", "json"])
         exporter.stop()
         let lines = exporter.fullLog().split(separator: "\n").map(String.init)
         let listening = try #require(lines.first { $0.contains("listening") })
@@ -170,8 +170,8 @@ import TestSupport
         #expect(ts.count == 24 && ts.hasSuffix("Z") && ts.contains("."), "RFC 3339, UTC, milliseconds: \(ts)")
     }
 
-    @Test func logfmtIsTheDefaultWithTheSameTimestamps() throws {
-        let exporter = try ExporterProcess([])
+    @Test func logfmtIsTheDefaultWithTheSameTimestamps() async throws {
+        let exporter = try await ExporterProcess([])
         exporter.stop()
         let line = try #require(exporter.fullLog().split(separator: "\n").first { $0.contains("msg=listening") })
         #expect(line.range(of: #"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info msg=listening "#, options: .regularExpression) != nil, "\(line)")
@@ -205,12 +205,12 @@ import TestSupport
         }
     }
 
-    @Test func theManPageNamesEveryFlagHelpLists() throws {
+    @Test func theManPageNamesEveryFlagHelpLists() async throws {
         let page = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("docs/progress-exporter.1"), encoding: .utf8)
         for command in [["--help"], ["simulate", "--help"], ["check-config", "--help"], ["replay", "--help"], ["export", "--help"]] {
-            let help = try ExporterProcess.runToExit(command).output
+            let help = try await ExporterProcess.runToExit(command).output
             var flags = Set<String>()
             for line in help.split(separator: "\n") {
                 guard let range = line.range(of: #"^  (-h, )?--[a-z][a-z0-9.-]*[a-z0-9]"#, options: .regularExpression) else { continue }

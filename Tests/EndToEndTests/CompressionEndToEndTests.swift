@@ -8,7 +8,7 @@ import Testing
 
     /// A fixed set of events, so two scrapes differ only in the values that move with time.
     func exporter(_ arguments: [String] = []) async throws -> ExporterProcess {
-        let exporter = try ExporterProcess(arguments)
+        let exporter = try await ExporterProcess(arguments)
         let body = """
             {"type":"job_started","job":"etl","total_items":4,"ts":\(now - 30)}
             {"type":"agent_started","job":"etl","agent":"w\\"1","item":"a","ts":\(now - 20)}
@@ -78,8 +78,8 @@ import Testing
         try expectParses(String(decoding: answer.body, as: UTF8.self), as: "text")
     }
 
-    @Test func aLevelOutsideZeroToNineIsRefusedAtStart() throws {
-        #expect(throws: TestFailure.self) { try ExporterProcess(["--web.gzip-level", "10"]) }
+    @Test func aLevelOutsideZeroToNineIsRefusedAtStart() async throws {
+        await #expect(throws: TestFailure.self) { try await ExporterProcess(["--web.gzip-level", "10"]) }
     }
 
     /// Each sample line without its value: which series an exposition holds, whatever time did to the values.

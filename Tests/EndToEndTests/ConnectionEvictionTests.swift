@@ -6,7 +6,7 @@ import Testing
 @Suite(.serialized) struct ConnectionEvictionTests {
     @Test func aFullServerMakesRoomForANewClient() async throws {
         // No deadline or idle timeout: only making room may close a connection here, however slow the run.
-        let exporter = try ExporterProcess(["--web.max-connections", "40", "--web.max-connections-per-ip", "30", "--web.request-timeout", "0", "--web.connection-timeout", "10m"])
+        let exporter = try await ExporterProcess(["--web.max-connections", "40", "--web.max-connections-per-ip", "30", "--web.request-timeout", "0", "--web.connection-timeout", "10m"])
         defer { exporter.stop() }
         // Every slot taken by two addresses that open connections and send nothing (or trickle).
         var holders: [Socket] = []
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func theBusiestAddressCannotPushOthersOut() async throws {
-        let exporter = try ExporterProcess(["--web.max-connections", "20", "--web.max-connections-per-ip", "0", "--web.request-timeout", "0", "--web.connection-timeout", "10m"])
+        let exporter = try await ExporterProcess(["--web.max-connections", "20", "--web.max-connections-per-ip", "0", "--web.request-timeout", "0", "--web.connection-timeout", "10m"])
         defer { exporter.stop() }
         var holders: [Socket] = []
         for index in 0..<19 { holders.append(try Socket(port: exporter.port, source: index < 15 ? "127.0.0.2" : "127.0.0.3")) }

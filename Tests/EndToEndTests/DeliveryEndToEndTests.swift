@@ -36,7 +36,7 @@ extension AlertingEndToEndTests {
     /// Starts an exporter whose webhook receiver hangs, and returns once a delivery is waiting on it.
     static func exporterWithHungDelivery(_ listener: SilentListener, folder: URL, grace: String? = nil) async throws -> ExporterProcess {
         let config = try stallConfig(#"webhook: {url: "http://127.0.0.1:\#(listener.port)/hook", timeout: 120s}"#, in: folder)
-        let exporter = try ExporterProcess(["--config.file", config.path] + (grace.map { ["--alerting.shutdown-grace", $0] } ?? []))
+        let exporter = try await ExporterProcess(["--config.file", config.path] + (grace.map { ["--alerting.shutdown-grace", $0] } ?? []))
         _ = try await exporter.request("POST", "/events", body: #"{"type":"agent_started","job":"etl","agent":"w1","item":"a"}"#)
         // The alert fires after a second and its notification stays queued (in flight) while the receiver hangs.
         let queued = try await eventually(within: 15) {
@@ -103,7 +103,7 @@ extension AlertingEndToEndTests {
         #expect(try await eventually(within: 15) { try await get("http://127.0.0.1:\(amPort)/-/ready").status == 200 })
 
         let config = try Self.stallConfig(#"alertmanager: {url: "http://127.0.0.1:\#(amPort)", resend_interval: 10m}"#, in: folder)
-        let exporter = try ExporterProcess(["--config.file", config.path])
+        let exporter = try await ExporterProcess(["--config.file", config.path])
         defer { exporter.stop() }
         let agents = 5000
         let body = (0..<agents).map { #"{"type":"agent_started","job":"flood","agent":"w\#($0)","item":"a"}"# }.joined(separator: "\n")

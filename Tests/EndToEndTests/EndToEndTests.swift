@@ -7,7 +7,7 @@ import Testing
     let now = Int(Date().timeIntervalSince1970)
 
     @Test func postedEventsShowOnMetricsAndBadLinesAreRejectedAlone() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { #expect(exporter.stop() == 0, "clean exit on SIGTERM") }
 
         let body = """
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func answersWithReasonsForBadRequests() async throws {
-        let exporter = try ExporterProcess(["--web.max-body-bytes", "1000"])
+        let exporter = try await ExporterProcess(["--web.max-body-bytes", "1000"])
         defer { exporter.stop() }
         let nothing = try await exporter.request("POST", "/events", body: "garbage\n")
         #expect(nothing.status == 400)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func jobsAPI() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         _ = try await exporter.request("POST", "/events", body: """
             {"type":"job_started","job":"j1","total_items":10,"ts":\(now - 100)}
@@ -98,7 +98,7 @@ import Testing
         let file = folder.appendingPathComponent("events.jsonl")
         try Data("{\"type\":\"job_started\",\"job\":\"tailed\",\"total_items\":3}\n".utf8).write(to: file)
 
-        let exporter = try ExporterProcess(["--events.file", "-", "--events.file", folder.path])
+        let exporter = try await ExporterProcess(["--events.file", "-", "--events.file", folder.path])
         defer { exporter.stop() }
         exporter.stdin.fileHandleForWriting.write(Data("{\"type\":\"item_completed\",\"job\":\"piped\",\"agent\":\"a\"}\n".utf8))
         let handle = try FileHandle(forWritingTo: file)
@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func demoRunsOnItsOwn() async throws {
-        let exporter = try ExporterProcess(["--demo", "--demo.item-seconds", "0.2"])
+        let exporter = try await ExporterProcess(["--demo", "--demo.item-seconds", "0.2"])
         defer { exporter.stop() }
         var metrics = ""
         for _ in 0..<50 {
@@ -140,7 +140,7 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let pattern = folder.path + "/*.jsonl"
-        let exporter = try ExporterProcess(["--events.file", pattern])
+        let exporter = try await ExporterProcess(["--events.file", pattern])
         defer { exporter.stop() }
         let waiting = "Ready.\nWaiting, which is not a fault:\n- events.file: \(pattern): no file matches yet; it is followed from its first line when it appears\n"
         #expect(try await eventually(within: 10) { try await exporter.request("GET", "/-/ready").body == waiting })
@@ -165,7 +165,7 @@ import Testing
         #expect(simulate.terminationStatus == 0)
         let lines = ndjson.split(separator: "\n")
         #expect(lines.count > 100)
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let answer = try await exporter.request("POST", "/events", body: ndjson)
         #expect(answer.status == 202)

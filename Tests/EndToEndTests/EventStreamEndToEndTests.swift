@@ -65,7 +65,7 @@ import Testing
         }
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/stream"
-        let exporter = try ExporterProcess(["--events.sse-url", url + "?since=0", "--events.sse-bearer-token-file", token])
+        let exporter = try await ExporterProcess(["--events.sse-url", url + "?since=0", "--events.sse-bearer-token-file", token])
         defer { exporter.stop() }
 
         let notReady = try await exporter.request("GET", "/-/ready")
@@ -112,10 +112,10 @@ import Testing
         ("empty", "", "empty"),
         ("missing", nil, "No such file or directory"),
     ] as [(String, String?, String)])
-    func aStreamTokenFileThatIsEmptyOrUnreadableIsRefusedAtStart(name: String, contents: String?, reason: String) throws {
+    func aStreamTokenFileThatIsEmptyOrUnreadableIsRefusedAtStart(name: String, contents: String?, reason: String) async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try contents.map { try file(name, $0) } ?? folder.appendingPathComponent(name).path
-        let run = try ExporterProcess.runToExit([
+        let run = try await ExporterProcess.runToExit([
             "serve", "--web.listen-address", "127.0.0.1:0", "--events.sse-url", "http://127.0.0.1:9/s", "--events.sse-bearer-token-file", path,
         ])
         #expect(run.status != nil && run.status != 0, "exits by itself, with an error: \(run.output)")
@@ -124,8 +124,8 @@ import Testing
     }
 
     @Test(arguments: ["ftp://127.0.0.1/s", "127.0.0.1:9/s", "http:///s"])
-    func aURLThatIsNotHTTPIsRefusedAtStart(url: String) throws {
-        let run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.sse-url", url])
+    func aURLThatIsNotHTTPIsRefusedAtStart(url: String) async throws {
+        let run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.sse-url", url])
         #expect(run.status != nil && run.status != 0, "\(run.output)")
         #expect(run.output.contains("--events.sse-url"))
     }

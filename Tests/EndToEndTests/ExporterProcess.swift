@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -31,7 +32,24 @@ final class ExporterProcess {
     }
 
     /// `launcher`: a command that runs the binary, e.g. `setpriv` with its options to run it as another user.
-    init(_ arguments: [String], launcher: [String] = []) throws {
+    /// Async, and it never blocks its thread while the exporter starts: tests run as tasks on a
+    /// pool as wide as the machine's cores (two on CI), and a start that blocked one stalled every
+    /// other test's waits and latency measurements. Starts pass `starts` a few at a time.
+    convenience init(_ arguments: [String], launcher: [String] = []) async throws {
+        await Self.starts.enter()
+        do {
+            try await self.init(starting: arguments, launcher: launcher)
+            await Self.starts.leave()
+        } catch {
+            await Self.starts.leave()
+            throw error
+        }
+    }
+
+    /// How many exporters may be starting at once, over every test.
+    static let starts = StartGate(width: 2)
+
+    private init(starting arguments: [String], launcher: [String]) async throws {
         let serve = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
         if let first = launcher.first {
             process.executableURL = URL(fileURLWithPath: first)
@@ -44,25 +62,6 @@ final class ExporterProcess {
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // The exporter logs `msg=listening ... port=N` (`"port":"N"` with --log.format json) once it
-        // serves; wait for it, at most 20 s.
-        var log = ""
-        let deadline = Date().addingTimeInterval(20)
-        var found: Int?
-        while found == nil, Date() < deadline, process.isRunning {
-            let chunk = stderr.fileHandleForReading.availableData
-            if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05); continue }
-            log += String(decoding: chunk, as: UTF8.self)
-            if let range = log.range(of: #"port"?[=:]"?\d+"#, options: .regularExpression) {
-                found = Int(log[range].drop { !$0.isNumber })
-            }
-        }
-        guard let found else {
-            if process.isRunning { process.terminate() }
-            throw TestFailure("exporter did not start: \(log)")
-        }
-        port = found
-        startupLog = log
         let reading = stderr.fileHandleForReading
         let drained = drained
         Thread.detachNewThread {
@@ -71,12 +70,35 @@ final class ExporterProcess {
                 if chunk.isEmpty { break }
                 drained.append(chunk)
             }
+            drained.end()
             drained.ended.signal()
         }
+        // The exporter logs `msg=listening ... port=N` (`"port":"N"` with --log.format json) once it
+        // serves; wait for it, at most 20 s.
+        let deadline = Date().addingTimeInterval(20)
+        var found: Int?
+        var log = ""
+        while found == nil {
+            let late = Date() >= deadline
+            log = drained.text
+            if let range = log.range(of: #"port"?[=:]"?\d+"#, options: .regularExpression) {
+                found = Int(log[range].drop { !$0.isNumber })
+            } else if late || !process.isRunning {
+                break
+            } else {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        guard let found else {
+            if process.isRunning { process.terminate() }
+            throw TestFailure("exporter did not start: \(drained.text)")
+        }
+        port = found
+        startupLog = log
     }
 
     /// What the exporter wrote to standard error so far.
-    func logSoFar() -> String { startupLog + drained.text }
+    func logSoFar() -> String { drained.text }
 
     /// Everything the exporter wrote to standard error; call after `stop` (waits up to 10 s for the end).
     func fullLog() -> String {
@@ -86,7 +108,19 @@ final class ExporterProcess {
 
     /// Runs the binary with `arguments` and waits at most `seconds` for it to exit by itself
     /// (it is killed otherwise, and the status is nil): for flags that must be refused at start.
-    static func runToExit(_ arguments: [String], seconds: Double = 10) throws -> (status: Int32?, output: String) {
+    static func runToExit(_ arguments: [String], seconds: Double = 10) async throws -> (status: Int32?, output: String) {
+        await starts.enter()
+        do {
+            let result = try await run(arguments, seconds: seconds)
+            await starts.leave()
+            return result
+        } catch {
+            await starts.leave()
+            throw error
+        }
+    }
+
+    private static func run(_ arguments: [String], seconds: Double) async throws -> (status: Int32?, output: String) {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
@@ -96,22 +130,23 @@ final class ExporterProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Read while it runs: output past the pipe's buffer would otherwise block it until killed.
-        let collected = Mutex<Data>(Data())
-        let done = DispatchSemaphore(value: 0)
+        let collected = DrainedOutput()
         let reading = output.fileHandleForReading
         Thread.detachNewThread {
-            let all = reading.readDataToEndOfFile()
-            collected.withLock { $0 = all }
-            done.signal()
+            collected.append(reading.readDataToEndOfFile())
+            collected.end()
+            collected.ended.signal()
         }
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         let killed = process.isRunning
         if killed { kill(process.processIdentifier, SIGKILL) }
+        // The pipe closes as the process ends; wait for the reader without holding this thread.
+        let readerDeadline = Date().addingTimeInterval(10)
+        while process.isRunning || !collected.hasEnded, Date() < readerDeadline { try? await Task.sleep(for: .milliseconds(10)) }
         process.waitUntilExit()
-        _ = done.wait(timeout: .now() + 10)
         let status = killed || process.terminationReason != .exit ? nil : process.terminationStatus
-        return (status, String(decoding: collected.withLock { $0 }, as: UTF8.self))
+        return (status, collected.text)
     }
 
     var base: String { "http://127.0.0.1:\(port)" }
@@ -190,6 +225,11 @@ final class DrainedOutput: Sendable {
     /// Signalled when the output ended (the child closed it).
     let ended = DispatchSemaphore(value: 0)
 
+    private let finished = Atomic<Bool>(false)
+
     func append(_ data: Data) { bytes.withLock { $0.append(contentsOf: data) } }
+    /// Marks the end of the output (the reader saw end of file); `hasEnded` then answers true.
+    func end() { finished.store(true, ordering: .releasing) }
+    var hasEnded: Bool { finished.load(ordering: .acquiring) }
     var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }

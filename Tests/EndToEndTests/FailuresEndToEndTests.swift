@@ -10,7 +10,7 @@ import TestSupport
     }
 
     @Test func failuresArePagedExportedAndCountedByReason() async throws {
-        let exporter = try ExporterProcess(["--jobs.failure-reasons", "2"])
+        let exporter = try await ExporterProcess(["--jobs.failure-reasons", "2"])
         defer { exporter.stop() }
         let hostile = #"<script>alert(1)</script> "quoted", and\nsecond line "# + String(repeating: "x", count: 5000)
         var lines = [#"{"type":"job_started","job":"etl","total_items":100}"#]
@@ -58,7 +58,7 @@ import TestSupport
         #expect(try promtoolComplaints(metrics).isEmpty)
 
         // export --failures: CSV rows with the error quoted as RFC 4180 asks.
-        let (status, csv) = try ExporterProcess.runToExit(["export", "--url", exporter.base, "--failures", "--format", "csv", "--job", "etl"], seconds: 30)
+        let (status, csv) = try await ExporterProcess.runToExit(["export", "--url", exporter.base, "--failures", "--format", "csv", "--job", "etl"], seconds: 30)
         #expect(status == 0, "\(csv)")
         let rows = csv.components(separatedBy: "\r\n")
         #expect(rows.first == "job,kind,timestamp,agent,item,error,retryable")

@@ -24,7 +24,7 @@ import Testing
         let log = folder.path("app.jsonl")
         try lines(0..<100).write(to: URL(fileURLWithPath: log))
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--events.file", log]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await eventually(within: 10) { sample(try await first.metrics(), Self.completed) == 100 })
         #expect(first.stop() == 0)
 
@@ -33,7 +33,7 @@ import Testing
         #expect(rename(log, folder.path("app.jsonl.1")) == 0)
         try lines(200..<250).write(to: URL(fileURLWithPath: log))
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 10) { sample(try await second.metrics(), Self.completed) == 250 })
         let metrics = try await second.metrics()
@@ -49,7 +49,7 @@ import Testing
         let log = folder.path("app.jsonl")
         try lines(0..<100).write(to: URL(fileURLWithPath: log))
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--events.file", log]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await eventually(within: 10) { sample(try await first.metrics(), Self.completed) == 100 })
         #expect(first.stop() == 0)
 
@@ -61,7 +61,7 @@ import Testing
         try handle.close()
         try lines(150..<160).write(to: URL(fileURLWithPath: log))
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 10) { sample(try await second.metrics(), Self.completed) == 110 })
         #expect(sample(try await second.metrics(), "progress_exporter_source_file_unrecoverable_total") == 1)
@@ -74,12 +74,12 @@ import Testing
         let log = folder.path("app.jsonl")
         try lines(0..<10).write(to: URL(fileURLWithPath: log))
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--events.file", folder.path("*.jsonl")]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await eventually(within: 10) { sample(try await first.metrics(), Self.completed) == 10 })
         #expect(first.stop() == 0)
         #expect(unlink(log) == 0)
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 10) {
             sample(try await second.metrics(), "progress_exporter_source_file_unrecoverable_total") == 1

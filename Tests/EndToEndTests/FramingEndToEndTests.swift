@@ -8,7 +8,7 @@ import Testing
     private func statusLine(_ answer: String) -> String { String(answer.prefix { $0 != "\r" }) }
 
     @Test func ambiguousFramingIsRefusedAtOnceAndNothingSmuggledIsApplied() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let smuggled = #"{"type":"job_started","job":"smuggled","total_items":3}"# + "\n"
         let inner = "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled
@@ -45,7 +45,7 @@ import Testing
         let folder = try PersistenceTests.Folder()
         let tokenFile = folder.path("token")
         try "s3cret\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let exporter = try ExporterProcess(["--web.events-bearer-token-file", tokenFile, "--web.max-body-buffer-bytes", "33554432"])
+        let exporter = try await ExporterProcess(["--web.events-bearer-token-file", tokenFile, "--web.max-body-buffer-bytes", "33554432"])
         defer { exporter.stop() }
         var silent: [Socket] = []
         for _ in 0..<16 {

@@ -4,7 +4,7 @@ import Testing
 /// Requests that used to crash the process: each is rejected alone and the exporter keeps serving.
 @Suite(.serialized) struct HostileRequestTests {
     @Test func deepNestingAndHugeCountsDoNotCrashTheProcess() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { #expect(exporter.stop() == 0, "still running and exits cleanly on SIGTERM") }
 
         let depth = 65_000

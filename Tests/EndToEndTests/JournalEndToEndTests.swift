@@ -31,7 +31,7 @@ import Testing
     @Test func aFullDiskThenFreedLosesNoAcknowledgedEvent() async throws {
         let folder = try PersistenceTests.Folder()
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--storage.journal"]
-        let first = try ExporterProcess(arguments, launcher: ["/usr/bin/prlimit", "--fsize=20000:unlimited", "--"])
+        let first = try await ExporterProcess(arguments, launcher: ["/usr/bin/prlimit", "--fsize=20000:unlimited", "--"])
         var accepted = 0, refused = 0
         for i in 0..<400 {
             let status = try await first.request("POST", "/events", body: event(i)).status
@@ -51,7 +51,7 @@ import Testing
         #expect(sample(try await first.metrics(), Self.completed) == Double(accepted), "a 503 applied nothing")
         killNine(first)
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(sample(try await second.metrics(), Self.completed) == Double(accepted))
         #expect(!second.startupLog.contains("damaged record"))
@@ -62,7 +62,7 @@ import Testing
         let folder = try PersistenceTests.Folder()
         let data = folder.path("data")
         let arguments = ["--storage.path", data, "--storage.snapshot-interval", "1h", "--storage.journal"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         for i in 0..<1000 { #expect(try await first.request("POST", "/events", body: event(i)).status == 202) }
         killNine(first)
         let name = try #require(segments(data).last)
@@ -71,7 +71,7 @@ import Testing
         bytes[bytes.count / 2] ^= 0x20
         try Data(bytes).write(to: url)
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         let metrics = try await second.metrics()
         #expect(sample(metrics, Self.completed) == 999)
@@ -87,7 +87,7 @@ import Testing
         let folder = try PersistenceTests.Folder()
         let data = folder.path("data")
         let arguments = ["--storage.path", data, "--storage.snapshot-interval", "1s", "--storage.journal"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         var sent = 0
         func send(_ count: Int) async throws {
             for _ in 0..<count {
@@ -112,7 +112,7 @@ import Testing
         bytes[bytes.count / 2] ^= 0xFF
         try Data(bytes).write(to: snapshot)
 
-        let restarted = try ExporterProcess(arguments)
+        let restarted = try await ExporterProcess(arguments)
         defer { restarted.stop() }
         #expect(restarted.startupLog.contains("snapshot refused"))
         #expect(sample(try await restarted.metrics(), Self.completed) == Double(sent))
@@ -123,13 +123,13 @@ import Testing
     @Test func aReplayedBatchKeepsItsArrivalTime() async throws {
         let folder = try PersistenceTests.Folder()
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--storage.journal"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: #"{"type":"job_started","job":"etl","total_items":3}"#).status == 202)
         let series = #"progress_job_start_timestamp_seconds{job_name="etl"}"#
         let started = try #require(sample(try await first.metrics(), series))
         killNine(first)
         try await Task.sleep(for: .seconds(1.5))
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(sample(try await second.metrics(), series) == started)
     }

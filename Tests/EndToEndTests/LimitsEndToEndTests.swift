@@ -7,7 +7,7 @@ import Testing
 /// The HTTP limits against the real binary: trickling clients, slow requests and upload bursts.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct LimitsEndToEndTests {
     @Test func tricklingConnectionsFromOneAddressDoNotStopAScrape() async throws {
-        let exporter = try ExporterProcess(["--web.max-connections", "200", "--web.max-connections-per-ip", "20"])
+        let exporter = try await ExporterProcess(["--web.max-connections", "200", "--web.max-connections-per-ip", "20"])
         defer { #expect(exporter.stop() == 0) }
         // 300 connections from another loopback address, each trickling a request it never finishes;
         // without the per-address limit they would fill the 200 slots and the scrape would be refused.
@@ -29,7 +29,7 @@ import Testing
 
     @Test func aClientTricklingAByteASecondIsCutAtTheRequestDeadline() async throws {
         // The idle timeout is 30 s; a byte a second keeps the connection busy, the deadline of 2 s must still cut it.
-        let exporter = try ExporterProcess(["--web.request-timeout", "2s", "--web.connection-timeout", "30s"])
+        let exporter = try await ExporterProcess(["--web.request-timeout", "2s", "--web.connection-timeout", "30s"])
         defer { #expect(exporter.stop() == 0) }
         let socket = try Socket(port: exporter.port)
         let request = Array("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n".utf8)
@@ -50,7 +50,7 @@ import Testing
 
     @Test func uploadsOverTheBodyBufferGet503AndMemoryStaysBoundedAndReturns() async throws {
         let bodySize = 8 << 20
-        let exporter = try ExporterProcess(["--web.max-body-bytes", "\(bodySize)", "--web.max-body-buffer-bytes", "\(32 << 20)"])
+        let exporter = try await ExporterProcess(["--web.max-body-bytes", "\(bodySize)", "--web.max-body-buffer-bytes", "\(32 << 20)"])
         defer { #expect(exporter.stop() == 0) }
         let pid = exporter.process.processIdentifier
         // Warm up the paths a POST and a scrape take, then take the resting size.

@@ -28,8 +28,8 @@ import Testing
         let publisher = try NATSPublisher(url: server.url)
         try publisher.addStream("PROGRESS", subjects: ["progress.>"])
         let folder = try PersistenceTests.Folder()
-        func shard(_ index: Int) throws -> ExporterProcess {
-            try ExporterProcess([
+        func shard(_ index: Int) async throws -> ExporterProcess {
+            try await ExporterProcess([
                 "--events.nats-url", server.url, "--events.nats-stream", "PROGRESS",
                 "--events.nats-subject", "progress.\(index).>", "--events.nats-consumer", "shard-\(index)", "--events.nats-ack-wait", "3s",
                 "--storage.path", folder.path("shard-\(index)"), "--storage.journal", "--storage.snapshot-interval", "1h",
@@ -37,8 +37,8 @@ import Testing
         }
         let jobs = (0..<8).map { "job-\($0)" }
         let perMessage = 5, messagesPerJob = 60
-        var shard0 = try shard(0)
-        let shard1 = try shard(1)
+        var shard0 = try await shard(0)
+        let shard1 = try await shard(1)
         defer { shard0.stop(); shard1.stop() }
         // First half, then kill shard 0 while it reads the second half, then restart it.
         for round in 0..<messagesPerJob / 2 {
@@ -51,7 +51,7 @@ import Testing
             if round == messagesPerJob * 3 / 4 { killNine(shard0) }
         }
         publisher.flush()
-        shard0 = try shard(0)
+        shard0 = try await shard(0)
         let total = Double(perMessage * messagesPerJob)
         #expect(try await eventually(within: 30) {
             let (m0, m1) = (try await shard0.metrics(), try await shard1.metrics())
@@ -79,7 +79,7 @@ import Testing
         let folder = try PersistenceTests.Folder()
         let arguments = ["--events.nats-url", server.url, "--events.nats-stream", "EVENTS", "--events.nats-ack-wait", "3s",
                          "--storage.path", folder.path("data"), "--storage.snapshot-interval", "1s"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         for round in 0..<20 { try publisher.publish("progress.etl", message(job: "etl", first: round * 10, count: 10)) }
         #expect(try await eventually(within: 20) { completed(try await first.metrics(), job: "etl") == 200 })
         // A snapshot holds them all, and then they are acknowledged.
@@ -88,7 +88,7 @@ import Testing
         #expect(try await eventually(within: 20) { completed(try await first.metrics(), job: "etl") == 400 })
         killNine(first)
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 30) { completed(try await second.metrics(), job: "etl") == 400 })
         // Whatever was delivered again after the restart was recognised, and acknowledged.
@@ -96,11 +96,11 @@ import Testing
         #expect(completed(try await second.metrics(), job: "etl") == 400)
     }
 
-    @Test func badFlagsAreRefusedAtStart() throws {
-        let (status, output) = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.nats-url", "nats://127.0.0.1:1"])
+    @Test func badFlagsAreRefusedAtStart() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.nats-url", "nats://127.0.0.1:1"])
         #expect(status != nil && status != 0)
         #expect(output.contains("--events.nats-url needs --events.nats-stream"))
-        let (status2, output2) = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.nats-stream", "S"])
+        let (status2, output2) = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--events.nats-stream", "S"])
         #expect(status2 != nil && status2 != 0)
         #expect(output2.contains("--events.nats-stream needs --events.nats-url"))
     }

@@ -18,7 +18,7 @@ import TestSupport
             {"type":"job_completed","job":"recent-run","ts":\(now - 30)}
 
             """.write(to: log, atomically: true, encoding: .utf8)
-        let exporter = try ExporterProcess(["--events.file", log.path, "--jobs.retention", "1h"])
+        let exporter = try await ExporterProcess(["--events.file", log.path, "--jobs.retention", "1h"])
         #expect(try await eventually(within: 10) {
             sample(try await exporter.metrics(), "progress_exporter_jobs_forgotten_on_arrival_total") == 1
         })

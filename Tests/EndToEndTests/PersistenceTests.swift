@@ -53,7 +53,7 @@ import Testing
 
     @Test func sigtermAndRestartKeepEverything() async throws {
         let folder = try Folder()
-        let first = try ExporterProcess(["--storage.path", folder.path("data")])
+        let first = try await ExporterProcess(["--storage.path", folder.path("data")])
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         let before = try await values(first)
         #expect(before[2] == 2 && before[0] == 10)
@@ -62,7 +62,7 @@ import Testing
         let stopped = first.fullLog()
         #expect(stopped.contains(#"msg="snapshot written" agents=2 bytes="#) && stopped.contains(" folder=\(folder.path("data")) jobs=1 sequence=1\n"), "\(stopped)")
 
-        let second = try ExporterProcess(["--storage.path", folder.path("data")])
+        let second = try await ExporterProcess(["--storage.path", folder.path("data")])
         defer { second.stop() }
         #expect(second.startupLog.contains(#"msg="state restored" agents=2 duration_ms="#) && second.startupLog.contains(" folder=\(folder.path("data")) jobs=1 sequence=1 taken_at="), "\(second.startupLog)")
         #expect(try await values(second) == before)
@@ -76,14 +76,14 @@ import Testing
     @Test func killNineKeepsTheLastSnapshot() async throws {
         let folder = try Folder()
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1s"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         let before = try await values(first)
         #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await values(second) == before)
     }
@@ -94,7 +94,7 @@ import Testing
         try (body + "\n").write(toFile: events, atomically: false, encoding: .utf8)
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1s", "--events.file", events]
         let completed = #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await eventually(within: 10) { sample(try await first.metrics(), completed) == 2 })
         #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
         kill(first.process.processIdentifier, SIGKILL)
@@ -106,7 +106,7 @@ import Testing
         try handle.write(contentsOf: Data(#"{"type":"item_completed","job":"etl","agent":"w1","item":"c","ts":\#(now - 5)}"#.utf8 + [10]))
         try handle.close()
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 10) { sample(try await second.metrics(), completed) == 3 })
         // Give the tailer a few more polls: a re-read from the start would make it 5.
@@ -120,7 +120,7 @@ import Testing
     @Test func aCorruptedSnapshotFallsBackToThePreviousOne() async throws {
         let folder = try Folder()
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1s"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         let before = try await values(first)
         #expect(try await Self.snapshotWritten(by: first), "a snapshot holds the first batch")
@@ -131,7 +131,7 @@ import Testing
         bytes[bytes.count / 2] ^= 0x5A
         try Data(bytes).write(to: URL(fileURLWithPath: current))
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(second.startupLog.contains("snapshot refused"))
         #expect(second.startupLog.contains("checksum mismatch"))
@@ -159,14 +159,14 @@ import Testing
             let alerts = (try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
             return alerts.filter { $0["state"] as? String == "firing" }
         }
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         _ = try await first.request("POST", "/events", body: #"{"type":"agent_started","job":"etl","agent":"w7","item":"a","ts":\#(now - 100)}"#)
         #expect(try await eventually(within: 10) { try await firing(first).count == 1 })
         let activeAt = try await firing(first).first?["activeAt"] as? String
         #expect(first.stop() == 0)
         #expect(first.fullLog().contains("alert firing"))
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         // A second agent stalls after the restart: once its alert fires, evaluations have run over
         // the restored one too (so "not announced again" is not vacuous).
         _ = try await second.request("POST", "/events", body: #"{"type":"agent_started","job":"etl","agent":"w8","item":"b","ts":\#(now - 100)}"#)
@@ -183,7 +183,7 @@ import Testing
         let folder = try Folder()
         // A snapshot interval far longer than the test: only the journal can bring the events back.
         let arguments = ["--storage.path", folder.path("data"), "--storage.snapshot-interval", "1h", "--storage.journal"]
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         #expect(try await first.request("POST", "/events", body: body).status == 202)
         // Concurrent POSTs share fsyncs (group commit).
         let url = URL(string: first.base + "/events")!
@@ -207,28 +207,28 @@ import Testing
         kill(first.process.processIdentifier, SIGKILL)
         first.process.waitUntilExit()
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         #expect(try await values(second).dropLast() == before.dropLast())
         #expect(sample(try await second.metrics(), #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 22)
         #expect(second.startupLog.contains("journal replayed"))
         // Replayed once: a clean stop and another restart (snapshot, no journal left) agree.
         #expect(second.stop() == 0)
-        let third = try ExporterProcess(arguments)
+        let third = try await ExporterProcess(arguments)
         defer { third.stop() }
         #expect(sample(try await third.metrics(), #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#) == 22)
     }
 
-    @Test func theJournalNeedsAStoragePath() throws {
-        let (status, output) = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--storage.journal"])
+    @Test func theJournalNeedsAStoragePath() async throws {
+        let (status, output) = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--storage.journal"])
         #expect(status != nil && status != 0)
         #expect(output.contains("--storage.journal needs --storage.path"))
     }
 
-    @Test func anUnusableFolderIsRefusedAtStart() throws {
+    @Test func anUnusableFolderIsRefusedAtStart() async throws {
         let folder = try Folder()
         let file = folder.path("not-a-folder")
         #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
-        let (status, output) = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--storage.path", file])
+        let (status, output) = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--storage.path", file])
         #expect(status != nil && status != 0)
         #expect(output.contains("--storage.path"))
     }

@@ -6,7 +6,7 @@ import Testing
 /// through a plain scrape config (no `honor_labels`), as an operator would write it.
 @Suite(.serialized) struct PrometheusEndToEndTests {
     @Test func prometheusScrapesTheDemoAndTheShippedRulesProduceSamples() async throws {
-        let exporter = try ExporterProcess(["--demo", "--demo.item-seconds", "0.2"])
+        let exporter = try await ExporterProcess(["--demo", "--demo.item-seconds", "0.2"])
         defer { exporter.stop() }
         let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Alerts/progress-exporter.rules.yml")
@@ -42,7 +42,7 @@ import Testing
     /// unchanged jobs again (kept segments in one gzip member): Prometheus must read those answers
     /// whole, and does so only if every series arrives.
     @Test func prometheusReadsGzipAnswersThatReuseUnchangedJobs() async throws {
-        let exporter = try ExporterProcess(["--agents.max-series", "2000"])
+        let exporter = try await ExporterProcess(["--agents.max-series", "2000"])
         defer { exporter.stop() }
         let now = Date().timeIntervalSince1970
         // 3 jobs of 500 agents: each job's agent families are far over the 4 KiB a kept segment needs.

@@ -75,7 +75,7 @@ import Testing
         let path = try Self.simulatedLog(folder)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count
 
-        let live = try ExporterProcess(["--events.file", path])
+        let live = try await ExporterProcess(["--events.file", path])
         defer { live.stop() }
         #expect(try await eventually(within: 20) {
             sample(try await live.metrics(), #"progress_exporter_events_received_total{source="file"}"#) == Double(lines)
@@ -114,7 +114,7 @@ import Testing
         try FileManager.default.copyItem(atPath: fixture.path, toPath: path)
 
         // The recorded run ended long ago: the live exporter must keep it to be compared.
-        let live = try ExporterProcess([
+        let live = try await ExporterProcess([
             "--events.file", path, "--events.format", "prodigy", "--jobs.retention", "100000h", "--jobs.silent-retention", "100000h",
         ])
         defer { live.stop() }
@@ -229,7 +229,7 @@ import Testing
 
     @Test func exportReadsARunningExporterAndASnapshotFolderAsCSVAndJSON() async throws {
         let folder = try Folder()
-        let exporter = try ExporterProcess(["--storage.path", folder.path("data")])
+        let exporter = try await ExporterProcess(["--storage.path", folder.path("data")])
         #expect(try await exporter.request("POST", "/events", body: Self.hostileBody()).status == 202)
         let api = try JSONDecoder().decode(Jobs<Totals>.self, from: Data(try await exporter.request("GET", "/api/v1/jobs").body.utf8)).jobs
 

@@ -23,7 +23,7 @@ import Testing
         func finished(_ exporter: ExporterProcess) async throws -> Double? {
             sample(try await exporter.metrics(), #"progress_job_items_processed_total{job_name="etl",outcome="completed"}"#)
         }
-        let first = try ExporterProcess(arguments)
+        let first = try await ExporterProcess(arguments)
         let handle = try FileHandle(forWritingTo: events)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"type":"item_completed","job":"etl","agent":"w1","item":"b","ts":\#(now - 10)}"#.utf8 + [10]))
@@ -32,7 +32,7 @@ import Testing
         #expect(first.stop() == 0)
         #expect(FileManager.default.fileExists(atPath: offsets), "the offsets file is still written")
 
-        let second = try ExporterProcess(arguments)
+        let second = try await ExporterProcess(arguments)
         defer { second.stop() }
         #expect(try await eventually(within: 10) { try await finished(second) == 2 })
         let metrics = try await second.metrics()

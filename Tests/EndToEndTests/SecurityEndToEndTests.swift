@@ -21,7 +21,7 @@ import Testing
     @Test func reloadIsRefusedWithoutEnableLifecycleAndSaysWhichFlagAllowsIt() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = try file("config.yml", "rules:\n  - kind: agent_lost\n    after: 1h\n")
-        let exporter = try ExporterProcess(["--config.file", config])
+        let exporter = try await ExporterProcess(["--config.file", config])
         defer { exporter.stop() }
         // A broken file on disk: had the reload run, it would fail and the metric would say 0.
         _ = try file("config.yml", "rules:\n  - kind: agent_lost\n    after: soon\n")
@@ -32,7 +32,7 @@ import Testing
         #expect(try await exporter.request("GET", "/-/reload").status == 405)
 
         _ = try file("config.yml", "rules:\n  - kind: agent_lost\n    after: 1h\n")
-        let enabled = try ExporterProcess(["--config.file", config, "--web.enable-lifecycle"])
+        let enabled = try await ExporterProcess(["--config.file", config, "--web.enable-lifecycle"])
         defer { enabled.stop() }
         _ = try file("config.yml", "rules:\n  - kind: agent_lost\n    after: 2h\n")
         let reloaded = try await enabled.request("POST", "/-/reload")
@@ -45,7 +45,7 @@ import Testing
     @Test func theTokenIsComparedByteWiseAndTheSchemeInAnyCase() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let token = try file("token", "toKen;1-s3cret\n")
-        let exporter = try ExporterProcess(["--web.events-bearer-token-file", token])
+        let exporter = try await ExporterProcess(["--web.events-bearer-token-file", token])
         defer { exporter.stop() }
         func post(_ authorization: String?) async throws -> Int {
             let headers = authorization.map { ["Authorization": $0] } ?? [:]
@@ -75,19 +75,19 @@ import Testing
         ("spaced", "two words\n", "offset 3"),
         ("missing", nil, "No such file or directory"),
     ] as [(String, String?, String)])
-    func aTokenFileThatIsEmptyOrUnreadableIsRefusedAtStart(name: String, contents: String?, reason: String) throws {
+    func aTokenFileThatIsEmptyOrUnreadableIsRefusedAtStart(name: String, contents: String?, reason: String) async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try contents.map { try file(name, $0) } ?? folder.appendingPathComponent(name).path
-        let run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", path])
+        let run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", path])
         #expect(run.status != nil && run.status != 0, "exits by itself, with an error: \(run.output)")
         #expect(run.output.contains("--web.events-bearer-token-file \(path)"))
         #expect(run.output.contains(reason))
         #expect(!run.output.contains("two words"), "the token is not echoed")
     }
 
-    @Test func aFolderIsNotATokenFile() throws {
+    @Test func aFolderIsNotATokenFile() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", folder.path])
+        let run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.events-bearer-token-file", folder.path])
         #expect(run.status != nil && run.status != 0)
         #expect(run.output.contains("Is a directory"))
     }
@@ -96,7 +96,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let secret = "tok-9f8e7d6c5b4a"
         let token = try file("token", secret + "\n")
-        let exporter = try ExporterProcess(["--web.events-bearer-token-file", token, "--demo", "--demo.item-seconds", "0.2"])
+        let exporter = try await ExporterProcess(["--web.events-bearer-token-file", token, "--demo", "--demo.item-seconds", "0.2"])
         var bodies: [String] = []
         for path in ["/", "/metrics", "/api/v1/jobs", "/api/v1/alerts", "/-/ready", "/-/healthy", "/nope"] {
             bodies.append(try await exporter.request("GET", path).body)
@@ -127,7 +127,7 @@ import Testing
     }
 
     @Test func conflictingContentLengthsAreRefusedAndIdenticalOnesAccepted() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let event = #"{"type":"job_started","job":"smuggled","total_items":7}"#
         let length = event.utf8.count
@@ -153,7 +153,7 @@ import Testing
     @Test func aNestedRepetitionPatternDoesNotStallScrapes() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = try file("config.yml", "rules:\n  - kind: agent_stalled\n    jobs: \"(a+)+$\"\n")
-        let exporter = try ExporterProcess([
+        let exporter = try await ExporterProcess([
             "--config.file", config, "--agents.keep", "(a+)+$", "--agents.job-max-series", "(a+)+$=100",
         ])
         defer { exporter.stop() }
@@ -172,20 +172,20 @@ import Testing
         }
     }
 
-    @Test func anInvalidPatternIsRefusedWithTheFlagOrLineAndRE2sReason() throws {
+    @Test func anInvalidPatternIsRefusedWithTheFlagOrLineAndRE2sReason() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
-        let keep = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.keep", "w-(a"])
+        let keep = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.keep", "w-(a"])
         #expect(keep.status != nil && keep.status != 0)
         #expect(keep.output.contains("--agents.keep: \"w-(a\" is not a valid regular expression: missing ): w-(a"))
-        let limit = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.job-max-series", "(?<=x)y=3"])
+        let limit = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--agents.job-max-series", "(?<=x)y=3"])
         #expect(limit.status != nil && limit.status != 0)
         #expect(limit.output.contains("--agents.job-max-series: \"(?<=x)y\" is not a valid regular expression: invalid perl operator: (?<"))
 
         let config = try file("bad.yml", "rules:\n  - kind: agent_stalled\n    jobs: \"etl-[\"\n")
-        let check = try ExporterProcess.runToExit(["check-config", config])
+        let check = try await ExporterProcess.runToExit(["check-config", config])
         #expect(check.status == 1)
         #expect(check.output.contains("line 3: rules[0].jobs: \"etl-[\" is not a valid regular expression: missing ]: ["))
-        let serve = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--config.file", config])
+        let serve = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--config.file", config])
         #expect(serve.status != nil && serve.status != 0)
         #expect(serve.output.contains("missing ]: ["))
     }

@@ -78,8 +78,9 @@ import Testing
         let body = lines.joined(separator: "\n")
         let eventsOf = Dictionary(uniqueKeysWithValues: jobs.map { job in (job, lines.filter { $0.contains(#""job":"\#(job)""#) }.count) })
 
-        let shards = try (0..<3).map { try ExporterProcess(["--shard.index", "\($0)", "--shard.count", "3"]) }
-        let single = try ExporterProcess([])
+        var shards: [ExporterProcess] = []
+        for index in 0..<3 { shards.append(try await ExporterProcess(["--shard.index", "\(index)", "--shard.count", "3"])) }
+        let single = try await ExporterProcess([])
         defer {
             for shard in shards { #expect(shard.stop() == 0, "clean exit on SIGTERM") }
             #expect(single.stop() == 0)
@@ -146,7 +147,7 @@ import Testing
 
     @Test func aBodyOfOtherShardsJobsIsAcceptedNotRefused() async throws {
         // "über-job" hashes to shard 2 of 3 (see the vectors above), so shard 0 owns none of it.
-        let exporter = try ExporterProcess(["--shard.index", "0", "--shard.count", "3"])
+        let exporter = try await ExporterProcess(["--shard.index", "0", "--shard.count", "3"])
         defer { exporter.stop() }
         let answer = try await exporter.request("POST", "/events", body: #"{"type":"job_started","job":"über-job","total_items":3}"#)
         #expect(answer.status == 202)

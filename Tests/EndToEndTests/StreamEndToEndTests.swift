@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func eventsArriveWithIDsAndLastEventIDResumes() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let now = Date().timeIntervalSince1970
         _ = try await exporter.request("POST", "/events", body: #"{"type":"job_started","job":"first","total_items":5,"ts":\#(now)}"#)
@@ -132,7 +132,7 @@ import Testing
     /// Readers that leave while nothing is sent (their connections wait suspended) are counted out within
     /// about a second, not at the next keep-alive 15 s later.
     @Test func readersThatLeaveAreCountedOutAtOnce() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         var readers = try (0..<100).map { _ in try StreamClient(port: exporter.port, path: "/api/v1/stream") }
         for reader in readers { #expect(reader.read { _ in reader.events.contains { $0.name == "hello" } }) }
@@ -147,7 +147,7 @@ import Testing
     }
 
     @Test func aClientThatNeverReadsDoesNotGrowTheExportersMemory() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let now = Date().timeIntervalSince1970
         let step = String(repeating: "s", count: 2000)

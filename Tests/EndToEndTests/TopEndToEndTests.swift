@@ -17,14 +17,14 @@ import Testing
     }
 
     @Test func onceToAPipePrintsASummaryLinePerJobAndExits() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         _ = try await exporter.request("POST", "/events", body: [
             started("build", items: 10), completed("build", agent: "w1", items: 0 ..< 3),
             // A hostile id: ESC sequences and a bell must not reach the output.
             started(#"evil\u001b[2J\u0007"#, items: 4),
         ].joined(separator: "\n"))
-        let (status, output) = try ExporterProcess.runToExit(["top", "--url", exporter.base, "--once"])
+        let (status, output) = try await ExporterProcess.runToExit(["top", "--url", exporter.base, "--once"])
         #expect(status == 0, "\(output)")
         let lines = output.split(separator: "\n")
         #expect(lines.count == 2, "\(output)")
@@ -35,17 +35,17 @@ import Testing
         #expect(!output.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(output.debugDescription)")
 
         // With a job: its agents worth a look follow.
-        let (_, withAgents) = try ExporterProcess.runToExit(["top", "--url", exporter.base, "--once", "build"])
+        let (_, withAgents) = try await ExporterProcess.runToExit(["top", "--url", exporter.base, "--once", "build"])
         #expect(withAgents.contains("job=build agent=w1 "), "\(withAgents)")
 
         // Nothing listening: a message and status 1, at once.
-        let (failed, message) = try ExporterProcess.runToExit(["top", "--url", "http://127.0.0.1:\(try freePort())", "--once"])
+        let (failed, message) = try await ExporterProcess.runToExit(["top", "--url", "http://127.0.0.1:\(try freePort())", "--once"])
         #expect(failed == 1)
         #expect(message.contains("progress-exporter top:"), "\(message)")
     }
 
     @Test func plainLinesFollowTheStreamWhenOutputIsNotATerminal() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         _ = try await exporter.request("POST", "/events", body: [started("etl", items: 20), completed("etl", agent: "a", items: 0 ..< 2)].joined(separator: "\n"))
         let process = Process()
@@ -124,7 +124,7 @@ import Testing
     }
 
     @Test func theWatchedJobsMostCommonErrorInTmux() async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let failures = (0..<3).map { n in #"{"type":"item_failed","job":"crawl","agent":"w1","item":"i\#(n)","error":"HTTP \#(500 + n) from upstream","retryable":true}"# }
         _ = try await exporter.request("POST", "/events", body: ([started("crawl", items: 10), #"{"type":"agent_started","job":"crawl","agent":"w1","item":"i9"}"#] + failures
@@ -135,7 +135,7 @@ import Testing
         try tmux.run(["new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "30",
                       "'\(binary)' top --url \(exporter.base) crawl; sleep 600"])
         #expect(await eventually(within: 20) { tmux.pane().contains("most common error of crawl: HTTP N from upstream (3 of 4 failed attempts)") }, "\(tmux.pane())")
-        let (_, plain) = try ExporterProcess.runToExit(["top", "--url", exporter.base, "--once"])
+        let (_, plain) = try await ExporterProcess.runToExit(["top", "--url", exporter.base, "--once"])
         #expect(plain.contains(#"top_error="HTTP N from upstream""#), "\(plain)")
     }
 
@@ -143,7 +143,7 @@ import Testing
     /// their end stay apart, the header's columns sit over the data's, and a finished job shows when it
     /// ended (its last item, 10 minutes before top started).
     @Test(arguments: [60, 80, 120]) func theJobTableInTmuxAtWidth(_ width: Int) async throws {
-        let exporter = try ExporterProcess([])
+        let exporter = try await ExporterProcess([])
         defer { exporter.stop() }
         let early = now - 900, ended = now - 600
         _ = try await exporter.request("POST", "/events", body: [
@@ -194,7 +194,7 @@ import Testing
     @Test func terminalViewInTmux() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is missing: run scripts/install-deps.sh")
         let port = try freePort()
-        var exporter = try ExporterProcess(["--web.listen-address=127.0.0.1:\(port)"])
+        var exporter = try await ExporterProcess(["--web.listen-address=127.0.0.1:\(port)"])
         defer { exporter.stop() }
         _ = try await exporter.request("POST", "/events", body: [started("render", items: 10), completed("render", agent: "w1", items: 0 ..< 3)].joined(separator: "\n"))
 
@@ -228,7 +228,7 @@ import Testing
         // The exporter restarts: top says so, then reconnects by itself.
         exporter.stop()
         #expect(await eventually(within: 20) { tmux.pane().contains("disconnected, retrying") }, "\(tmux.pane())")
-        exporter = try ExporterProcess(["--web.listen-address=127.0.0.1:\(port)"])
+        exporter = try await ExporterProcess(["--web.listen-address=127.0.0.1:\(port)"])
         _ = try await exporter.request("POST", "/events", body: [started("again", items: 4), completed("again", agent: "b", items: 0 ..< 1)].joined(separator: "\n"))
         #expect(await eventually(within: 20) { tmux.pane().contains("1/4") && !tmux.pane().contains("disconnected") }, "\(tmux.pane())")
 

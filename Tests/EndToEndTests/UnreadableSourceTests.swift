@@ -19,7 +19,7 @@ import TestSupport
             try? FileManager.default.removeItem(at: folder)
         }
         let patterns = [locked.path, locked.path + "/*.jsonl", locked.path + "/a.jsonl"]
-        let exporter = try ExporterProcess(patterns.flatMap { ["--events.file", $0] }, launcher: launcher)
+        let exporter = try await ExporterProcess(patterns.flatMap { ["--events.file", $0] }, launcher: launcher)
         defer { exporter.stop() }
         // Readiness says "not scanned yet" until the tailer's first scan.
         #expect(try await eventually(within: 10) { try await !exporter.request("GET", "/-/ready").body.contains("not scanned yet") })

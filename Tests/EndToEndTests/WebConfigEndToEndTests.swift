@@ -19,7 +19,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    @Test func tlsWithBasicAuthAnswersOnlyTheRightPasswordAndOnlyOverTLS() throws {
+    @Test func tlsWithBasicAuthAnswersOnlyTheRightPasswordAndOnlyOverTLS() async throws {
         let pki = try TestCertificates()
         defer { pki.remove() }
         let config = pki.path("web.yml")
@@ -30,7 +30,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
             basic_auth_users:
               alice: \(Self.aliceHash)
             """, config)
-        let exporter = try ExporterProcess(["--web.config.file", config])
+        let exporter = try await ExporterProcess(["--web.config.file", config])
         defer { exporter.stop() }
         let url = "https://127.0.0.1:\(exporter.port)"
         let trust = ["--cacert", pki.caCert]
@@ -62,12 +62,12 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         #expect(!log.contains(String(Self.aliceHash.dropFirst(7))) && !log.contains("alice-pass"), "no secret in the log")
     }
 
-    @Test func minVersionTLS13RefusesTLS12() throws {
+    @Test func minVersionTLS13RefusesTLS12() async throws {
         let pki = try TestCertificates()
         defer { pki.remove() }
         let config = pki.path("web.yml")
         try write("tls_server_config: {cert_file: server.crt, key_file: server.key, min_version: TLS13}\n", config)
-        let exporter = try ExporterProcess(["--web.config.file", config])
+        let exporter = try await ExporterProcess(["--web.config.file", config])
         defer { exporter.stop() }
         let url = "https://127.0.0.1:\(exporter.port)/-/healthy"
         let old = try curl(["--cacert", pki.caCert, "--tls-max", "1.2", url])
@@ -75,7 +75,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         #expect(try curl(["--cacert", pki.caCert, "--tlsv1.3", url]).status == 200)
     }
 
-    @Test func clientCertificatesAreRequiredAndVerified() throws {
+    @Test func clientCertificatesAreRequiredAndVerified() async throws {
         let pki = try TestCertificates()
         defer { pki.remove() }
         let config = pki.path("web.yml")
@@ -86,7 +86,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
               client_ca_file: ca.crt
               client_auth_type: RequireAndVerifyClientCert
             """, config)
-        let exporter = try ExporterProcess(["--web.config.file", config])
+        let exporter = try await ExporterProcess(["--web.config.file", config])
         defer { exporter.stop() }
         let url = "https://127.0.0.1:\(exporter.port)/metrics"
         let trust = ["--cacert", pki.caCert]
@@ -103,7 +103,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         }
     }
 
-    @Test func clientCertificateModesThatDoNotVerify() throws {
+    @Test func clientCertificateModesThatDoNotVerify() async throws {
         let pki = try TestCertificates()
         defer { pki.remove() }
         let config = pki.path("web.yml")
@@ -112,7 +112,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         let rogue = ["--cert", pki.rogueClientCert, "--key", pki.rogueClientKey]
 
         try write("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequireAnyClientCert}\n", config)
-        var exporter = try ExporterProcess(["--web.config.file", config])
+        var exporter = try await ExporterProcess(["--web.config.file", config])
         #expect(try curl(trust + [url(exporter.port)]).status == 403)
         #expect(try curl(trust + rogue + [url(exporter.port)]).status == 200, "any certificate will do")
         exporter.stop()
@@ -120,36 +120,36 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         try write("""
             tls_server_config: {cert_file: server.crt, key_file: server.key, client_ca_file: ca.crt, client_auth_type: VerifyClientCertIfGiven}
             """, config)
-        exporter = try ExporterProcess(["--web.config.file", config])
+        exporter = try await ExporterProcess(["--web.config.file", config])
         #expect(try curl(trust + [url(exporter.port)]).status == 200, "no certificate is fine")
         #expect(try curl(trust + rogue + [url(exporter.port)]).status == 403, "a certificate that is sent must verify")
         #expect(try curl(trust + ["--cert", pki.clientCert, "--key", pki.clientKey, url(exporter.port)]).status == 200)
         exporter.stop()
 
         try write("tls_server_config: {cert_file: server.crt, key_file: server.key, client_auth_type: RequestClientCert}\n", config)
-        exporter = try ExporterProcess(["--web.config.file", config])
+        exporter = try await ExporterProcess(["--web.config.file", config])
         #expect(try curl(trust + [url(exporter.port)]).status == 200)
         #expect(try curl(trust + rogue + [url(exporter.port)]).status == 200)
         exporter.stop()
     }
 
-    @Test func aBadFileIsRefusedAtStartWithLineAndReason() throws {
+    @Test func aBadFileIsRefusedAtStartWithLineAndReason() async throws {
         let pki = try TestCertificates()
         defer { pki.remove() }
         let config = pki.path("web.yml")
         try write("basic_auth_users:\n  alice: \(Self.aliceHash)\n  bob: not-a-hash-but-a-secret\n", config)
-        var run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        var run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
         #expect(run.status == 1)
         #expect(run.output.contains("\(config): line 3: basic_auth_users.bob: not a bcrypt hash"), "\(run.output)")
         #expect(!run.output.contains("not-a-hash-but-a-secret"))
 
         try write("tls_server_config:\n  cert_file: server.crt\n  key_file: rogue-ca.key\n", config)
-        run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
         #expect(run.status == 1)
         #expect(run.output.contains("line 2: tls_server_config: cert_file and key_file cannot be used together"), "\(run.output)")
 
         try write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n", config)
-        run = try ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        run = try await ExporterProcess.runToExit(["serve", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
         #expect(run.status == 1)
         #expect(run.output.contains("line 4: tls_server_config: unknown field") && run.output.contains("cipher_suites is not supported"), "\(run.output)")
     }
@@ -161,7 +161,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         try write("basic_auth_users: {alice: \"\(Self.aliceHash)\"}\n", config)
         let token = pki.path("token")
         try write("ingest-token\n", token)
-        let exporter = try ExporterProcess(["--web.config.file", config, "--web.enable-lifecycle", "--web.events-bearer-token-file", token])
+        let exporter = try await ExporterProcess(["--web.config.file", config, "--web.enable-lifecycle", "--web.events-bearer-token-file", token])
         defer { exporter.stop() }
         let url = "http://127.0.0.1:\(exporter.port)"
         #expect(try curl(["--user", "alice:alice-pass", url + "/-/healthy"]).status == 200)
@@ -203,7 +203,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         defer { pki.remove() }
         let config = pki.path("web.yml")
         try write("basic_auth_users: {alice: \"\(Self.aliceHash)\"}\n", config)
-        let exporter = try ExporterProcess(["--web.config.file", config, "--web.enable-lifecycle"])
+        let exporter = try await ExporterProcess(["--web.config.file", config, "--web.enable-lifecycle"])
         defer { exporter.stop() }
         let port = exporter.port
         let auth = ["--user", "alice:alice-pass"]
@@ -254,7 +254,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
             tls_server_config: {cert_file: server.crt, key_file: server.key}
             basic_auth_users: {prometheus: "\(bcrypt("scrape-pass"))"}
             """, config)
-        let exporter = try ExporterProcess(["--web.config.file", config, "--demo"])
+        let exporter = try await ExporterProcess(["--web.config.file", config, "--demo"])
         defer { exporter.stop() }
         let prometheusConfig = pki.path("prometheus.yml")
         try write("""
@@ -287,7 +287,7 @@ private func bcrypt(_ password: String, salt: String = "abcdefghijklmnopqrstuu")
         defer { pki.remove() }
         let config = pki.path("web.yml")
         try write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n", config)
-        let exporter = try ExporterProcess(["--web.config.file", config])
+        let exporter = try await ExporterProcess(["--web.config.file", config])
         defer { exporter.stop() }
         let stalled = try (0..<10).map { _ in try Socket(port: exporter.port) }
         for socket in stalled { socket.trySend([0x16, 0x03, 0x01, 0x02, 0x00]) }
