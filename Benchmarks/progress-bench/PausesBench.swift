@@ -88,12 +88,13 @@ func benchPauses() {
         ingestor.tick()
 
         let sections = CollectSections()
+        let exposition = StoreExposition(store)
         let cursor = Mutex(FeedCursor(since: 0))
         let pick = Mutex(SplitMix64(seed: 7))
         let activities: [PauseActivity] = [
             PauseActivity(name: "scrape (default sample)") {
                 var writer = ExpositionWriter(format: .prometheusText)
-                store.collect(into: &writer, mustKeep: engine.agentsWithAlerts(), sections: sections)
+                exposition.collect(into: &writer, mustKeep: engine.agentsWithAlerts(), sections: sections)
                 engine.collect(into: &writer)
                 _ = writer.finishPieces()
             },

@@ -68,10 +68,11 @@ func benchScale() {
         evaluations.sort()
         var bytes = 0
         var scrapes: [Double] = []
+        let exposition = StoreExposition(store)
         for _ in 0..<5 {
             scrapes.append(seconds {
                 var writer = ExpositionWriter(format: .prometheusText)
-                store.collect(into: &writer, mustKeep: engine.agentsWithAlerts())
+                exposition.collect(into: &writer, mustKeep: engine.agentsWithAlerts())
                 engine.collect(into: &writer)
                 bytes = writer.finish().count
             })

@@ -8,7 +8,7 @@ import Tracking
 
 /// GET /metrics: the store's families, the exporter's own and the process's, in the format the scraper asked for.
 final class MetricsEndpoint: Sendable {
-    private let store: ProgressStore
+    private let exposition: StoreExposition
     /// The `index` and `count` labels of `progress_exporter_shard_info`, when this exporter is one shard of several.
     private let shardLabels: LabelSet?
     /// Per scrape: which agents must stay in the sample (those with alerts).
@@ -46,7 +46,7 @@ final class MetricsEndpoint: Sendable {
         gzipLevel: Int = 1,
         extraCollectors: @escaping @Sendable (inout ExpositionWriter) -> Void = { _ in }
     ) {
-        self.store = store
+        exposition = StoreExposition(store)
         shardLabels = shard.map { LabelSet([("index", "\($0.index)"), ("count", "\($0.count)")]) }
         self.keepAgents = keepAgents
         gzip = gzipLevel > 0 ? GzipEncoder(level: gzipLevel) : nil
@@ -59,7 +59,7 @@ final class MetricsEndpoint: Sendable {
         let previousSeconds = lastSeconds.withLock { $0 }
         let reused = buffers.take()
         var writer = ExpositionWriter(format: format, reusing: reused.own)
-        store.collect(into: &writer, mustKeep: keepAgents(), sections: reused.sections)
+        exposition.collect(into: &writer, mustKeep: keepAgents(), sections: reused.sections)
         extraCollectors(&writer)
         writer.family(Self.scrapeDuration)
         writer.sample(Self.scrapeDuration, .empty, .empty, previousSeconds)

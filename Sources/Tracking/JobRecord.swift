@@ -90,9 +90,6 @@ final class JobRecord {
     var oldestSeenBound = -Double.infinity
     /// Downsampled history for the live page's charts, recorded by the upkeep tick.
     var history = JobHistory()
-    /// The job's series that do not depend on the time of the scrape, as the last scrape rendered
-    /// them; valid while `changedAt` and the kept agents are the same (`StoreCollector`).
-    var rendered: RenderedJob?
     /// The agents the last scrape forced into the sample for its kept agents (`AgentSampler`).
     var forcedSelection: ForcedSelection?
 

@@ -173,6 +173,9 @@ struct StoreState {
     /// reached yet before changing them (`AgentRecord.preserve`). `captures` numbers them.
     var activeCapture: UInt32?
     var captures: UInt32 = 0
+    /// How many times a snapshot replaced the state: records made before a restore are not the
+    /// ones after it, whatever their ids and numbers (`StoreExposition`'s cache checks it).
+    var restores: UInt64 = 0
 
     mutating func orderedJobs() -> [JobRecord] {
         if jobOrder == nil { jobOrder = jobs.keys.sorted() }

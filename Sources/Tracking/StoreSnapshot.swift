@@ -93,7 +93,10 @@ extension ProgressStore {
             restored.trackedAgents += job.agents.count
         }
         guard r.remaining == 0 else { throw BinaryReadError("\(r.remaining) bytes after the state") }
-        state.withLock { $0 = restored }
+        state.withLock { state in
+            restored.restores = state.restores + 1
+            state = restored
+        }
     }
 
     private static func encode(_ stats: IngestStats, into w: inout BinaryWriter) {

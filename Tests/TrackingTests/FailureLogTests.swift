@@ -83,7 +83,7 @@ import Testing
         store.apply([failed("a", "1", #"bad "quote" \ slash"#, at: t0), failed("a", "2", "second", at: t0), failed("a", "3", "third", at: t0),
                      failed("a", "4", "third", at: t0)], source: "test")
         var writer = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &writer)
+        StoreExposition(store).collect(into: &writer)
         let text = String(decoding: writer.finish(), as: UTF8.self)
         #expect(text.contains(#"progress_job_failures_by_reason_total{job_name="j",reason="bad \"quote\" \\ slash"} 1"#))
         #expect(text.contains(#"progress_job_failures_by_reason_total{job_name="j",reason="second"} 1"#))

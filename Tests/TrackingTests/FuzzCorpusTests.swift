@@ -26,7 +26,7 @@ import Testing
     static func readBack(_ store: ProgressStore) throws {
         for format in [ExpositionFormat.prometheusText, .openMetrics] {
             var writer = ExpositionWriter(format: format)
-            store.collect(into: &writer)
+            StoreExposition(store).collect(into: &writer)
             #expect(!writer.finish().isEmpty)
         }
         let encoder = JSONEncoder()

@@ -39,7 +39,7 @@ import Testing
 
     static func render(_ format: ExpositionFormat) -> String {
         var writer = ExpositionWriter(format: format)
-        scriptedStore().collect(into: &writer)
+        StoreExposition(scriptedStore()).collect(into: &writer)
         return String(decoding: writer.finish(), as: UTF8.self)
     }
 
@@ -68,11 +68,11 @@ import Testing
     }
 
     @Test func renderingTwiceGivesTheSameBytes() {
-        let store = Self.scriptedStore()
+        let exposition = StoreExposition(Self.scriptedStore())
         var first = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &first)
+        exposition.collect(into: &first)
         var second = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &second)
+        exposition.collect(into: &second)
         let firstBytes = first.finish()
         let secondBytes = second.finish()
         #expect(firstBytes == secondBytes)
@@ -110,7 +110,7 @@ import Testing
         store.apply((0..<100).map { E.heartbeat("j\($0 % 3)", "agent-\($0)", at: Self.t0) }, source: "test")
         func agentsExported(mustKeep: @escaping @Sendable (String, String) -> Bool = { _, _ in false }) -> (Set<String>, String) {
             var writer = ExpositionWriter(format: .prometheusText)
-            store.collect(into: &writer, mustKeep: KeptAgents(mustKeep))
+            StoreExposition(store).collect(into: &writer, mustKeep: KeptAgents(mustKeep))
             let text = String(decoding: writer.finish(), as: UTF8.self)
             let agents = text.split(separator: "\n").filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }
             return (Set(agents.map(String.init)), text)

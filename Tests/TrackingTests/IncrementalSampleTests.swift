@@ -10,7 +10,7 @@ import Testing
 
     func kept(_ store: ProgressStore, _ keep: KeptAgents) -> [String] {
         var writer = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &writer, mustKeep: keep)
+        StoreExposition(store).collect(into: &writer, mustKeep: keep)
         return String(decoding: writer.finish(), as: UTF8.self).split(separator: "\n")
             .filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }.map(String.init)
     }

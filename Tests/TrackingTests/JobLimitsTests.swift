@@ -15,7 +15,7 @@ import Testing
         #expect(store.jobSummaries().map(\.job) == ["j0", "j1"])
         #expect(try #require(store.jobSummaries().first).finished == 1, "known jobs keep working")
         var writer = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &writer)
+        StoreExposition(store).collect(into: &writer)
         #expect(String(decoding: writer.finish(), as: UTF8.self).contains("progress_exporter_untracked_job_events_total 3\n"))
     }
 

@@ -189,7 +189,7 @@ import Testing
         let s = store()
         for i in 0..<100 { s.apply([], source: "test", ignored: ["kind_\(i)": 1]) }
         var writer = ExpositionWriter(format: .prometheusText)
-        s.collect(into: &writer)
+        StoreExposition(s).collect(into: &writer)
         let lines = String(decoding: writer.finish(), as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("progress_exporter_events_ignored_total{") }
         #expect(lines.count == IngestStats.maxIgnoredKinds + 1)
         #expect(lines.contains("progress_exporter_events_ignored_total{kind=\"other\"} 36"))
@@ -209,6 +209,7 @@ import Testing
     @Test func concurrentBatchesAndScrapesLoseNothing() async {
         let clock = ManualClock(1_800_000_000)
         let store = ProgressStore(clock: clock)
+        let exposition = StoreExposition(store)
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
                 group.addTask {
@@ -222,7 +223,7 @@ import Testing
                 group.addTask {
                     for _ in 0..<20 {
                         var writer = ExpositionWriter(format: .prometheusText)
-                        store.collect(into: &writer)
+                        exposition.collect(into: &writer)
                         _ = writer.finish()
                         _ = store.jobSummaries()
                     }

@@ -14,7 +14,7 @@ import Testing
         for job in ["etl", "bulk"] { for i in 0..<50 { events.append(E.heartbeat(job, "\(job)-agent-\(i)", at: t0)) } }
         store.apply(events, source: "test")
         var writer = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &writer, mustKeep: KeptAgents(mustKeep))
+        StoreExposition(store).collect(into: &writer, mustKeep: KeptAgents(mustKeep))
         let text = String(decoding: writer.finish(), as: UTF8.self)
         let agents = text.split(separator: "\n").filter { $0.hasPrefix("progress_agent_last_seen_timestamp_seconds{") }.map { line in
             String(line.split(separator: "agent=\"")[1].split(separator: "\"")[0])
@@ -60,9 +60,10 @@ import Testing
         let store = ProgressStore(options: options, clock: clock)
         store.apply((0..<40).map { E.heartbeat("etl", "agent-\($0)", at: t0) }, source: "test")
         let sections = CollectSections()
+        let exposition = StoreExposition(store)
         func render(_ sections: CollectSections) -> [UInt8] {
             var writer = ExpositionWriter(format: .openMetrics)
-            store.collect(into: &writer, sections: sections)
+            exposition.collect(into: &writer, sections: sections)
             return writer.finish()
         }
         clock.set(t0 + 100)

@@ -104,7 +104,7 @@ import Testing
         let target = ProgressStore(clock: ManualClock())
         #expect(throws: BinaryReadError.self) { try target.restore(from: damaged) }
         var writer = ExpositionWriter(format: .prometheusText)
-        target.collect(into: &writer)
+        StoreExposition(target).collect(into: &writer)
         #expect(target.jobSummaries().isEmpty)
     }
 

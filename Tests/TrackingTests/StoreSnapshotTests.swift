@@ -35,7 +35,7 @@ import Testing
 
     func exposition(_ store: ProgressStore) -> String {
         var writer = ExpositionWriter(format: .prometheusText)
-        store.collect(into: &writer)
+        StoreExposition(store).collect(into: &writer)
         return String(decoding: writer.finish(), as: UTF8.self)
     }
 

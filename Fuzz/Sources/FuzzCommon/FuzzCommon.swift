@@ -22,7 +22,7 @@ public func fuzzBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8] {
 public func readEverything(_ store: ProgressStore) {
     for format in [ExpositionFormat.prometheusText, .openMetrics] {
         var writer = ExpositionWriter(format: format)
-        store.collect(into: &writer)
+        StoreExposition(store).collect(into: &writer)
         let bytes = writer.finish()
         precondition(!bytes.isEmpty, "empty exposition")
     }

@@ -1,7 +1,24 @@
 import Events
 import Exposition
+import Synchronization
 
-extension ProgressStore {
+/// The store's jobs, sampled agents and ingest counters as Prometheus families: the one reader
+/// that renders for `/metrics`. The store holds state; this type holds how it is written out and
+/// the cache of what did not change since the last scrape. Keep one per store for the process's
+/// life (the cache lives here); scrapes may run at once.
+public final class StoreExposition: Sendable {
+    let store: ProgressStore
+    /// Each job's lines that do not depend on the time of the scrape, as the last scrape rendered
+    /// them, by job id; valid while the job's `changedAt` and its kept agents are the same and no
+    /// restore came between. (A job forgotten and seen again is a new record with a newer
+    /// `changedAt`: sequence numbers only grow, except at a restore.)
+    private let cache = Mutex<[String: (restores: UInt64, lines: RenderedJob)]>([:])
+
+    public init(_ store: ProgressStore) { self.store = store }
+
+    /// The lines kept for `job` by the last scrape that rendered it (for tests).
+    func cachedLines(job: String) -> RenderedJob? { cache.withLock { $0[job]?.lines } }
+
     /// Writes every job, sampled agent and ingest family into `writer`, in a fixed order:
     /// families as declared, jobs by id, agents in the order they registered.
     /// `mustKeep` names agents that stay in the sample whatever their hash (those with alerts).
@@ -11,21 +28,22 @@ extension ProgressStore {
     /// whole length. A job's lines that do not depend on the time (`RenderedJob`) are rendered once
     /// per change of the job and sent by reference; only rates, ETCs and success ratios are
     /// rendered on every scrape, into `sections`.
-    /// `sections` are per-family buffers; pass the same ones on every scrape (one scrape at a time)
-    /// to reuse their memory.
+    /// `sections` are per-family buffers; pass the same ones on every scrape (one scrape at a time
+    /// per set) to reuse their memory.
     public func collect(
         into writer: inout ExpositionWriter, mustKeep: KeptAgents = .none,
         sections: CollectSections = CollectSections()
     ) {
-        let now = clock.now()
-        collect(into: &writer, now: now, sampler: AgentSampler(options: options, mustKeep: mustKeep), sections: sections)
+        let now = store.clock.now()
+        collect(into: &writer, now: now, sampler: AgentSampler(options: store.options, mustKeep: mustKeep), sections: sections)
     }
 
     private func collect(into writer: inout ExpositionWriter, now: Double, sampler: AgentSampler, sections: CollectSections) {
         // The cut looks at one job per hold of the lock (its sample candidates, built first if
         // missing since a start, a restore or an expiry); the global cut over all of them is made
         // outside the lock. In one hold, the cut of 100 jobs' candidates took 10-16 ms at 1M agents.
-        let jobs = state.withLock { $0.orderedJobs() }
+        let state = store.state
+        let (jobs, restores) = state.withLock { ($0.orderedJobs(), $0.restores) }
         var cutting = AgentSampler.CutInProgress()
         for job in jobs {
             state.letWaitersIn()
@@ -36,19 +54,22 @@ extension ProgressStore {
         var kept = 0
         var rendered: [RenderedJob] = []
         rendered.reserveCapacity(jobs.count)
+        // Another scrape may replace an entry meanwhile: either one is current for the job it was
+        // made from, and `isCurrent` checks it against the job as this scrape sees it.
+        var cached = cache.withLock { $0 }
         for job in jobs {
             state.letWaitersIn()
             state.withLock { _ in
                 let agents = sampler.kept(job, cut)
                 let ids = agents.map(ObjectIdentifier.init)
-                if let cached = job.rendered, cached.isCurrent(changedAt: job.changedAt, agents: ids) {
-                    rendered.append(cached)
+                if let kept = cached[job.id], kept.restores == restores, kept.lines.isCurrent(changedAt: job.changedAt, agents: ids) {
+                    rendered.append(kept.lines)
                 } else {
                     for section in sections.scratch { section.removeAll() }
                     writeJob(job, into: sections.scratch)
                     Self.writeAgents(agents, into: sections.scratch)
                     let fresh = RenderedJob(changedAt: job.changedAt, agents: ids, joining: sections.scratch)
-                    job.rendered = fresh
+                    cached[job.id] = (restores, fresh)
                     rendered.append(fresh)
                 }
                 Self.writeTimedJob(job, now: now, into: sections.timed)
@@ -56,6 +77,12 @@ extension ProgressStore {
                 kept += agents.count
             }
         }
+        // Jobs that are gone take their lines with them.
+        if cached.count > jobs.count {
+            let current = Set(jobs.lazy.map(\.id))
+            cached = cached.filter { current.contains($0.key) }
+        }
+        cache.withLock { $0 = cached }
         for (index, family) in Self.families.enumerated() {
             writer.family(family)
             if Self.timedFamilies.contains(index) {
@@ -100,7 +127,7 @@ extension ProgressStore {
     /// The job's lines that depend on its state alone.
     private func writeJob(_ job: JobRecord, into s: [SampleSection]) {
         Self.writeJob(job, into: s)
-        for (reason, count) in job.failureLog.reasonSeries(limit: options.failureReasons) {
+        for (reason, count) in job.failureLog.reasonSeries(limit: store.options.failureReasons) {
             s[Section.jobFailureReasons].sample(M.jobFailureReasons, job.labels.appending("reason", reason), .empty, Double(count))
         }
     }
@@ -233,8 +260,8 @@ public final class CollectSections: Sendable {
     let scratch: [SampleSection]
 
     public init() {
-        timed = ProgressStore.families.map { _ in SampleSection() }
-        scratch = ProgressStore.families.map { _ in SampleSection() }
+        timed = StoreExposition.families.map { _ in SampleSection() }
+        scratch = StoreExposition.families.map { _ in SampleSection() }
     }
 
     /// Bytes allocated by all sections.
