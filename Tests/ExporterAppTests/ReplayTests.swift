@@ -258,5 +258,11 @@ import Tracking
         #expect(ReplayReport.printable("zürich") == "zürich")
         let decoded = try JSONDecoder().decode(ReplayResult.self, from: Data(try ReplayReport.json(result).utf8))
         #expect(decoded == result)
+        // Each job in the JSON is the API's job object plus the replay's own three fields.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try ReplayReport.json(result).utf8)) as? [String: Any])
+        let first = try #require((json["jobs"] as? [[String: Any]])?.first)
+        for key in ["job", "status", "throughput_by_window", "eta_upper_bound_seconds", "agents", "duration_seconds", "mean_throughput", "etc_history"] {
+            #expect(first[key] != nil, "\(key) in \(first.keys.sorted())")
+        }
     }
 }

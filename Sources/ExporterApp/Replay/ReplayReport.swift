@@ -10,7 +10,7 @@ public enum ReplayReport {
         for job in result.jobs {
             rows.append([
                 printable(job.job), job.status, job.planned.map(String.init) ?? "-", "\(job.finished)", "\(job.failed)",
-                "\(job.deadLettered)", "\(job.retries)", duration(job.durationSeconds), String(format: "%.2f", job.throughput),
+                "\(job.deadLettered)", "\(job.retries)", duration(job.durationSeconds), String(format: "%.2f", job.meanThroughput),
                 job.etaSeconds.map(duration) ?? "-",
             ])
         }

@@ -206,7 +206,7 @@ public final class Replayer {
 
     private func result(files: [String], realSeconds: Double) -> ReplayResult {
         let jobs = ingestor.store.jobSummaries().map { job in
-            ReplayJobSummary(job, history: history[job.job] ?? [])
+            ReplayedJob(job, history: history[job.job] ?? [])
         }
         return ReplayResult(
             files: files, accepted: accepted, rejected: rejected, ignored: ignored, batches: batches,
@@ -231,53 +231,43 @@ public struct ETCPoint: Sendable, Equatable, Codable {
     }
 }
 
-/// One job at the end of a replay.
-public struct ReplayJobSummary: Sendable, Equatable, Codable {
-    public var job: String
-    public var status: String
-    public var planned: Int64?
-    public var finished: UInt64
-    public var completed: UInt64
-    public var failed: UInt64
-    public var deadLettered: UInt64
-    public var retries: UInt64
-    public var startTime: Double
-    public var lastEventTime: Double
-    /// First to newest event.
-    public var durationSeconds: Double
-    /// Finished items per second over the whole duration.
-    public var throughput: Double
-    public var etaSeconds: Double?
-    public var estimatedCompletion: Double?
+/// One job at the end of a replay: the API's `JobSummary` of it (the same fields, by the same
+/// names, as /api/v1/jobs), its mean throughput over the log, and what its ETC said on the way.
+@dynamicMemberLookup
+public struct ReplayedJob: Sendable, Equatable, Codable {
+    public var summary: JobSummary
     public var etcHistory: [ETCPoint]
 
     public init(_ summary: JobSummary, history: [ETCPoint]) {
-        job = summary.job
-        status = summary.status
-        planned = summary.planned
-        finished = summary.finished
-        completed = summary.completed
-        failed = summary.failed
-        deadLettered = summary.deadLettered
-        retries = summary.retries
-        startTime = summary.startTime
-        lastEventTime = summary.lastEventTime
-        durationSeconds = max(0, summary.lastEventTime - summary.startTime)
-        throughput = durationSeconds > 0 ? Double(summary.finished) / durationSeconds : 0
-        etaSeconds = summary.etaSeconds
-        estimatedCompletion = summary.estimatedCompletion
+        self.summary = summary
         etcHistory = history
     }
 
+    public subscript<Value>(dynamicMember path: KeyPath<JobSummary, Value>) -> Value { summary[keyPath: path] }
+
+    /// First to newest event.
+    public var durationSeconds: Double { max(0, summary.lastEventTime - summary.startTime) }
+    /// Finished items per second over the whole duration (`throughput` is the API's, over the last minute).
+    public var meanThroughput: Double { durationSeconds > 0 ? Double(summary.finished) / durationSeconds : 0 }
+
     enum CodingKeys: String, CodingKey {
-        case job, status, planned, finished, completed, failed, retries, throughput
-        case deadLettered = "dead_lettered"
-        case startTime = "start_timestamp"
-        case lastEventTime = "last_event_timestamp"
         case durationSeconds = "duration_seconds"
-        case etaSeconds = "eta_seconds"
-        case estimatedCompletion = "estimated_completion_timestamp"
+        case meanThroughput = "mean_throughput"
         case etcHistory = "etc_history"
+    }
+
+    /// The summary's fields, then these three beside them in the same object.
+    public func encode(to encoder: Encoder) throws {
+        try summary.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
+        try c.encode(meanThroughput, forKey: .meanThroughput)
+        try c.encode(etcHistory, forKey: .etcHistory)
+    }
+
+    public init(from decoder: Decoder) throws {
+        summary = try JobSummary(from: decoder)
+        etcHistory = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([ETCPoint].self, forKey: .etcHistory) ?? []
     }
 }
 
@@ -292,7 +282,7 @@ public struct ReplayResult: Sendable, Equatable, Codable {
     /// The replay clock at the end: the newest event time.
     public var endTime: Double
     public var realSeconds: Double
-    public var jobs: [ReplayJobSummary]
+    public var jobs: [ReplayedJob]
 
     enum CodingKeys: String, CodingKey {
         case files, accepted, rejected, ignored, batches, jobs
