@@ -78,7 +78,10 @@ let package = Package(
         .target(name: "ConfigFiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The one HTTP client (libcurl's multi interface): alert delivery, the SSE source, top, export, simulate.
         .target(name: "HTTPClient", dependencies: ["Clocks", "CCurl"]),
-        .target(name: "MicroHTTP", dependencies: ["Clocks", "ConfigFiles", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams")]),
+        .target(name: "MicroHTTP", dependencies: [
+            "Clocks", "ConfigFiles", "CMicroHTTPD", "CGnuTLS", "CCrypt", .product(name: "Yams", package: "Yams"),
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         .target(name: "HTTPCompression", dependencies: ["CISAL", "CZlib"]),
         .target(name: "Exposition"),
         .target(name: "Events", dependencies: ["CSimdJSON"]),

@@ -18,7 +18,7 @@ dates=$(code '\bDate\(\)|\bDate\.now\b|Date\(timeIntervalSinceNow|CFAbsoluteTime
 [ -z "$dates" ] || fail "the date is read outside Sources/Clocks (take a TimeSource instead):
 $dates"
 
-monotonic=$(code 'DispatchTime\.now\(\)\.uptimeNanoseconds|clock_gettime\(' | grep -v '^Sources/Clocks/' || true)
+monotonic=$(code 'DispatchTime\.now\(\)\.uptimeNanoseconds|clock_gettime\(|ContinuousClock\(\)|ContinuousClock\.now|SuspendingClock' | grep -v '^Sources/Clocks/' || true)
 [ -z "$monotonic" ] || fail "monotonic time is read outside Sources/Clocks (use MonotonicClock):
 $monotonic"
 

@@ -1,3 +1,4 @@
+import Clocks
 import Events
 /// Follows the files named by `--events.file` patterns and hands their complete lines to a handler.
 ///
@@ -114,11 +115,10 @@ public final class FileTailer: Sendable {
     }
 
     private static func run(_ follower: FileFollower, settings: Settings, stop: StopSignal) {
-        let clock = ContinuousClock()
-        var nextRescan = clock.now
-        var nextSave = clock.now.advanced(by: settings.offsetsSaveInterval)
+        var nextRescan = MonotonicClock.instant
+        var nextSave = nextRescan.advanced(by: settings.offsetsSaveInterval)
         while !stop.isFired {
-            let now = clock.now
+            let now = MonotonicClock.instant
             let rescan = now >= nextRescan
             if rescan { nextRescan = now.advanced(by: settings.rescanInterval) }
             let hasMore = follower.poll(now: now, rescan: rescan)

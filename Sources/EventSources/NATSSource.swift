@@ -1,4 +1,5 @@
 import CNats
+import Clocks
 import Glibc
 import Synchronization
 
@@ -172,10 +173,10 @@ private final class NATSSession: Sendable {
         }
         bound()
 
-        var lastInfo = ContinuousClock.now - .seconds(60)
+        var lastInfo = MonotonicClock.instant - .seconds(60)
         while !stop.isFired {
             awaiting = acknowledgeDurable(awaiting)
-            if ContinuousClock.now - lastInfo >= .seconds(5) {
+            if MonotonicClock.instant - lastInfo >= .seconds(5) {
                 refreshPending(subscription)
                 lastInfo = .now
             }

@@ -28,7 +28,6 @@ final class StreamLoop: HTTPResponseReceiver {
     private let stats: SharedStats
     private let status: SharedStreamStatus
     private let stop: StopSignal
-    private let clock = ContinuousClock()
     private let client = HTTPClient()
 
     /// Keeps the last event id and the server's `retry` across connections.
@@ -69,11 +68,11 @@ final class StreamLoop: HTTPResponseReceiver {
                 if attempts > 0 { $0.reconnectAttempts += 1 }
             }
             attempts += 1
-            let started = clock.now
+            let started = MonotonicClock.instant
             guard let reason = withExtendedLifetime(self, { connectOnce() }) else { break }
             let wasConnected = accepted
             // A connection that delivered events, or held for a while, was good: the backoff starts over.
-            if wasConnected && !cutOnOverlongLine && (eventsThisConnection > 0 || clock.now - started >= .seconds(settings.maxBackoff)) {
+            if wasConnected && !cutOnOverlongLine && (eventsThisConnection > 0 || MonotonicClock.instant - started >= .seconds(settings.maxBackoff)) {
                 failures = 0
             }
             let base = parser.reconnectionTime.map { Double($0) / 1000 } ?? settings.initialBackoff

@@ -1,3 +1,4 @@
+import DequeModule
 import Dispatch
 import Foundation
 import Synchronization
@@ -10,9 +11,8 @@ import Synchronization
 /// stores the answer and resumes the connection, and the poll thread sends it.
 final class HandlerWorkers: Sendable {
     private struct Queue {
-        /// Taken jobs are set to nil at once: a run job must not keep what it captured (a request body).
-        var jobs: [(@Sendable () -> Void)?] = []
-        var head = 0
+        /// Taken from the front as they run: a run job keeps nothing it captured (a request body).
+        var jobs = Deque<@Sendable () -> Void>()
         var stopped = false
     }
 
@@ -69,20 +69,7 @@ final class HandlerWorkers: Sendable {
         while true {
             ready.wait()
             let job = queue.withLock { queue -> (@Sendable () -> Void)?? in
-                if queue.head < queue.jobs.count {
-                    let job = queue.jobs[queue.head]
-                    queue.jobs[queue.head] = nil
-                    queue.head += 1
-                    // Drop the run jobs now and then, so the array does not grow for good.
-                    if queue.head == queue.jobs.count {
-                        queue.jobs.removeAll(keepingCapacity: true)
-                        queue.head = 0
-                    } else if queue.head >= 64 && queue.head * 2 >= queue.jobs.count {
-                        queue.jobs.removeFirst(queue.head)
-                        queue.head = 0
-                    }
-                    return job.map { .some($0) }
-                }
+                if let job = queue.jobs.popFirst() { return .some(job) }
                 return queue.stopped ? .some(nil) : nil
             }
             if let job { return job }
