@@ -207,12 +207,14 @@ private struct Transfer {
             // No signals from libcurl's resolver or timeouts: this is a multi-threaded process.
             (CURLOPT_NOSIGNAL, 1),
             (CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(request.connectTimeout * 1000))),
-            (CURLOPT_FOLLOWLOCATION, 0),
+            (CURLOPT_FOLLOWLOCATION, request.maxRedirects > 0 ? 1 : 0),
+            (CURLOPT_MAXREDIRS, max(0, request.maxRedirects)),
         ]
         if let timeout = request.timeout { settings.append((CURLOPT_TIMEOUT_MS, max(1, Int(timeout * 1000)))) }
         if request.tcpKeepAlive { settings.append((CURLOPT_TCP_KEEPALIVE, 1)) }
         for (option, value) in settings where code == CURLE_OK { code = pe_curl_setopt_long(easy, option, value) }
         if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https") }
+        if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") }
         if code == CURLE_OK { code = pe_curl_setopt_string(easy, CURLOPT_USERAGENT, request.userAgent) }
         if code == CURLE_OK { code = pe_curl_setopt_headers(easy, headers) }
         let context = Unmanaged.passUnretained(box).toOpaque()

@@ -21,6 +21,9 @@ public struct HTTPClientRequest: Sendable {
     public var userAgent = "progress-exporter"
     /// TCP keep-alive probes on the connection (long-lived streams).
     public var tcpKeepAlive = false
+    /// Redirects followed (to http or https only; a custom `Authorization` header is not sent to
+    /// another host); 0 answers with the redirect itself.
+    public var maxRedirects = 0
 
     public init(_ method: Method = .get, url: String, headers: [String] = [], body: [UInt8] = [], timeout: Double? = 10) {
         self.method = method

@@ -45,6 +45,7 @@ enum TopClient {
         var request = HTTPClientRequest(.get, url: url, timeout: timeout)
         request.connectTimeout = 5
         request.userAgent = "progress-exporter-top"
+        request.maxRedirects = 5
         // The stream sends a keepalive comment after 15 s of silence: 40 s without a byte is a lost connection.
         if timeout == nil { request.idleTimeout = 40 }
         return request

@@ -278,6 +278,8 @@ enum APIClient {
         // `timeout` is for silence, as URLSession's was: a large page over a slow link may take longer.
         var request = HTTPClientRequest(.get, url: url, headers: ["Accept: application/json"], timeout: nil)
         request.idleTimeout = timeout
+        // A proxy or a moved exporter may redirect, as URLSession followed before.
+        request.maxRedirects = 5
         // A whole job's agents, one page of the API, fits well within this.
         let (response, end) = HTTPClient().fetch(request, limit: 256 << 20)
         guard case .completed(let status) = end else {
