@@ -422,12 +422,14 @@ def run_checks(checks, exporter, openapi, component):
 
 def generated_client_lists_agents(exporter):
     """openapi-python-client generates a package into a temporary folder; its listAgents walks the pages."""
-    generator = pathlib.Path(sys.executable).with_name("openapi-python-client")
+    # Through this interpreter, not the venv's launcher script: its first line names the venv's path at
+    # creation, which a moved or copied venv no longer has.
+    generator = [sys.executable, "-c", "import sys; from openapi_python_client.cli import app; sys.argv[0] = 'openapi-python-client'; app()"]
     with tempfile.TemporaryDirectory() as folder:
         config = pathlib.Path(folder, "config.yaml")
         config.write_text("project_name_override: exporter-client\npackage_name_override: exporter_client\npost_hooks: []\n")
         output = pathlib.Path(folder, "client")
-        result = subprocess.run([str(generator), "generate", "--path", str(DOCUMENT), "--output-path", str(output),
+        result = subprocess.run([*generator, "generate", "--path", str(DOCUMENT), "--output-path", str(output),
                                  "--config", str(config), "--meta", "none"],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"generator failed: {result.stdout[-1500:]} {result.stderr[-1500:]}"

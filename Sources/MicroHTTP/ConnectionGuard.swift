@@ -62,7 +62,7 @@ final class ConnectionGuard: Sendable {
 
     private struct State {
         var connections: [UInt: Tracked] = [:]
-        var perClient: [ClientKey: Int] = [:]
+        var clients = ClientTable()
         var counts = Counts()
         /// Connections shut down (by the sweeper or to make room) that MHD has not closed yet.
         var cutNotClosed = 0
@@ -89,7 +89,7 @@ final class ConnectionGuard: Sendable {
     func admit(_ address: UnsafePointer<sockaddr>?) -> Bool {
         let client = address.flatMap(ClientKey.init)
         return state.withLock { state in
-            if limits.maxConnectionsPerClient > 0, let client, state.perClient[client, default: 0] >= limits.maxConnectionsPerClient {
+            if limits.maxConnectionsPerClient > 0, let client, state.clients.count(of: client) >= limits.maxConnectionsPerClient {
                 state.counts.refusedPerClient += 1
                 return false
             }
@@ -106,10 +106,11 @@ final class ConnectionGuard: Sendable {
 
     /// Shuts down one connection of the busiest address (MHD then closes it on its own thread).
     private static func makeRoom(_ state: inout State, for client: ClientKey?) -> Bool {
-        guard let busiest = state.perClient.max(by: { $0.value < $1.value }) else { return false }
-        if let client, state.perClient[client, default: 0] >= busiest.value { return false }
+        guard let busiest = state.clients.busiest else { return false }
+        if let client, state.clients.count(of: client) >= busiest.count { return false }
         var victim: (key: UInt, tracked: Tracked)?
-        for (key, tracked) in state.connections where tracked.client == busiest.key && !tracked.cut {
+        for key in state.clients.connections[busiest.client] ?? [] {
+            guard let tracked = state.connections[key], !tracked.cut else { continue }
             guard let current = victim else { victim = (key, tracked); continue }
             // Waiting for a request beats serving one; among equals, the oldest goes.
             if tracked.waiting != current.tracked.waiting ? tracked.waiting : tracked.since < current.tracked.since { victim = (key, tracked) }
@@ -125,7 +126,7 @@ final class ConnectionGuard: Sendable {
         let client = address.flatMap(ClientKey.init)
         state.withLock { state in
             state.connections[Self.key(connection)] = Tracked(descriptor: descriptor, client: client, since: now)
-            if let client { state.perClient[client, default: 0] += 1 }
+            if let client { state.clients.add(Self.key(connection), of: client) }
             state.counts.open = state.connections.count
         }
     }
@@ -134,10 +135,7 @@ final class ConnectionGuard: Sendable {
         state.withLock { state in
             guard let tracked = state.connections.removeValue(forKey: Self.key(connection)) else { return }
             if tracked.cut { state.cutNotClosed -= 1 }
-            if let client = tracked.client {
-                let left = state.perClient[client, default: 1] - 1
-                state.perClient[client] = left > 0 ? left : nil
-            }
+            if let client = tracked.client { state.clients.remove(Self.key(connection), of: client) }
             state.counts.open = state.connections.count
         }
     }
