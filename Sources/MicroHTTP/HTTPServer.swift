@@ -17,7 +17,8 @@ public final class HTTPServer: Sendable {
         let context: ServerContext
         let port: Int
         let sweeper: Sweeper
-        let workers: HandlerWorkers
+        /// nil with `handlerThreads` 0: handlers run on the poll threads.
+        let workers: HandlerWorkers?
         /// C copies of the TLS strings given to MHD, freed after it stops (it keeps the pointers).
         let tlsStrings: TLSStrings?
     }
@@ -143,11 +144,11 @@ public final class HTTPServer: Sendable {
             let address = try options.validated()
             let socket = try ListenSocket.open(address)
             let tls = security?.tls
-            let workers = HandlerWorkers(count: options.handlerThreads)
+            let workers = options.handlerThreads > 0 ? HandlerWorkers(count: options.handlerThreads) : nil
             let context = makeContext(tls, workers: workers)
             let tlsStrings = tls.map(TLSStrings.init)
             guard let daemon = Self.startDaemon(options, socket.descriptor, context, tlsStrings) else {
-                workers.stop()
+                workers?.stop()
                 let reason = tlsStrings != nil
                     ? "libmicrohttpd could not start TLS with this certificate, key and client CA file (its message is on standard error)"
                     : ListenSocket.message(for: errno)
@@ -170,7 +171,7 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private func makeContext(_ tls: TLSSettings?, workers: HandlerWorkers) -> ServerContext {
+    private func makeContext(_ tls: TLSSettings?, workers: HandlerWorkers?) -> ServerContext {
         ServerContext(
             handler: handler, maxBodyBytes: options.maxBodyBytes, connections: connectionGuard, bodies: bodyBudget,
             security: security, clientAuth: tls?.clientAuth ?? .noClientCert, gate: gate, workers: workers
@@ -188,7 +189,7 @@ public final class HTTPServer: Sendable {
             current.sweeper.stop()
             let quiesced = MHD_quiesce_daemon(current.daemon.pointer)
             retire(current, quiesced: quiesced)
-            current.workers.stop(waitingUpTo: options.shutdownTimeoutSeconds)
+            current.workers?.stop(waitingUpTo: options.shutdownTimeoutSeconds)
             running.withLock { $0 = nil }
         }
     }

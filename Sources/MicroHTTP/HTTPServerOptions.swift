@@ -5,7 +5,7 @@ public struct HTTPServerOptions: Sendable, Equatable {
     /// MHD worker threads, each running its own epoll loop.
     public var threadPoolSize: Int
     /// Threads that run the handler while the request's connection is suspended (renders, journal
-    /// fsyncs): how many requests are handled at once. At least 1.
+    /// fsyncs): how many requests are handled at once. 0 runs handlers on the poll threads.
     public var handlerThreads = 8
     /// An idle connection is closed after this many seconds; 0 never closes it.
     public var connectionTimeoutSeconds: Int

@@ -44,6 +44,26 @@ struct HandlerWorkersTests {
         }
     }
 
+    /// `--web.handler-threads 0`: no workers, handlers run on the poll thread (the trade an operator
+    /// may choose for the lowest latency per request): requests are answered, and a request with a body.
+    @Test func withoutHandlerThreadsHandlersRunOnThePollThread() async throws {
+        var options = HTTPServerOptions(listenAddress: "127.0.0.1:0", threadPoolSize: 1)
+        options.handlerThreads = 0
+        var router = Router()
+        router.route("GET", "/fast") { _ in .text("fast\n") }
+        router.route("POST", "/echo") { request in .text("\(request.body.count)\n") }
+        try await withServer(options, router: router) { _, port in
+            for _ in 0..<3 {
+                let fast = try await fetch(makeSession(), "GET", port: port, "/fast")
+                #expect(fast.status == 200 && fast.text == "fast\n")
+            }
+            let connection = try RawConnection(port: port, timeoutSeconds: 10)
+            try connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            let answer = connection.receive { $0.hasSuffix("5\n") }
+            #expect(answer.hasPrefix("HTTP/1.1 200") && answer.hasSuffix("5\n"), "\(answer)")
+        }
+    }
+
     @Test func stoppingWithAHandlerStillRunningAnswers503AndReturns() async throws {
         let gate = DispatchSemaphore(value: 0)
         let entered = DispatchSemaphore(value: 0)
