@@ -157,8 +157,12 @@ public struct CompletionEstimate: Sendable, Equatable {
                 finished: job.finished, at: horizon, minimumElapsed: max(0.25 * point, 10 * durations.mean), horizon: queued / rate) {
                 let drain = queued / rate
                 func tailAt(_ excess: Double) -> Double { durations.count >= 8 ? tail(durations, rate: rate, excess: excess) : 0 }
-                estimate.lower = min(drain * Foundation.exp(-score) + offset + tailAt(ln10), windowed, point)
-                estimate.upper = max(drain * Foundation.exp(score) + offset + tailAt(lnTenNinths), windowed, point)
+                // The drain's error and the last item's spread are independent: the band's half-widths
+                // add as the root of their squares, not as the sum of their 10 % and 90 % ends.
+                let middle = tailAt(log2e)
+                func half(_ a: Double, _ b: Double) -> Double { (a * a + b * b).squareRoot() }
+                estimate.lower = min(point - half(drain * (1 - Foundation.exp(-score)), middle - tailAt(ln10)), windowed, point)
+                estimate.upper = max(point + half(drain * (Foundation.exp(score) - 1), tailAt(lnTenNinths) - middle), windowed, point)
             }
             // Overdue by the data (the end it projects has passed): at least one more item's gap.
             estimate.seconds = max(estimate.seconds, 1 / rate)
