@@ -119,6 +119,8 @@ struct TraceResult {
     var zeroWhileRemaining = 0
     /// From the change (or the stuck item's last progress) on: band samples, hits, open upper ends, errors.
     var fromChange = (samples: 0, hits: 0, open: 0, errors: [Double]())
+    /// Before it (from 10 % progress on): band samples, hits, errors.
+    var beforeChange = (samples: 0, hits: 0, errors: [Double]())
     /// Samples whose predicted finish lay before the sample's instant while items remained.
     var finishInThePast = 0
 }
@@ -180,6 +182,10 @@ func runTrace(_ trace: Trace) -> TraceResult {
                 if low <= truth && truth <= high { result.fromChange.hits += 1 }
                 if high == .infinity { result.fromChange.open += 1 }
                 if let eta { result.fromChange.errors.append(abs(eta - truth) / truth) }
+            } else if trace.stallFrom ?? changeAt != nil {
+                result.beforeChange.samples += 1
+                if low <= truth && truth <= high { result.beforeChange.hits += 1 }
+                if let eta { result.beforeChange.errors.append(abs(eta - truth) / truth) }
             }
             result.bandSamples += 1
             result.bandByDecile[decile].samples += 1
@@ -243,14 +249,16 @@ func printETC(_ results: [TraceResult]) {
         print("| \(r.name) | \(DurationText.short(r.duration)) | \(percent(ours)) | \(percent(p90)) | \(percent(baselines[0])) | \(percent(baselines[1])) | \(percent(baselines[2])) | \(diff) | \(band) | \(open) | \(change) |")
     }
     print("")
-    print("From the change (or the stuck item's last progress) on: nothing can foresee a change, so before it every estimate")
-    print("misses, and its band with it.")
+    print("Before and from the change (or the stuck item's last progress) on, from 10 % progress: nothing can foresee a")
+    print("change, so before it every estimate misses, and its band with it.")
     print("")
-    print("| trace | samples | ours median | 80 % band holds truth | open upper |")
-    print("|---|---|---|---|---|")
+    print("| trace | before: samples | before: ours median | before: band holds truth | from the change: samples | ours median | 80 % band holds truth | open upper |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results where r.fromChange.samples > 0 {
-        let f = r.fromChange
-        print(String(format: "| %@ | %d | %@ | %.0f %% | %.0f %% |", r.name, f.samples, percent(quantile(f.errors, 0.5)),
+        let f = r.fromChange, b = r.beforeChange
+        let held = b.samples > 0 ? String(format: "%.0f %%", Double(b.hits) / Double(b.samples) * 100) : "–"
+        print(String(format: "| %@ | %d | %@ | %@ | %d | %@ | %.0f %% | %.0f %% |", r.name, b.samples, percent(quantile(b.errors, 0.5)), held,
+                     f.samples, percent(quantile(f.errors, 0.5)),
                      Double(f.hits) / Double(f.samples) * 100, Double(f.open) / Double(f.samples) * 100))
     }
     print("")

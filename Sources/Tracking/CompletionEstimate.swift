@@ -74,7 +74,11 @@ public struct CompletionEstimate: Sendable, Equatable {
         // rates are measured from then, not from the start (at most half the job's age).
         let record = job.sortedDurations()
         let since = job.since + min(record.mean / 2, max(0, horizon - job.since) / 2)
-        let durations = recentDurations(job, record: record)
+        let finishedDurations = recentDurations(job, record: record)
+        // Items in flight that have already run longer than every finished one are durations too,
+        // known only to be longer than their age (right-censored): without them, the record of a
+        // young job holds only its short items, and its rate and end read too early.
+        let durations = finishedDurations.merging(censoredDurations(job, durations: finishedDurations, now: now))
 
         // Rates of every window, longest first, with their counts.
         var rates: [(rate: Double, count: UInt64)] = []
@@ -102,7 +106,9 @@ public struct CompletionEstimate: Sendable, Equatable {
             : 1
         let poisson = z80 * (dispersion / Double(max(count, 1))).squareRoot()
 
-        let flight = InFlight(job, durations: durations, now: now)
+        // Items in flight are modelled by their own age and progress against the finished durations
+        // (their censored totals stand for the items still to start, not for themselves).
+        let flight = InFlight(job, durations: finishedDurations, now: now)
         var rate = windowRate
         let active = forecast ? min(flight.active + 1, job.agents.count) : flight.active
         if let little = littleRate(job, active: active, durations: durations, horizon: horizon) { rate = little }
@@ -151,8 +157,12 @@ public struct CompletionEstimate: Sendable, Equatable {
                 finished: job.finished, at: horizon, minimumElapsed: max(0.25 * point, 10 * durations.mean), horizon: queued / rate) {
                 let drain = queued / rate
                 func tailAt(_ excess: Double) -> Double { durations.count >= 8 ? tail(durations, rate: rate, excess: excess) : 0 }
-                estimate.lower = min(drain * Foundation.exp(-score) + offset + tailAt(ln10), windowed, point)
-                estimate.upper = max(drain * Foundation.exp(score) + offset + tailAt(lnTenNinths), windowed, point)
+                // The drain's error and the last item's spread are independent: the band's half-widths
+                // add as the root of their squares, not as the sum of their 10 % and 90 % ends.
+                let middle = tailAt(log2e)
+                func half(_ a: Double, _ b: Double) -> Double { (a * a + b * b).squareRoot() }
+                estimate.lower = min(point - half(drain * (1 - Foundation.exp(-score)), middle - tailAt(ln10)), windowed, point)
+                estimate.upper = max(point + half(drain * (Foundation.exp(score) - 1), tailAt(lnTenNinths) - middle), windowed, point)
             }
             // Overdue by the data (the end it projects has passed): at least one more item's gap.
             estimate.seconds = max(estimate.seconds, 1 / rate)
@@ -197,6 +207,32 @@ public struct CompletionEstimate: Sendable, Equatable {
         // Rounded up to a power of two, so the kept model is not recomputed for every item in flight more or less.
         let generation = max(16, min(job.itemsInFlight, record.count / 4))
         return job.durationModel(minimumSide: 1 << (Int.bitWidth - (generation - 1).leadingZeroBitCount))
+    }
+
+    /// The durations of the items in flight that have run longer than every finished duration, as
+    /// far as they can be told (right-censored at their age): the total their progress projects when
+    /// it is longer than their age, else twice their age (Lindy: P(D > 2a | D > a) = 1/2). Only items
+    /// older than the record's longest are counted: a younger one's duration is read from the
+    /// finished durations longer than its age, which the record already holds. Stalled items are
+    /// not: they may never end, and are modelled on their own (`InFlight`).
+    static func censoredDurations(_ job: JobRecord, durations: SortedDurations, now: Double) -> [Double] {
+        guard durations.count >= 8 else { return [] }
+        let seen = now - InFlight.lag(job, now: now)
+        let longest = durations.maximum
+        var censored: [Double] = []
+        for agent in job.heldItems.agents(startedBy: seen - longest) {
+            guard let start = agent.itemStartTime else { continue }
+            let age = seen - start
+            guard age > longest, !InFlight.isStalled(agent, age: age, seen: seen, durations: durations) else { continue }
+            var total = 2 * age
+            if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
+                let projected = (last - start) / ratio
+                if projected > age { total = projected }
+            }
+            if total.isFinite { censored.append(total) }
+        }
+        // The same values in the same order whatever the heap's layout.
+        return censored.sorted()
     }
 
     /// Items in flight over their mean duration, times the share of attempts that finish an item
@@ -332,9 +368,7 @@ struct InFlight {
     init(_ job: JobRecord, durations: SortedDurations, now: Double) {
         self.durations = durations
         let typical = durations.quantile(0.9)
-        // Events of the other agents that are as old as the newest event: the data lags, not the agent.
-        let othersBusy = job.itemsInFlight > 1
-        let lag = othersBusy ? max(0, now - job.lastEventTime) : 0
+        let lag = Self.lag(job, now: now)
         let lastWave = job.remaining.map { $0 <= Int64(job.itemsInFlight) } ?? false
         var stalled = 0
         let seen = now - lag
@@ -348,8 +382,7 @@ struct InFlight {
             guard let start = agent.itemStartTime else { continue }
             let age = max(0, seen - start)
             let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
-            // Stalled: overdue by its own progress, or without any, older than twice every recent duration.
-            let isStalled: Bool
+            let isStalled = Self.isStalled(agent, age: age, seen: seen, durations: durations)
             var overdue = false
             // Its remaining time by its own progress: the end the last report projects, less the
             // time since (the report ages; extrapolating it to now would push its end out).
@@ -358,9 +391,6 @@ struct InFlight {
                 let expected = (last - start) / ratio
                 projected = expected - age
                 overdue = age > expected && quiet > typical
-                isStalled = quiet > max(10, 2 * typical) && age - expected > max(10, 2 * expected)
-            } else {
-                isStalled = !durations.isEmpty && quiet > max(30, 2 * durations.maximum)
             }
             if isStalled { stalled += 1 }
             let remaining: Remaining
@@ -392,6 +422,24 @@ struct InFlight {
             items.sort { $0.median > $1.median }
             items.removeLast(items.count - CompletionEstimate.maximumModelled)
         }
+    }
+
+    /// How far behind now the data is: while other agents hold items, the job's newest event marks
+    /// how current it is (events of the other agents are as old: the data lags, not the agent).
+    static func lag(_ job: JobRecord, now: Double) -> Double {
+        job.itemsInFlight > 1 ? max(0, now - job.lastEventTime) : 0
+    }
+
+    /// Stalled: overdue by its own progress, and quiet for longer than its peers take; or, without
+    /// progress, quiet for longer than twice every recent duration.
+    static func isStalled(_ agent: AgentRecord, age: Double, seen: Double, durations: SortedDurations) -> Bool {
+        guard let start = agent.itemStartTime else { return false }
+        let quiet = max(0, seen - max(agent.lastProgress ?? start, start))
+        if let ratio = agent.itemProgress, ratio > 0, let last = agent.lastProgress, last > start {
+            let expected = (last - start) / ratio
+            return quiet > max(10, 2 * durations.quantile(0.9)) && age - expected > max(10, 2 * expected)
+        }
+        return !durations.isEmpty && quiet > max(30, 2 * durations.maximum)
     }
 
     /// P(R <= t) of one item.

@@ -92,6 +92,22 @@ struct SortedDurations {
         variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1) : 0
     }
 
+    /// These durations and `more` (increasing), in one increasing list; itself when `more` is empty.
+    func merging(_ more: [Double]) -> SortedDurations {
+        guard !more.isEmpty else { return self }
+        var merged: [Double] = []
+        merged.reserveCapacity(values.count + more.count)
+        var i = 0, j = 0
+        while i < values.count || j < more.count {
+            if j == more.count || (i < values.count && values[i] <= more[j]) {
+                merged.append(values[i]); i += 1
+            } else {
+                merged.append(more[j]); j += 1
+            }
+        }
+        return SortedDurations(merged)
+    }
+
     var isEmpty: Bool { values.isEmpty }
     var count: Int { values.count }
     var mean: Double { values.isEmpty ? 0 : suffix[0] / Double(values.count) }

@@ -197,6 +197,29 @@ import Testing
         #expect(try eta(store).waitingOn?.first?.stalled == true)
     }
 
+    @Test func itemsInFlightLongerThanEveryFinishedOneLengthenTheETC() throws {
+        // 10 agents on 1 s items for 20 s (about 200 finished, none longer than 1 s), and two more
+        // agents each holding one item: started at t0 in one job (20 s old: longer than every
+        // finished item, not yet stalled), a moment ago in the other. Their durations, at least 20 s,
+        // are part of the job's record: a job whose finished items are only its short ones is
+        // slower than they say, and ends later.
+        func etaSeconds(longItemsStartedAt start: Double) throws -> Double {
+            let clock = ManualClock(t0 + 20)
+            let store = ProgressStore(clock: clock)
+            // Each of the 10 holds its next item at +20.
+            let work = steadyWork(agents: 10, seconds: 1, until: t0 + 21).filter { ($0.time ?? 0) <= t0 + 20 }
+            store.apply([E.jobStarted("j", total: Int64(work.count / 2) + 1_000, at: t0)] + work
+                        + [E.started("j", "long-1", item: "l1", at: start), E.started("j", "long-2", item: "l2", at: start)],
+                        source: "test")
+            return try #require(try eta(store).etaSeconds)
+        }
+        let young = try etaSeconds(longItemsStartedAt: t0 + 19.5)
+        let old = try etaSeconds(longItemsStartedAt: t0)
+        // Little's law over the record with two items of about 40 s (twice their age) among ~200 of 1 s.
+        #expect(old > 1.2 * young, "\(old) against \(young)")
+        #expect(abs(young - 1_000.0 / 12) / (1_000.0 / 12) < 0.1, "\(young)")
+    }
+
     @Test func halfTheAgentsLeavingIsFollowedWithinAFewItemDurations() throws {
         // 20 agents on 2 s items for 100 s, then 10 of them stop taking items.
         var events = steadyWork(agents: 20, seconds: 2, until: t0 + 100)
