@@ -31,7 +31,9 @@ sessions=$(code 'URLSession|FoundationNetworking')
 [ -z "$sessions" ] || fail "URLSession in the program (use HTTPClient):
 $sessions"
 
-mutators=$(grep -rn -E 'public (func|var) (apply|tick|restore)\b' Sources/Tracking/ProgressStore*.swift Sources/Tracking/StoreSnapshot.swift || true)
+store_files=(Sources/Tracking/Writing/ProgressStore.swift Sources/Tracking/Snapshots/StoreSnapshot.swift)
+for file in "${store_files[@]}"; do [ -f "$file" ] || fail "$file is gone: say here where the store's mutators live now"; done
+mutators=$(grep -n -E 'public (func|var) (apply|tick|restore)\b' "${store_files[@]}" 2>/dev/null || true)
 [ -z "$mutators" ] || fail "public store mutators (the Ingestor is the one writer):
 $mutators"
 
