@@ -335,19 +335,29 @@ struct DemoFlags: ParsableArguments {
     @Option(name: .customLong("demo.item-seconds"), help: "Mean seconds per simulated item.")
     var demoItemSeconds = 2.0
 
-    func validate() throws {
-        for count in [("--demo.jobs", demoJobs), ("--demo.agents", demoAgents), ("--demo.items", demoItems)] where count.1 < 1 {
-            throw ValidationError("\(count.0) must be 1 or more, not \(count.1)")
-        }
-    }
-
-    func apply(to o: inout ExporterOptions) {
-        guard demo else { return }
+    var options: DemoOptions {
         var d = DemoOptions()
         d.jobs = demoJobs
         d.agentsPerJob = demoAgents
         d.itemsPerJob = demoItems
         d.meanItemSeconds = demoItemSeconds
-        o.demo = d
+        return d
+    }
+
+    func validate() throws {
+        guard let (setting, reason) = options.problem() else { return }
+        let flag = switch setting {
+        case .jobs: "--demo.jobs"
+        case .agentsPerJob: "--demo.agents"
+        case .itemsPerJob: "--demo.items"
+        case .meanItemSeconds: "--demo.item-seconds"
+        case .failureRate: "the failure rate"
+        }
+        throw ValidationError("\(flag) \(reason)")
+    }
+
+    func apply(to o: inout ExporterOptions) {
+        guard demo else { return }
+        o.demo = options
     }
 }

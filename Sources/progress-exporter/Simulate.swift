@@ -23,7 +23,28 @@ struct Simulate: ParsableCommand {
     var speed = 1.0
     @Option(help: "POST the events to this /events URL instead of printing them.") var url: String?
 
+    var options: DemoOptions {
+        var options = DemoOptions()
+        options.jobs = jobs
+        options.agentsPerJob = agents
+        options.itemsPerJob = items
+        options.meanItemSeconds = itemSeconds
+        options.failureRate = failureRate
+        options.seed = seed
+        return options
+    }
+
     func validate() throws {
+        if let (setting, reason) = options.problem() {
+            let flag = switch setting {
+            case .jobs: "--jobs"
+            case .agentsPerJob: "--agents"
+            case .itemsPerJob: "--items"
+            case .meanItemSeconds: "--item-seconds"
+            case .failureRate: "--failure-rate"
+            }
+            throw ValidationError("\(flag) \(reason)")
+        }
         guard speed >= 0, speed.isFinite else {
             throw ValidationError("--speed must be 0 (as fast as possible) or a positive number of simulated seconds per real second, not \(speed)")
         }
@@ -33,13 +54,6 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
-        var options = DemoOptions()
-        options.jobs = jobs
-        options.agentsPerJob = agents
-        options.itemsPerJob = items
-        options.meanItemSeconds = itemSeconds
-        options.failureRate = failureRate
-        options.seed = seed
         var simulation = Simulation(options: options)
         let wallStart = WallClock().now()
         let pacingStart = MonotonicClock().now()

@@ -103,6 +103,24 @@ import TestSupport
         #expect(negative.status == 64 && negative.output.contains("--agents.max-series must be 0 or more, not -5"), "\(negative.output)")
     }
 
+    /// The simulation's sizes come from the command line: a negative count crashed `simulate`, a
+    /// huge one took all memory, NaN was taken as a duration. Each is refused, naming the flag.
+    @Test(arguments: [
+        (["simulate", "--jobs=-1"], "--jobs must be 1 to 1000, not -1"),
+        (["simulate", "--items=-3"], "--items must be 1 to 100000000, not -3"),
+        (["simulate", "--agents=100000000"], "--agents must be 1 to 100000, not 100000000"),
+        (["simulate", "--jobs=1000", "--agents=5000"], "--agents times the jobs must be at most 1000000 agents in all, not 5000000"),
+        (["simulate", "--item-seconds=nan"], "--item-seconds must be more than 0 and at most 86400 seconds, not nan"),
+        (["simulate", "--failure-rate=7"], "--failure-rate must be 0 to 1, not 7.0"),
+        (["serve", "--demo", "--demo.jobs=0"], "--demo.jobs must be 1 to 1000, not 0"),
+        (["serve", "--demo", "--demo.item-seconds=-1"], "--demo.item-seconds must be more than 0 and at most 86400 seconds, not -1.0"),
+    ])
+    func simulationSizesOutOfRangeAreRefusedNamingTheFlag(arguments: [String], reason: String) async throws {
+        let (status, output) = try await ExporterProcess.runToExit(arguments + ["--duration", "1s", "--speed", "0"].filter { _ in arguments[0] == "simulate" })
+        #expect(status == 64)
+        #expect(output.contains(reason), "\(output)")
+    }
+
     @Test func aBadRegularExpressionNamesTheFlagAndRE2sReason() async throws {
         let (status, output) = try await ExporterProcess.runToExit(["--agents.keep", "w-(a"])
         #expect(status != 0 && status != nil)
