@@ -115,24 +115,18 @@ enum StreamJSON {
         /// Text written as it is: punctuation and literals.
         mutating func raw(_ text: StaticString) { text.withUTF8Buffer { out.append(contentsOf: $0) } }
 
-        mutating func object(_ values: [String: Int]) {
-            out.append(UInt8(ascii: "{"))
-            for (index, entry) in values.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                string(entry.key)
-                out.append(UInt8(ascii: ":"))
-                number(entry.value)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
+        mutating func object(_ values: [String: Int]) { object(values) { $0.number($1) } }
 
-        mutating func object(_ values: [String: Double]) {
+        mutating func object(_ values: [String: Double]) { object(values) { $0.number($1) } }
+
+        /// `{"key":value,...}` with the keys in order.
+        private mutating func object<Value>(_ values: [String: Value], writing write: (inout Self, Value) -> Void) {
             out.append(UInt8(ascii: "{"))
             for (index, entry) in values.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 string(entry.key)
                 out.append(UInt8(ascii: ":"))
-                number(entry.value)
+                write(&self, entry.value)
             }
             out.append(UInt8(ascii: "}"))
         }
